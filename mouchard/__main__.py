@@ -1,0 +1,3 @@
+from mouchard.cli import main
+
+main()

@@ -1,0 +1,113 @@
+"""The `mouchard` command: a thin click layer; each command's module is imported only when it runs.
+
+This is the composition root: the only core module allowed to reach into crawler/, addons/ and audits/, and only
+lazily, so `mouchard --help` starts fast and works without a browser.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from mouchard import __version__
+from mouchard.errors import UserError
+
+# name -> ("module:attribute" of a click command, one-line help). Help lives here so listing imports nothing.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "crawl": ("mouchard.cli:_todo", "Visit websites in Chromium and record trackers, cookies, consent, bidding."),
+    "brokers": ("mouchard.cli:_todo", "Data-broker registries (fetch) and what brokers' own sites hide (crawl)."),
+    "proxy": ("mouchard.cli:_todo", "Run mitmdump with mouchard's addons: record a phone's traffic and leaks."),
+    "import": ("mouchard.cli:_todo", "Record flows and leaks from a .mitm or .har file, offline."),
+    "audit": ("mouchard.cli:_todo", "Run a declarative audit and write a verifiable evidence bundle."),
+    "verify": ("mouchard.cli:_todo", "Recompute every hash of an evidence bundle."),
+    "diff": ("mouchard.cli:_todo", "Findings that appeared, disappeared or changed between two bundles."),
+    "classify": ("mouchard.cli:_todo", "Re-derive tracker entities and categories with the current lists."),
+    "serve": ("mouchard.cli:_todo", "Browse a database in Datasette with mouchard's metadata and queries."),
+    "publish": ("mouchard.cli:_todo", "Prepare a redacted copy and a Datasette deployment."),
+    "lists": ("mouchard.lists_cli:lists", "Download and show tracker lists (Ghostery, DuckDuckGo, EasyList...)."),
+    "demo": ("mouchard.cli:_todo", "Start the demo web on 127.0.0.1, crawl it, and open the results."),
+    "worker": ("mouchard.cli:_todo", "Take crawl work from a shared Redis queue (distributed crawls)."),
+    "merge": ("mouchard.cli:_todo", "Combine SQLite shards into one database without duplicates."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        target, short_help = COMMANDS[name]
+        if target == "mouchard.cli:_todo":
+            return _not_implemented(name, short_help)
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        command.short_help = command.short_help or short_help
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+
+
+def _not_implemented(name: str, short_help: str) -> click.Command:
+    @click.command(name, short_help=short_help, help=short_help + "\n\n(Not implemented yet.)",
+                   context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    def command() -> None:
+        click.echo(f"mouchard {name}: not implemented yet", err=True)
+        sys.exit(2)
+
+    return command
+
+
+def _print_versions(ctx: click.Context, _param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from mouchard.browser import browser_version, find_browser
+    from mouchard.versions import dependency_versions
+
+    versions = dependency_versions()
+    click.echo(f"mouchard {__version__}")
+    try:
+        click.echo(f"browser {browser_version(find_browser())}")
+    except UserError as exc:
+        click.echo(f"browser: {exc}")
+    for name in ("playwright", "scrapy", "scrapy-playwright", "mitmproxy", "datasette", "sqlite-utils"):
+        click.echo(f"{name} {versions.get(name)}")
+    click.echo(f"python {versions['python']}, sqlite {versions['sqlite']}")
+    ctx.exit()
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_versions,
+              help="Show versions of mouchard, Chromium, Playwright, Scrapy, mitmproxy, Datasette and exit.")
+def cli() -> None:
+    """mouchard informs on trackers and data brokers.
+
+    Crawl websites, record a phone's traffic, check data brokers, audit, and publish with Datasette.
+    """
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit status 1, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except UserError as exc:
+        click.echo(f"mouchard: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("mouchard: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("mouchard: interrupted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,58 @@
+"""Click options shared by every command, so one concept has one spelling everywhere (--db, MOUCHARD_DB...)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from mouchard.store import DEFAULT_DB, ENV_DB
+
+
+def db_option(fn: Callable) -> Callable:
+    return click.option("--db", "db", envvar=ENV_DB, default=DEFAULT_DB, show_default=True,
+                        type=click.Path(dir_okay=False), help=f"SQLite database (env {ENV_DB}).")(fn)
+
+
+def network_options(fn: Callable) -> Callable:
+    """--proxy, --host-map, --ignore-https-errors, --ca-file: turned into NetworkOptions by `network_from`."""
+    for option in reversed((
+        click.option("--proxy", envvar="MOUCHARD_PROXY", metavar="URL",
+                     help="Send traffic through this proxy: http://HOST:PORT or socks5://HOST:PORT (a vantage point)."),
+        click.option("--host-map", "host_map", multiple=True, metavar="RULE",
+                     help="Resolve hosts to fixed addresses: '*=127.0.0.1' or 'example.com=10.1.2.3' (repeatable)."),
+        click.option("--ignore-https-errors", is_flag=True,
+                     help="Accept invalid certificates (test labs, staging copies)."),
+        click.option("--ca-file", envvar="MOUCHARD_CA_FILE", type=click.Path(exists=True, dir_okay=False),
+                     help="Extra CA certificate to trust (a test lab's)."),
+    )):
+        fn = option(fn)
+    return fn
+
+
+def browser_options(fn: Callable) -> Callable:
+    for option in reversed((
+        click.option("--browser", envvar="MOUCHARD_BROWSER", metavar="PATH",
+                     help="Chromium executable (default: Playwright's, else the system's)."),
+        click.option("--browser-arg", "browser_args", multiple=True, metavar="ARG",
+                     help="Extra Chromium flag (repeatable)."),
+    )):
+        fn = option(fn)
+    return fn
+
+
+def run_options(fn: Callable) -> Callable:
+    for option in reversed((
+        click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True,
+                     help="Pages or requests in flight at once."),
+        click.option("--timeout", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
+                     help="Seconds a page or request may take before it is given up."),
+    )):
+        fn = option(fn)
+    return fn
+
+
+def network_from(proxy: str | None, host_map: tuple[str, ...], ignore_https_errors: bool, ca_file: str | None):
+    from mouchard.net import NetworkOptions
+
+    return NetworkOptions.build(proxy, host_map, ignore_https_errors, ca_file)

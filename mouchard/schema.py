@@ -1,0 +1,414 @@
+"""The one definition of mouchard's SQLite schema: every table and column, with a one-line description.
+
+Everything else derives from this module: the store creates and migrates tables from it, Datasette's metadata
+is generated from it, and a contract test checks that nothing is undocumented. Journalists query these names:
+rename nothing without a migration and a "Schema:" line in CHANGELOG.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # "integer" | "text" | "real" | "blob"
+    description: str
+    references: str | None = None  # "table.column" for a foreign key
+    index: bool = False
+    unit: str | None = None  # shown by Datasette (e.g. "days", "ms", "bytes")
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    unique: tuple[tuple[str, ...], ...] = ()  # unique indexes (idempotent writes, resume)
+    fts: tuple[str, ...] = ()  # columns indexed for full-text search
+    derived: bool = False  # rebuilt by `mouchard classify` / `mouchard audit`, never the only copy of a fact
+    extra_indexes: tuple[tuple[str, ...], ...] = field(default=())
+    pk: str = "id"
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name}.{name}")
+
+
+def C(name: str, type: str, description: str, references: str | None = None, index: bool = False,
+      unit: str | None = None) -> Column:
+    return Column(name, type, description, references, index or bool(references), unit)
+
+
+ID = C("id", "integer", "Row id.")
+
+
+def crawl_ref(what: str = "run") -> Column:
+    return C("crawl_id", "integer", f"The {what} that recorded this row (crawls.id).", "crawls.id")
+
+
+def visit_ref() -> Column:
+    return C("visit_id", "integer", "The page visit this was seen in (visits.id); empty for app traffic.", "visits.id")
+
+
+def flow_ref() -> Column:
+    return C("flow_id", "integer", "The app flow this was seen in (flows.id); empty for web visits.", "flows.id")
+
+
+def tracker_cols(what: str) -> tuple[Column, ...]:
+    return (
+        C("tracker_entity", "text", f"Company behind the {what}, from the tracker lists (derived).", index=True),
+        C("tracker_category", "text", "Tracker category: advertising, analytics, social, session-replay, ... (derived).",
+          index=True),
+        C("tracker_list", "text", "Which list (and rule) classified it, e.g. 'mouchard', 'ghostery', 'easyprivacy' (derived)."),
+    )
+
+
+TABLES: tuple[Table, ...] = (
+    Table("crawls", "One run of a collector: a web crawl, a broker fetch or crawl, an app capture, an audit.", (
+        ID,
+        C("kind", "text", "What ran: web, brokers-fetch, brokers-crawl, app, import, audit, merge.", index=True),
+        C("started_at", "text", "When the run started (UTC, ISO 8601)."),
+        C("finished_at", "text", "When the run ended (UTC, ISO 8601); empty while running or if killed."),
+        C("status", "text", "running, finished, interrupted or failed."),
+        C("command", "text", "The command line that started the run (JSON list)."),
+        C("config", "text", "The run's settings: targets, phases, concurrency, timeouts, seed (JSON)."),
+        C("network", "text", "Proxy, host map and TLS options the run used: its vantage point (JSON)."),
+        C("tool_version", "text", "mouchard version."),
+        C("dependencies", "text", "Versions of Python, Scrapy, Playwright, mitmproxy, Datasette... (JSON)."),
+        C("browser", "text", "Browser executable used, if any."),
+        C("browser_version", "text", "Browser version as the binary reports it."),
+        C("browser_args", "text", "Extra browser flags (JSON list)."),
+        C("tracker_lists", "text", "Tracker lists in force: name, version, sha256, licence (JSON)."),
+        C("host", "text", "Name of the machine that ran it."),
+        C("shard", "text", "Worker shard name for distributed crawls; empty on one machine."),
+        C("summary", "text", "Counts at the end of the run (JSON)."),
+    )),
+    Table("visits", "One page load in a fresh browser profile, in one consent phase.", (
+        ID, crawl_ref(),
+        C("key", "text", "Stable identity of the visit within its crawl (URL, phase, sample): the resume ledger."),
+        C("url", "text", "URL requested."),
+        C("final_url", "text", "URL of the page after redirects."),
+        C("site", "text", "Registrable domain (eTLD+1) of the requested URL.", index=True),
+        C("final_site", "text", "Registrable domain of the final URL."),
+        C("tags", "text", "Tags from the site list, e.g. news, party, campaign (JSON list)."),
+        C("phase", "text", "Consent phase: initial (no interaction), reject, accept or gpc.", index=True),
+        C("parent_visit_id", "integer", "The landing visit whose link this internal page came from.", "visits.id"),
+        C("depth", "integer", "0 for the landing page, 1 for a sampled internal page."),
+        C("status", "text", "ok, timeout, http-error, dns-error, tls-error, crashed or aborted.", index=True),
+        C("reason", "text", "Why the visit did not end ok, in one line."),
+        C("http_status", "integer", "HTTP status of the main document."),
+        C("title", "text", "Page title (crawled text: hostile, rendered inert)."),
+        C("started_at", "text", "When navigation started (UTC)."),
+        C("finished_at", "text", "When recording ended (UTC)."),
+        C("load_ms", "integer", "Time to the load event.", unit="ms"),
+        C("duration_ms", "integer", "Whole visit, navigation to last record.", unit="ms"),
+        C("attempt", "integer", "1 for the first try; more when a crashed browser was retried."),
+        C("worker", "text", "Worker that made the visit (distributed crawls)."),
+    ), unique=(("crawl_id", "key"),), fts=("title", "url")),
+    Table("requests", "Every request of a visit (page, iframes, workers, WebSockets, beacons); redirects are rows.", (
+        ID, visit_ref(),
+        C("browser_request_id", "text", "The browser's id for the request (redirect hops share it)."),
+        C("url", "text", "Request URL."),
+        C("host", "text", "Host name of the URL.", index=True),
+        C("site", "text", "Registrable domain of the host.", index=True),
+        C("method", "text", "HTTP method."),
+        C("resource_type", "text", "document, script, image, xhr, fetch, ping (beacon), websocket, ..."),
+        C("frame_url", "text", "URL of the frame that made the request."),
+        C("main_frame", "integer", "1 if made by the top-level page."),
+        C("worker_url", "text", "Service/shared/dedicated worker that made it, if any."),
+        C("initiator_url", "text", "Script that initiated the request, from the browser's call stack.", index=True),
+        C("initiator_type", "text", "parser, script, preload, redirect, other."),
+        C("third_party", "integer", "1 if the host's registrable domain differs from the visited site's."),
+        C("status", "integer", "HTTP status of the response; empty if none."),
+        C("error", "text", "Network error if the request failed (e.g. net::ERR_BLOCKED_BY_CLIENT)."),
+        C("redirect_from_id", "integer", "The request row that redirected to this one.", "requests.id"),
+        C("redirect_chain", "text", "URLs from the first request of the chain to this one (JSON list)."),
+        C("request_headers", "text", "Request headers as sent (JSON)."),
+        C("response_headers", "text", "Response headers as received (JSON)."),
+        C("post_body_sha256", "text", "SHA-256 of the request body (bodies.sha256).", index=True),
+        C("post_body_size", "integer", "Request body size.", unit="bytes"),
+        C("mime_type", "text", "Response media type."),
+        C("response_size", "integer", "Encoded response size.", unit="bytes"),
+        C("remote_ip", "text", "Server address the browser connected to."),
+        C("time_ms", "integer", "When the request started, from navigation start.", unit="ms"),
+        *tracker_cols("request's host"),
+    )),
+    Table("bodies", "Request and response bodies, stored once by hash and bounded in size.", (
+        C("sha256", "text", "SHA-256 of the full body."),
+        C("size", "integer", "Full body size.", unit="bytes"),
+        C("media_type", "text", "Media type when known."),
+        C("content", "blob", "The body, cut at the store's limit."),
+        C("truncated", "integer", "1 if content was cut."),
+    ), pk="sha256"),
+    Table("cookies", "Every cookie a visit or flow saw set, with who set it and whether it looks like an identifier.", (
+        ID, visit_ref(), flow_ref(),
+        C("name", "text", "Cookie name (crawled text).", index=True),
+        C("value", "text", "Cookie value as set (empty in redacted copies)."),
+        C("domain", "text", "Cookie domain."),
+        C("path", "text", "Cookie path."),
+        C("site", "text", "Registrable domain of the cookie domain.", index=True),
+        C("expires_at", "text", "Expiry (UTC); empty for session cookies."),
+        C("lifetime_days", "real", "Expiry minus the time it was set.", unit="days"),
+        C("session", "integer", "1 for a session cookie."),
+        C("http_only", "integer", "1 if HttpOnly."),
+        C("secure", "integer", "1 if Secure."),
+        C("same_site", "text", "SameSite attribute: Strict, Lax, None or empty."),
+        C("partitioned", "integer", "1 if partitioned (CHIPS)."),
+        C("third_party", "integer", "1 if set for a domain other than the visited site."),
+        C("set_by", "text", "header (Set-Cookie) or script (document.cookie / CookieStore)."),
+        C("setter_url", "text", "Response URL or script URL that set it.", index=True),
+        C("request_id", "integer", "The response that set it (requests.id).", "requests.id"),
+        C("set_at_ms", "integer", "When it was set, from navigation start.", unit="ms"),
+        C("before_consent", "integer", "1 if set before any consent action in this visit."),
+        C("identifier", "integer", "1 if it looks like a user identifier (long-lived, 6-100 chars, differs between fresh profiles)."),
+        C("identifier_reason", "text", "Why it is (or is not) judged an identifier."),
+        *tracker_cols("cookie's domain"),
+    )),
+    Table("storage_items", "localStorage, sessionStorage and IndexedDB entries per origin at the end of a visit.", (
+        ID, visit_ref(),
+        C("origin", "text", "Origin that owns the storage."),
+        C("site", "text", "Registrable domain of the origin.", index=True),
+        C("third_party", "integer", "1 if the origin is not the visited site's."),
+        C("kind", "text", "local, session or indexeddb."),
+        C("name", "text", "Key (local/session) or database name (IndexedDB) (crawled text)."),
+        C("value", "text", "Value, cut at 1,000 characters; empty for IndexedDB."),
+        C("value_size", "integer", "Value length.", unit="characters"),
+        *tracker_cols("origin"),
+    )),
+    Table("js_calls", "Fingerprinting-relevant JavaScript API use, with the calling script.", (
+        ID, visit_ref(),
+        C("script_url", "text", "Script that made the call.", index=True),
+        C("script_site", "text", "Registrable domain of the script."),
+        C("third_party", "integer", "1 if the script is from another site than the visited one."),
+        C("frame_url", "text", "Frame the script ran in."),
+        C("api", "text", "Interface and member, e.g. HTMLCanvasElement.toDataURL, Navigator.hardwareConcurrency.", index=True),
+        C("operation", "text", "call, get or set."),
+        C("arguments", "text", "Arguments or value, cut short (JSON)."),
+        C("calls", "integer", "How many times this script made this call in the visit."),
+        C("time_ms", "integer", "First call, from navigation start.", unit="ms"),
+        *tracker_cols("script"),
+    )),
+    Table("scripts", "Per script and visit: what its API use amounts to (derived from js_calls).", (
+        ID, visit_ref(),
+        C("script_url", "text", "Script URL.", index=True),
+        C("script_site", "text", "Registrable domain of the script."),
+        C("third_party", "integer", "1 if from another site than the visited one."),
+        C("canvas_fingerprinting", "integer", "1 if it meets the published canvas fingerprinting thresholds."),
+        C("canvas_font_fingerprinting", "integer", "1 if it sets ≥ 50 fonts and calls measureText ≥ 50 times."),
+        C("webgl_fingerprinting", "integer", "1 if it reads WebGL renderer/vendor or debug parameters."),
+        C("audio_fingerprinting", "integer", "1 if it renders audio offline and reads the result."),
+        C("session_replay", "integer", "1 if it records DOM mutations and ships them to a collector."),
+        C("apis", "integer", "Distinct fingerprinting APIs it used."),
+        *tracker_cols("script"),
+    ), derived=True),
+    Table("consent", "Consent state per visit and phase: CMP, framework, raw string, decoded fields, action taken.", (
+        ID, visit_ref(),
+        C("phase", "text", "Consent phase of the visit.", index=True),
+        C("cmp", "text", "Consent management platform detected (e.g. onetrust, didomi, tarteaucitron)."),
+        C("cmp_id", "integer", "IAB CMP id from the TC string or __tcfapi."),
+        C("framework", "text", "tcf, gpp, usp, gpc or cmp (a CMP's own cookie)."),
+        C("source", "text", "Where it was read: api (__tcfapi/__gpp/__uspapi), cookie, wire (request parameter), well-known."),
+        C("name", "text", "Cookie or parameter name it came from."),
+        C("raw", "text", "The string as found (e.g. a TC string)."),
+        C("decoded", "text", "Decoded fields (JSON)."),
+        C("event_status", "text", "TCF eventStatus: tcloaded, cmpuishown, useractioncomplete."),
+        C("action", "text", "Action taken in this phase: none, reject, accept."),
+        C("action_method", "text", "Who acted: autoconsent, a mouchard rule name, or generic."),
+        C("verified", "integer", "1 if the CMP state, consent cookie or TC string changed as the action asked."),
+        C("verification", "text", "What was checked to verify the action."),
+        C("reject_first_layer", "integer", "1 if a reject option was visible on the banner's first layer."),
+        C("screenshot_file_id", "integer", "Screenshot of the banner before the action (evidence_files.id).", "evidence_files.id"),
+        C("time_ms", "integer", "When it was read, from navigation start.", unit="ms"),
+    )),
+    Table("rtb", "Header-bidding and OpenRTB events: auctions, bidders, ad units, prices, personal data sent.", (
+        ID, visit_ref(), flow_ref(),
+        C("request_id", "integer", "The network request carrying it, if any (requests.id).", "requests.id"),
+        C("event", "text", "auctionInit, bidRequested, bidResponse, noBid, bidWon, auctionEnd, openrtb-request, openrtb-response, gpt-slot, apstag."),
+        C("library", "text", "prebid, gpt, apstag or openrtb."),
+        C("auction_id", "text", "Auction id."),
+        C("bidder", "text", "Bidder or adapter code.", index=True),
+        C("exchange", "text", "Host of the exchange endpoint."),
+        C("ad_unit", "text", "Ad unit code or slot."),
+        C("sizes", "text", "Ad sizes (JSON)."),
+        C("cpm", "real", "Bid price (CPM)."),
+        C("currency", "text", "Price currency."),
+        C("timeout_ms", "integer", "Auction timeout.", unit="ms"),
+        C("won", "integer", "1 if this bid won."),
+        C("personal_fields", "text", "Personal fields present: device.ifa, device.geo, user.buyeruid, user.eids... (JSON list)."),
+        C("fields", "text", "Other event fields (JSON)."),
+        *tracker_cols("bidder or exchange"),
+    )),
+    Table("id_syncs", "One identifier of one party seen going to another (URL, redirect, body): cookie or ID syncing.", (
+        ID, visit_ref(), flow_ref(),
+        C("request_id", "integer", "Request carrying the identifier (requests.id).", "requests.id"),
+        C("cookie_id", "integer", "Cookie whose value was shared (cookies.id).", "cookies.id"),
+        C("from_site", "text", "Site that owns the identifier.", index=True),
+        C("from_entity", "text", "Company that owns it."),
+        C("to_site", "text", "Site that received it.", index=True),
+        C("to_entity", "text", "Company that received it."),
+        C("identifier_name", "text", "Cookie or parameter name of the identifier."),
+        C("identifier_sha256", "text", "SHA-256 of the identifier value (never the raw value here)."),
+        C("location", "text", "Where it was found: query, path, redirect, body, header."),
+        C("parameter", "text", "Parameter or header name carrying it."),
+        C("encoding", "text", "Decoding chain that revealed it, e.g. urlencode>base64."),
+    )),
+    Table("flows", "App traffic through the proxy: one HTTP exchange, WebSocket or failed TLS handshake.", (
+        ID, crawl_ref("capture"),
+        C("app", "text", "App that sent it (option, user agent, X-Requested-With or package name).", index=True),
+        C("app_source", "text", "How the app was attributed: option, user-agent, x-requested-with, header."),
+        C("client", "text", "Client address (device)."),
+        C("started_at", "text", "When the request started (UTC)."),
+        C("kind", "text", "http, websocket, tls-failure, tcp."),
+        C("method", "text", "HTTP method."),
+        C("url", "text", "Request URL (identifiers replaced by tokens in published copies)."),
+        C("host", "text", "Destination host.", index=True),
+        C("site", "text", "Registrable domain of the host.", index=True),
+        C("http_version", "text", "HTTP/1.1, HTTP/2.0..."),
+        C("status", "integer", "Response status."),
+        C("error", "text", "What failed: certificate pinning, TLS error, connection error."),
+        C("request_headers", "text", "Request headers (JSON, redacted)."),
+        C("response_headers", "text", "Response headers (JSON)."),
+        C("request_size", "integer", "Request body size.", unit="bytes"),
+        C("response_size", "integer", "Response body size.", unit="bytes"),
+        C("request_body_sha256", "text", "Request body hash (bodies.sha256 when kept)."),
+        C("response_body_sha256", "text", "Response body hash."),
+        C("content_type", "text", "Request media type."),
+        C("websocket_messages", "integer", "WebSocket messages exchanged."),
+        *tracker_cols("destination"),
+    )),
+    Table("leaks", "A device identifier, location or personal value found in traffic, with how it was encoded.", (
+        ID, crawl_ref(), flow_ref(), visit_ref(),
+        C("request_id", "integer", "Web request carrying it (requests.id).", "requests.id"),
+        C("identifier", "text", "Kind of value: advertising_id, android_id, imei, email, phone, location, typed_text...", index=True),
+        C("chain", "text", "Decoding chain that revealed it, e.g. gzip>json:$.device.ifa>sha1."),
+        C("location", "text", "Where: url, path, query, header, cookie, body, websocket."),
+        C("field", "text", "Parameter, header, cookie name or JSON path."),
+        C("destination_host", "text", "Host it was sent to.", index=True),
+        C("destination_site", "text", "Registrable domain it was sent to.", index=True),
+        C("third_party", "integer", "1 if the destination is a third party."),
+        C("precision_m", "real", "For locations: distance from the true position.", unit="metres"),
+        C("lat", "real", "For locations: the profile's rounded latitude (for maps; never finer than 2 decimals)."),
+        C("lon", "real", "For locations: the profile's rounded longitude (never finer than 2 decimals)."),
+        *tracker_cols("destination"),
+    )),
+    Table("registry_snapshots", "One data-broker registry file or portal scrape as fetched.", (
+        ID, crawl_ref("fetch"),
+        C("registry", "text", "ca, vt, tx, or, or list (a journalist's list)."),
+        C("year", "integer", "Registration year the file covers."),
+        C("source_url", "text", "Where it was fetched from (URL or path)."),
+        C("fetched_at", "text", "When (UTC)."),
+        C("sha256", "text", "SHA-256 of the file as fetched."),
+        C("rows", "integer", "Broker registrations read."),
+        C("file_id", "integer", "Stored copy (evidence_files.id).", "evidence_files.id"),
+    )),
+    Table("brokers", "One data-broker registration in one registry snapshot, with the registry's own fields.", (
+        ID,
+        C("snapshot_id", "integer", "Registry snapshot (registry_snapshots.id).", "registry_snapshots.id"),
+        C("registry", "text", "ca, vt, tx, or, or list.", index=True),
+        C("year", "integer", "Registration year."),
+        C("key", "text", "Normalised name used to follow a broker across snapshots.", index=True),
+        C("name", "text", "Legal name (crawled text).", index=True),
+        C("dba", "text", "Doing-business-as names."),
+        C("website", "text", "First website listed."),
+        C("websites", "text", "Every website listed (JSON list)."),
+        C("site", "text", "Registrable domain of the first website.", index=True),
+        C("email", "text", "Contact email (empty in published copies when personal)."),
+        C("email_personal", "integer", "1 if the contact email looks like an individual's."),
+        C("phone", "text", "Contact phone."),
+        C("address", "text", "Street address."),
+        C("city", "text", "City."),
+        C("state", "text", "State or region."),
+        C("postal_code", "text", "Postal code."),
+        C("country", "text", "Country."),
+        C("minors", "text", "Declares collecting minors' data: yes, no or unknown."),
+        C("precise_geolocation", "text", "Declares collecting precise geolocation: yes, no or unknown."),
+        C("reproductive_health", "text", "Declares collecting reproductive health data: yes, no or unknown."),
+        C("fcra", "text", "Regulated by the FCRA: yes, no or unknown."),
+        C("glba", "text", "Regulated by the GLBA: yes, no or unknown."),
+        C("declarations", "text", "Every other yes/no declaration of the registry (JSON)."),
+        C("rights_url", "text", "Page where consumers exercise their rights, as registered."),
+        C("notes", "text", "Free text from the registry or list."),
+        C("tracker_entity", "text", "Tracker entity whose domains include the broker's site (derived)."),
+        C("raw_json", "text", "The registry row exactly as read (JSON)."),
+    ), fts=("name", "dba", "website", "notes")),
+    Table("broker_metrics", "Consumer requests a broker reported, in long form: request type x measure.", (
+        ID,
+        C("broker_id", "integer", "Broker registration (brokers.id).", "brokers.id"),
+        C("request_type", "text", "delete, know, opt-out, correct, limit..."),
+        C("measure", "text", "received, complied, denied, mean_days, median_days..."),
+        C("value", "real", "The number reported."),
+    )),
+    Table("broker_pages", "Pages checked per broker: policy, opt-out, deletion; hidden-from-search signals; GPC.", (
+        ID, crawl_ref(),
+        C("broker_id", "integer", "Broker (brokers.id).", "brokers.id"),
+        C("kind", "text", "home, policy, opt-out, deletion, access, rights, gpc."),
+        C("url", "text", "URL checked."),
+        C("final_url", "text", "URL after redirects."),
+        C("redirects", "text", "Redirect chain (JSON list)."),
+        C("status", "text", "ok, http-error, timeout, dns-error, tls-error, bot-wall, not-found."),
+        C("http_status", "integer", "HTTP status."),
+        C("reason", "text", "Why the check did not end ok."),
+        C("clicks_from_home", "integer", "Links followed from the home page to reach it."),
+        C("hosted_by", "text", "Third-party service hosting the page (e.g. OneTrust), if any."),
+        C("meta_noindex_raw", "integer", "1 if a robots meta tag in the served HTML says noindex."),
+        C("meta_noindex_rendered", "integer", "1 if a robots meta tag in the rendered DOM says noindex."),
+        C("x_robots_tag", "text", "Every X-Robots-Tag header value (JSON list)."),
+        C("robots_txt", "text", "robots.txt verdict per agent: Googlebot, Bingbot, * (JSON)."),
+        C("hidden", "integer", "1 if any signal keeps search engines off the page."),
+        C("hidden_reasons", "text", "Which signals hide it (JSON list)."),
+        C("gpc", "text", "/.well-known/gpc.json: its gpc value, or missing/invalid."),
+        C("gpc_json", "text", "/.well-known/gpc.json body as served."),
+        C("title", "text", "Page title (crawled text)."),
+        C("text", "text", "Page text snapshot (for search and diffs)."),
+        C("text_sha256", "text", "SHA-256 of the text snapshot: a change means the page changed."),
+        C("fetched_at", "text", "When (UTC)."),
+    ), fts=("title", "text")),
+    Table("findings", "What a rule concluded, with its legal reference and links to the rows that prove it.", (
+        ID, crawl_ref("run or audit"),
+        C("rule_id", "text", "Rule that produced it.", index=True),
+        C("rule_version", "text", "Version of the rule."),
+        C("severity", "text", "high, medium, low or info.", index=True),
+        C("title", "text", "One-line statement of the finding."),
+        C("detail", "text", "Plain-language explanation with the facts."),
+        C("jurisdiction", "text", "eu, fr, uk, us-ca."),
+        C("legal_reference", "text", "Provisions it relates to (e.g. ePrivacy art. 5(3); GDPR art. 6)."),
+        C("subject", "text", "Site, app or broker concerned.", index=True),
+        C("visit_id", "integer", "Main visit concerned.", "visits.id"),
+        C("flow_id", "integer", "Main flow concerned.", "flows.id"),
+        C("broker_id", "integer", "Broker concerned.", "brokers.id"),
+        C("evidence", "text", "Rows and files that prove it: [{table, id}] (JSON)."),
+        C("fingerprint", "text", "Stable hash of rule, subject and facts: the same finding across runs."),
+        C("created_at", "text", "When (UTC)."),
+    ), derived=True),
+    Table("evidence_files", "Files kept as evidence (screenshots, HAR, snapshots, registry files) with their hash.", (
+        ID, crawl_ref(), visit_ref(),
+        C("path", "text", "Path relative to the database's evidence folder."),
+        C("sha256", "text", "SHA-256 of the file.", index=True),
+        C("size", "integer", "File size.", unit="bytes"),
+        C("media_type", "text", "Media type, e.g. image/png."),
+        C("documents", "text", "What it documents: screenshot, har, banner, snapshot, registry, capture."),
+        C("created_at", "text", "When (UTC)."),
+    )),
+    Table("tracker_lists", "Tracker lists used for classification: source, version, hash and licence.", (
+        ID,
+        C("name", "text", "List name: mouchard, ghostery, duckduckgo, disconnect, easylist, easyprivacy."),
+        C("source_url", "text", "Where it was downloaded from."),
+        C("version", "text", "Version or date of the list."),
+        C("sha256", "text", "SHA-256 of the downloaded file."),
+        C("licence", "text", "Licence of the list (some forbid commercial use: fetched, never shipped)."),
+        C("entries", "integer", "Domains or rules read from it."),
+        C("fetched_at", "text", "When it was downloaded (UTC)."),
+    )),
+)
+
+BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+
+
+def table(name: str) -> Table:
+    return BY_NAME[name]

@@ -1,0 +1,287 @@
+"""The SQLite store: creates and migrates the schema of `mouchard.schema`, and writes rows in transactions.
+
+Every collector writes through this module. A visit (or flow) and all its rows go in one transaction, so a
+killed crawl never leaves half a visit; the database runs in WAL mode so Datasette can read while a crawl writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import sqlite3
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from mouchard import __version__
+from mouchard.errors import UserError
+from mouchard.schema import BY_NAME, SCHEMA_VERSION, TABLES, Table
+
+ENV_DB = "MOUCHARD_DB"
+DEFAULT_DB = "mouchard.db"
+BODY_LIMIT = 256 * 1024  # bytes of a body kept in `bodies`; the hash always covers the whole body
+
+SQL_TYPES = {"integer": "INTEGER", "text": "TEXT", "real": "REAL", "blob": "BLOB"}
+
+# Non-additive schema changes, keyed by the version they migrate TO. New tables and new columns need no entry:
+# `Store.migrate` adds them from the schema. Each function runs inside the migration transaction.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
+
+def utcnow() -> str:
+    """Current UTC time as ISO 8601 text with milliseconds (the `*_at` columns)."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def default_db_path() -> str:
+    return os.environ.get(ENV_DB) or DEFAULT_DB
+
+
+def _value(value):
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=isinstance(value, dict), default=str)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+class Writer:
+    """Inserts rows inside one transaction; obtained from `Store.transaction()`."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def insert(self, table: str, row: dict) -> int:
+        """Insert one row and return its id (checked against the schema: unknown columns are a bug)."""
+        sql, names = _insert_sql(table, tuple(row))
+        cur = self.conn.execute(sql, [_value(row[n]) for n in names])
+        return cur.lastrowid
+
+    def insert_many(self, table: str, rows: Iterable[dict]) -> int:
+        """Insert rows in batches (rows may differ in their keys); returns how many were written."""
+        count = 0
+        groups: dict[tuple[str, ...], list[list]] = {}
+        for row in rows:
+            groups.setdefault(tuple(row), []).append([_value(v) for v in row.values()])
+        for keys, values in groups.items():
+            sql, _ = _insert_sql(table, keys)
+            self.conn.executemany(sql, values)
+            count += len(values)
+        return count
+
+    def update(self, table: str, row_id: int, values: dict) -> None:
+        _check_columns(table, values)
+        assignments = ", ".join(f"[{k}] = ?" for k in values)
+        self.conn.execute(f"UPDATE [{table}] SET {assignments} WHERE id = ?", [*map(_value, values.values()), row_id])
+
+    def add_body(self, data: bytes, media_type: str | None = None) -> str:
+        """Store a body once by SHA-256 (cut at BODY_LIMIT) and return the hash."""
+        digest = hashlib.sha256(data).hexdigest()
+        self.conn.execute(
+            "INSERT OR IGNORE INTO bodies (sha256, size, media_type, content, truncated) VALUES (?, ?, ?, ?, ?)",
+            (digest, len(data), media_type, data[:BODY_LIMIT], int(len(data) > BODY_LIMIT)))
+        return digest
+
+
+_SQL_CACHE: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
+
+
+def _check_columns(table: str, names: Iterable[str]) -> None:
+    known = {c.name for c in BY_NAME[table].columns}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise KeyError(f"{table} has no column {', '.join(unknown)} (add it to mouchard/schema.py)")
+
+
+def _insert_sql(table: str, names: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    key = (table, names)
+    if key not in _SQL_CACHE:
+        if table not in BY_NAME:
+            raise KeyError(f"no table {table} in mouchard/schema.py")
+        _check_columns(table, names)
+        cols = ", ".join(f"[{n}]" for n in names)
+        _SQL_CACHE[key] = (f"INSERT INTO [{table}] ({cols}) VALUES ({', '.join('?' * len(names))})", names)
+    return _SQL_CACHE[key]
+
+
+class Store:
+    """A mouchard SQLite database, created or migrated to the current schema on open."""
+
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True, readonly: bool = False):
+        self.path = str(path or default_db_path())
+        if not create and not Path(self.path).exists():
+            raise UserError(f"no database at {self.path}: run a crawl first or pass --db")
+        parent = Path(self.path).parent
+        if not parent.exists():
+            raise UserError(f"cannot create {self.path}: folder {parent} does not exist")
+        try:
+            if readonly:
+                self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+                                            check_same_thread=False)
+            else:
+                self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=60, check_same_thread=False)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA busy_timeout=60000")
+            self.db = sqlite_utils.Database(self.conn)
+            if not readonly:
+                self.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"{self.path} is not a usable SQLite database: {exc}") from None
+
+    # -- schema ---------------------------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        """Bring the database to SCHEMA_VERSION: new tables and columns, then the explicit migrations."""
+        current = self.version
+        if current > SCHEMA_VERSION:
+            raise UserError(f"{self.path} was written by a newer mouchard (schema {current} > {SCHEMA_VERSION}): upgrade mouchard")
+        existing = set(self.db.table_names())
+        if current == SCHEMA_VERSION and all(t.name in existing for t in TABLES):
+            return
+        with self.transaction():
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                if version in MIGRATIONS and current > 0:
+                    MIGRATIONS[version](self.conn)
+            for spec in TABLES:
+                self._ensure_table(spec)
+            self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _ensure_table(self, spec: Table) -> None:
+        table = self.db.table(spec.name)
+        if not table.exists():
+            columns = []
+            for col in spec.columns:
+                line = f"[{col.name}] {SQL_TYPES[col.type]}"
+                if col.name == spec.pk:
+                    line += " PRIMARY KEY"
+                if col.references:
+                    other, other_col = col.references.split(".")
+                    line += f" REFERENCES [{other}]([{other_col}])"
+                columns.append(line)
+            self.conn.execute(f"CREATE TABLE [{spec.name}] (\n   " + ",\n   ".join(columns) + "\n)")
+        else:
+            have = {c.name for c in table.columns}
+            for col in spec.columns:
+                if col.name not in have:
+                    fk = f" REFERENCES [{col.references.split('.')[0]}]([{col.references.split('.')[1]}])" if col.references else ""
+                    self.conn.execute(f"ALTER TABLE [{spec.name}] ADD COLUMN [{col.name}] {SQL_TYPES[col.type]}{fk}")
+        for col in spec.columns:
+            if col.index and col.name != spec.pk:
+                self.conn.execute(f"CREATE INDEX IF NOT EXISTS [idx_{spec.name}_{col.name}] ON [{spec.name}] ([{col.name}])")
+        for cols in spec.extra_indexes:
+            self.conn.execute(f"CREATE INDEX IF NOT EXISTS [idx_{spec.name}_{'_'.join(cols)}] ON [{spec.name}] "
+                              f"({', '.join(f'[{c}]' for c in cols)})")
+        for cols in spec.unique:
+            self.conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS [uniq_{spec.name}_{'_'.join(cols)}] ON [{spec.name}] "
+                              f"({', '.join(f'[{c}]' for c in cols)})")
+        if spec.fts and not self.db.table(f"{spec.name}_fts").exists():
+            table.enable_fts(list(spec.fts), create_triggers=True, replace=True)
+
+    # -- writing ----------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Writer]:
+        """One atomic unit of writing (BEGIN IMMEDIATE ... COMMIT); nested calls join the outer one."""
+        if self.conn.in_transaction:
+            yield Writer(self.conn)
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield Writer(self.conn)
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def insert(self, table: str, row: dict) -> int:
+        with self.transaction() as tx:
+            return tx.insert(table, row)
+
+    def insert_many(self, table: str, rows: Iterable[dict]) -> int:
+        with self.transaction() as tx:
+            return tx.insert_many(table, rows)
+
+    def update(self, table: str, row_id: int, values: dict) -> None:
+        with self.transaction() as tx:
+            tx.update(table, row_id, values)
+
+    def start_crawl(self, kind: str, *, config: dict | None = None, network: dict | None = None,
+                    browser: str | None = None, browser_version: str | None = None,
+                    browser_args: list[str] | None = None, tracker_lists: list[dict] | None = None,
+                    shard: str | None = None, command: list[str] | None = None) -> int:
+        """Record the start of a run with its full provenance; returns crawls.id."""
+        from mouchard.versions import dependency_versions
+
+        return self.insert("crawls", {
+            "kind": kind, "started_at": utcnow(), "status": "running",
+            "command": command if command is not None else sys.argv, "config": config or {},
+            "network": network or {}, "tool_version": __version__, "dependencies": dependency_versions(),
+            "browser": browser, "browser_version": browser_version, "browser_args": browser_args or [],
+            "tracker_lists": tracker_lists if tracker_lists is not None else self.tracker_list_versions(),
+            "host": platform.node(), "shard": shard,
+        })
+
+    def finish_crawl(self, crawl_id: int, status: str = "finished", summary: dict | None = None) -> None:
+        self.update("crawls", crawl_id, {"finished_at": utcnow(), "status": status, "summary": summary or {}})
+
+    def tracker_list_versions(self) -> list[dict]:
+        """The newest row of each tracker list: what a run's classification depends on."""
+        rows = self.conn.execute(
+            "SELECT name, version, sha256, licence, source_url FROM tracker_lists WHERE id IN "
+            "(SELECT max(id) FROM tracker_lists GROUP BY name) ORDER BY name").fetchall()
+        return [dict(zip(("name", "version", "sha256", "licence", "source_url"), r)) for r in rows]
+
+    def add_evidence_file(self, path: str | os.PathLike, documents: str, *, root: str | os.PathLike | None = None,
+                          crawl_id: int | None = None, visit_id: int | None = None,
+                          media_type: str | None = None, tx: Writer | None = None) -> int:
+        """Hash a file kept as evidence and record it; `path` is stored relative to `root` when given."""
+        file = Path(path)
+        digest = hashlib.sha256()
+        with file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        rel = os.path.relpath(file, root) if root else str(file)
+        row = {"crawl_id": crawl_id, "visit_id": visit_id, "path": rel, "sha256": digest.hexdigest(),
+               "size": file.stat().st_size, "media_type": media_type or _media_type(file),
+               "documents": documents, "created_at": utcnow()}
+        if tx is not None:
+            return tx.insert("evidence_files", row)
+        return self.insert("evidence_files", row)
+
+    # -- reading ----------------------------------------------------------------------------------------------
+
+    def rows(self, sql: str, params: Iterable | dict = ()) -> list[dict]:
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def count(self, table: str, where: str = "", params: Iterable = ()) -> int:
+        return self.conn.execute(f"SELECT count(*) FROM [{table}] {('WHERE ' + where) if where else ''}", params).fetchone()[0]
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _media_type(path: Path) -> str:
+    import mimetypes
+
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
