@@ -7,6 +7,7 @@ lazily, so `mouchard --help` starts fast and works without a browser.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -111,3 +112,8 @@ def main() -> None:
         sys.exit(130)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug, not a user error: still one line, with the way to see more
+        if os.environ.get("MOUCHARD_DEBUG"):
+            raise
+        click.echo(f"mouchard: internal error: {type(exc).__name__}: {exc} (set MOUCHARD_DEBUG=1 for details)", err=True)
+        sys.exit(3)

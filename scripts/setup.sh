@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs everything mouchard needs on a fresh machine, idempotently: system packages (Chromium, Redis, Node),
+# a virtualenv with the newest Python >= 3.11 found, the project with its test extras, and the npm packages.
+# On Debian/Ubuntu as root it uses apt-get; elsewhere it says what to install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+need_apt=()
+have_browser() {
+  [ -n "${MOUCHARD_BROWSER:-}" ] && return 0
+  ls "${PLAYWRIGHT_BROWSERS_PATH:-$HOME/.cache/ms-playwright}"/chromium-*/chrome-linux*/chrome >/dev/null 2>&1 && return 0
+  command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]
+}
+have_browser || need_apt+=(chromium)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+command -v make >/dev/null 2>&1 || need_apt+=(make)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing ${need_apt[*]} with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    say "please install: ${need_apt[*]} (browser: 'playwright install chromium' where it can download)" >&2
+    case " ${need_apt[*]} " in *" chromium "*) exit 1;; esac
+  fi
+fi
+
+# The newest Python >= 3.11 on this machine (pyenv installs included).
+pick_python() {
+  local best="" bestv=0 cand v
+  for cand in python3.14 python3.13 python3.12 python3.11 python3 \
+              "$HOME"/.pyenv/versions/3.1[1-9]*/bin/python3 /usr/local/bin/python3.1[1-9] /usr/bin/python3.1[1-9]; do
+    command -v "$cand" >/dev/null 2>&1 || [ -x "$cand" ] || continue
+    v=$("$cand" -c 'import sys; print(sys.version_info[0]*100+sys.version_info[1])' 2>/dev/null) || continue
+    if [ "$v" -ge 311 ] && [ "$v" -gt "$bestv" ] && "$cand" -c 'import venv, ensurepip' 2>/dev/null; then
+      best=$cand; bestv=$v
+    fi
+  done
+  [ -n "$best" ] || { echo "[setup] no Python >= 3.11 with venv found: install python3.11 or newer" >&2; exit 1; }
+  echo "$best"
+}
+
+if [ ! -x .venv/bin/python ]; then
+  py=$(pick_python)
+  say "creating .venv with $py ($($py --version))"
+  "$py" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+fi
+stamp=.venv/.mouchard-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  say "installing mouchard and its dependencies into .venv"
+  .venv/bin/python -m pip install -q -e ".[test,scale,datasette]"
+  touch "$stamp"
+fi
+if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
+  if [ ! -d node_modules ] || [ package.json -nt node_modules ]; then
+    say "installing npm packages (autoconsent, CMP libraries, Prebid.js)"
+    npm install --no-audit --no-fund --loglevel=error >/dev/null
+    touch node_modules
+  fi
+fi
+say "ready: $(.venv/bin/mouchard --version | head -2 | tr '\n' ' ')"
