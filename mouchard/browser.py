@@ -19,6 +19,7 @@ ENV_BROWSER = "MOUCHARD_BROWSER"
 # Flags that keep Chromium quiet and deterministic on a crawl machine. The background-networking ones matter:
 # without them Chromium's own traffic (updates, safe browsing, sync) mixes with the page's.
 QUIET_ARGS = (
+    "--disable-blink-features=AutomationControlled",  # navigator.webdriver false: CMPs and trackers hide from bots
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
