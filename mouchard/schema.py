@@ -212,7 +212,7 @@ TABLES: tuple[Table, ...] = (
         C("phase", "text", "Consent phase of the visit.", index=True),
         C("cmp", "text", "Consent management platform detected (e.g. onetrust, didomi, tarteaucitron)."),
         C("cmp_id", "integer", "IAB CMP id from the TC string or __tcfapi."),
-        C("framework", "text", "tcf, gpp, usp, gpc or cmp (a CMP's own cookie)."),
+        C("framework", "text", "tcf, gpp, usp, gpc, ac (Google Additional Consent) or cmp (a CMP's own cookie)."),
         C("source", "text", "Where it was read: api (__tcfapi/__gpp/__uspapi), cookie, wire (request parameter), well-known."),
         C("name", "text", "Cookie or parameter name it came from."),
         C("raw", "text", "The string as found (e.g. a TC string)."),
