@@ -1,0 +1,158 @@
+"""Click commands `mouchard audit`, `mouchard verify` and `mouchard diff` (thin: the work is in the modules)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from mouchard.errors import UserError
+from mouchard.options import db_option
+
+from audits.rules.base import JURISDICTIONS
+
+JSON_HELP = "Print JSON instead of text."
+
+
+@click.command("audit")
+@click.argument("spec", required=False, type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), metavar="DIR",
+              help="Bundle folder to create (new or empty). Required with SPEC.")
+@click.option("--from-db", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Audit this existing database (copied with its evidence folder) instead of running the collectors.")
+@click.option("--vantage-lookup", is_flag=True,
+              help="Look up the public IP address and country the sites saw (calls --vantage-url, through the proxy).")
+@click.option("--vantage-url", default="https://ipinfo.io/json", show_default=True, metavar="URL",
+              help="JSON service answering {ip, country}, for --vantage-lookup.")
+@click.option("--timestamp-request", is_flag=True,
+              help="Also write timestamp.tsq, an RFC 3161 request for the bundle digest (to send to a TSA).")
+@click.option("--list-rules", is_flag=True, help="Describe every rule (id, version, severity, legal references) and exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --list-rules: " + JSON_HELP)
+@db_option
+@click.option("--crawl", "crawl_ids", type=int, multiple=True, metavar="ID",
+              help="Without SPEC: only re-judge this run (crawls.id; repeatable). Default: every run.")
+@click.option("--rule", "rule_ids", multiple=True, metavar="ID",
+              help="Without SPEC: only these rules (id or glob such as 'consent.*'; repeatable). Default: all.")
+@click.option("--jurisdiction", type=click.Choice(JURISDICTIONS),
+              help="Without SPEC: the law findings refer to (default eu). With --list-rules: show only its references.")
+def audit(spec, out, from_db, vantage_lookup, vantage_url, timestamp_request, list_rules, as_json, db, crawl_ids,
+          rule_ids, jurisdiction) -> None:
+    """Run a declarative audit and write a verifiable evidence bundle.
+
+    \b
+    mouchard audit SPEC.yml --out DIR      collect, judge, and write the bundle to DIR
+    mouchard audit SPEC.yml --out DIR --from-db old.db
+                                           judge data collected earlier (no collector runs)
+    mouchard audit [--db PATH]             rebuild the findings of a database in place
+    mouchard audit --list-rules            the rule catalogue
+    """
+    if list_rules:
+        _list_rules(jurisdiction, as_json)
+        return
+    if spec is None:
+        if out or from_db:
+            raise UserError("--out and --from-db need a SPEC file")
+        _rebuild(db, crawl_ids, rule_ids, jurisdiction or "eu")
+        return
+    if not out:
+        raise UserError("--out DIR is required with a spec: the bundle folder to create")
+    if crawl_ids or rule_ids or jurisdiction:
+        raise UserError("with a spec, rules and jurisdiction come from the spec (its rules and jurisdiction keys)")
+    from audits.runner import run_audit
+    from audits.spec import load_spec
+
+    parsed = load_spec(spec)
+    result = run_audit(parsed, out, from_db=from_db, vantage_lookup=vantage_lookup, vantage_url=vantage_url,
+                       timestamp=timestamp_request, echo=lambda line: click.echo(line, err=True))
+    counts = result.evaluation.by_severity()
+    not_run = [s for s in result.steps if s.status != "finished"]
+    click.echo(f"bundle {result.out}: {len(result.evaluation.findings)} findings"
+               + (f" ({', '.join(f'{n} {s}' for s, n in counts.items())})" if counts else ""))
+    for step in not_run:
+        click.echo(f"  {step.target}: {step.status} — {step.reason}")
+    click.echo(f"digest {result.digest}")
+    click.echo(f"report {result.out / 'report.html'}; check it with: mouchard verify {result.out}")
+
+
+def _list_rules(jurisdiction: str | None, as_json: bool) -> None:
+    from audits.rules import catalogue
+
+    rules = catalogue()
+    if as_json:
+        click.echo(json.dumps([{"id": r.id, "version": r.version, "severity": r.severity, "title": r.title,
+                                "needs": list(r.needs), "explanation": r.explanation,
+                                "legal": {j: r.legal[j] for j in JURISDICTIONS
+                                          if j in r.legal and (jurisdiction in (None, j))}}
+                               for r in rules], indent=2, ensure_ascii=False))
+        return
+    for r in rules:
+        click.echo(f"{r.id}  v{r.version}  {r.severity}  {r.title}")
+        click.echo(f"    needs: {', '.join(r.needs)}")
+        for j in JURISDICTIONS:
+            if jurisdiction in (None, j):
+                click.echo(f"    {j}: {r.legal.get(j, '(not applied)')}")
+        click.echo(f"    {r.explanation}\n")
+
+
+def _rebuild(db: str, crawl_ids: tuple[int, ...], rule_ids: tuple[str, ...], jurisdiction: str) -> None:
+    from mouchard.store import Store
+
+    from audits.engine import evaluate
+
+    with Store(db, create=False) as store:
+        result = evaluate(store, jurisdiction=jurisdiction, rules=list(rule_ids) or None,
+                          crawl_ids=list(crawl_ids) or None, command=sys.argv)
+    counts = result.by_severity()
+    click.echo(f"{db}: {len(result.findings)} findings over {len(result.scope)} runs"
+               + (f" ({', '.join(f'{n} {s}' for s, n in counts.items())})" if counts else "")
+               + f"; recorded as audit run {result.audit_crawl_id}")
+    for error in result.errors:
+        click.echo(f"  rule error: {error}", err=True)
+
+
+@click.command("verify")
+@click.argument("bundle_dir", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+def verify(bundle_dir, as_json) -> None:
+    """Recompute every hash of an evidence bundle.
+
+    Exit status 0 when every file matches MANIFEST.json; 1 when a file changed, is missing or was added, or the
+    manifest itself was altered (each named on a line).
+    """
+    from audits.verify import verify_bundle
+
+    result = verify_bundle(bundle_dir)
+    if as_json:
+        click.echo(json.dumps({"ok": result.ok, "bundle": result.root, "case": result.case, "files": result.files,
+                               "digest": result.digest, "timestamp": result.timestamp,
+                               "problems": [{"path": p.path, "kind": p.kind, "detail": p.detail}
+                                            for p in result.problems]}, indent=2, ensure_ascii=False))
+    elif result.ok:
+        click.echo(f"OK {result.root}: {result.files} files match MANIFEST.json (case {result.case})")
+        click.echo(f"digest {result.digest}; {result.timestamp}")
+    else:
+        for problem in result.problems:
+            click.echo(str(problem))
+        click.echo(f"FAILED {result.root}: {len(result.problems)} problem(s)", err=True)
+    sys.exit(0 if result.ok else 1)
+
+
+@click.command("diff")
+@click.argument("before", metavar="DIR_A", type=click.Path(exists=True))
+@click.argument("after", metavar="DIR_B", type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+def diff(before, after, as_json) -> None:
+    """Findings that appeared, disappeared or changed between two bundles (or databases).
+
+    Exit status 0 when the findings are identical, 1 when they differ, 2 when a bundle cannot be read.
+    """
+    from audits.diff import diff_findings, load_findings, render_table
+
+    try:
+        result = diff_findings(load_findings(before), load_findings(after))
+    except UserError as exc:
+        click.echo(f"mouchard: {exc}", err=True)
+        sys.exit(2)
+    click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False) if as_json else render_table(result))
+    sys.exit(0 if result.identical else 1)
