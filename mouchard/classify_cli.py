@@ -25,6 +25,10 @@ def classify(db: str) -> None:
     lists.record(store, classifier.manifests)
     crawl_id = store.start_crawl("classify", tracker_lists=classifier.provenance())
     changed = reclassify(store, classifier)
+    from mouchard.brokers import link_tracker_entities
+
+    with store.transaction() as tx:
+        changed["brokers"] = link_tracker_entities(tx.conn, classifier)
     store.finish_crawl(crawl_id, summary={"changed": changed})
     for table, count in changed.items():
         click.echo(f"{table}: {count} rows reclassified")

@@ -17,20 +17,20 @@ from mouchard.errors import UserError
 
 # name -> ("module:attribute" of a click command, one-line help). Help lives here so listing imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "crawl": ("mouchard.cli:_todo", "Visit websites in Chromium and record trackers, cookies, consent, bidding."),
-    "brokers": ("mouchard.cli:_todo", "Data-broker registries (fetch) and what brokers' own sites hide (crawl)."),
-    "proxy": ("mouchard.cli:_todo", "Run mitmdump with mouchard's addons: record a phone's traffic and leaks."),
-    "import": ("mouchard.cli:_todo", "Record flows and leaks from a .mitm or .har file, offline."),
-    "audit": ("mouchard.cli:_todo", "Run a declarative audit and write a verifiable evidence bundle."),
-    "verify": ("mouchard.cli:_todo", "Recompute every hash of an evidence bundle."),
-    "diff": ("mouchard.cli:_todo", "Findings that appeared, disappeared or changed between two bundles."),
-    "classify": ("mouchard.cli:_todo", "Re-derive tracker entities and categories with the current lists."),
-    "serve": ("mouchard.cli:_todo", "Browse a database in Datasette with mouchard's metadata and queries."),
-    "publish": ("mouchard.cli:_todo", "Prepare a redacted copy and a Datasette deployment."),
+    "crawl": ("crawler.cli:crawl", "Visit websites in Chromium and record trackers, cookies, consent, bidding."),
+    "brokers": ("crawler.brokers_cli:brokers", "Data-broker registries (fetch) and what brokers' own sites hide (crawl)."),
+    "proxy": ("addons.cli:proxy", "Run mitmdump with mouchard's addons: record a phone's traffic and leaks."),
+    "import": ("addons.cli:import_", "Record flows and leaks from a .mitm or .har file, offline."),
+    "audit": ("audits.cli:audit", "Run a declarative audit and write a verifiable evidence bundle."),
+    "verify": ("audits.cli:verify", "Recompute every hash of an evidence bundle."),
+    "diff": ("audits.cli:diff", "Findings that appeared, disappeared or changed between two bundles."),
+    "classify": ("mouchard.classify_cli:classify", "Re-derive tracker entities and categories with the current lists."),
+    "serve": ("mouchard.datasette_cli:serve", "Browse a database in Datasette with mouchard's metadata and queries."),
+    "publish": ("mouchard.datasette_cli:publish", "Prepare a redacted copy and a Datasette deployment."),
     "lists": ("mouchard.lists_cli:lists", "Download and show tracker lists (Ghostery, DuckDuckGo, EasyList...)."),
     "demo": ("mouchard.cli:_todo", "Start the demo web on 127.0.0.1, crawl it, and open the results."),
-    "worker": ("mouchard.cli:_todo", "Take crawl work from a shared Redis queue (distributed crawls)."),
-    "merge": ("mouchard.cli:_todo", "Combine SQLite shards into one database without duplicates."),
+    "worker": ("crawler.worker_cli:worker", "Take crawl work from a shared Redis queue (distributed crawls)."),
+    "merge": ("mouchard.merge_cli:merge", "Combine SQLite shards into one database without duplicates."),
 }
 
 
@@ -92,6 +92,16 @@ def cli() -> None:
 
     Crawl websites, record a phone's traffic, check data brokers, audit, and publish with Datasette.
     """
+    from mouchard.derive import set_deriver
+
+    set_deriver(_audit_rules)
+
+
+def _audit_rules(store, crawl_ids: list[int], rules: list[str] | None) -> list[dict]:
+    """Findings of a collector run, by the audit rules (imported here: collectors may not import audits)."""
+    from audits.engine import evaluate
+
+    return list(evaluate(store, rules=rules, crawl_ids=crawl_ids).findings)
 
 
 def main() -> None:

@@ -9,8 +9,6 @@ redirects). It is not `EXPECTED`: these pages plant no trackers, so browser reca
 
 from __future__ import annotations
 
-import json
-
 from web import Request, Response, Site
 
 POLICY_VERSION = {"www.clearlist-data.com": 1}
@@ -285,7 +283,3 @@ def list_csv(url=lambda u: u) -> str:
         writer.writerow([broker["name"], url(broker["website"]), broker["country"], broker.get("notes", ""),
                          url(broker["rights_url"]) if broker["rights_url"] else ""])
     return out.getvalue()
-
-
-def expected_json() -> str:
-    return json.dumps(BROKERS, indent=1, ensure_ascii=False)

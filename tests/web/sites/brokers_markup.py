@@ -1,15 +1,16 @@
 """The Markup / CalMatters 2025 result, served: the 499 rights pages with the signals The Markup observed.
 
 Built from tests/data/brokers/markup-opt-out-pages-2025.csv by `build_sites()`. Not part of the default test web
-(no `SITES`): some 800 more host names would weigh on every TLS handshake of every test, so the reproduction
-test starts its own `TestWeb(sites=build_sites())`. Each row becomes a page at its final URL carrying exactly what The Markup
-saw there: the robots meta tag(s) as they quoted them, the `X-Robots-Tag` header value, a robots.txt rule
-keeping every crawler off the path, an HTTP 404 where they got one. The addresses that led there — the URL
-they checked, their original URL, and the rights URL(s) the 2025 registry file gives for the same broker(s) —
-redirect to it, because The Markup checked some brokers at addresses edited from the registry's (typos,
-dead links, "www." added); the signals live on the final page in every case. Hosts The Markup could not
-resolve are not served (the test web answers 404). Registry URLs are read here with the standard library, on
-purpose independently of mouchard's own parsing.
+(no `SITES`): some 950 more host names would weigh on every TLS handshake of every test, so the reproduction test
+starts its own `TestWeb(sites=build_sites())`.
+
+Each row becomes a page at its final URL carrying exactly what The Markup saw there: the robots meta tag(s) as
+they quoted them, the `X-Robots-Tag` header value, a robots.txt rule keeping every crawler off the path, an HTTP
+404 where they got one. The addresses that led there (the URL they checked, their original URL without the
+"www." their table adds to every host, and the rights URL(s) the 2025 registry file gives for the same brokers)
+redirect to it: The Markup checked some brokers at addresses edited from the registry's (typos, dead links), and
+the signals live on the final page in every case. Hosts The Markup could not resolve are not served (the test
+web answers 404). Registry URLs are read here with the standard library, independently of mouchard's parsing.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Data brokers: registry parsing (ca, portals, fields, tables), snapshots, broker-site checks, findings."""

@@ -1,0 +1,92 @@
+"""StoreBrokerPages: the Scrapy item pipeline writing `broker_pages` rows as the broker-site spider finds them.
+
+One row per broker, kind and URL. When the same broker reaches a URL again with fewer clicks from its home
+page (a registered rights page turns out to be linked from the home page), the row's `clicks_from_home` is
+lowered instead of writing a second row.
+"""
+
+from __future__ import annotations
+
+from scrapy.exceptions import NotConfigured
+
+from mouchard.store import Store
+
+
+class StoreBrokerPages:
+    """Write each page verdict of the broker-site crawl to the store (MOUCHARD_DB, MOUCHARD_CRAWL_ID)."""
+
+    def __init__(self, db: str, crawl_id: int, stats, progress=None):
+        self.db = db
+        self.crawl_id = crawl_id
+        self.stats = stats
+        self.progress = progress  # called with each stored row (the command's progress bar), if any
+        self.store: Store | None = None
+        self.rows: dict[tuple[int, str, str], tuple[int, int | None]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        db, crawl_id = crawler.settings.get("MOUCHARD_DB"), crawler.settings.getint("MOUCHARD_CRAWL_ID")
+        if not db or not crawl_id:
+            raise NotConfigured("MOUCHARD_DB and MOUCHARD_CRAWL_ID are needed to store broker pages")
+        return cls(db, crawl_id, crawler.stats, crawler.settings.get("MOUCHARD_PROGRESS"))
+
+    def open_spider(self, spider=None) -> None:
+        self.store = Store(self.db)
+
+    def close_spider(self, spider=None) -> None:
+        if self.store is not None:
+            self.store.close()
+
+    def process_item(self, item, spider=None):
+        assert self.store is not None
+        key = (item["broker_id"], item["kind"], item["result"].url)
+        clicks = item["clicks"]
+        if key in self.rows:
+            row_id, known = self.rows[key]
+            if clicks is not None and (known is None or clicks < known):
+                self.store.update("broker_pages", row_id, {"clicks_from_home": clicks})
+                self.rows[key] = (row_id, clicks)
+            return item
+        row = item["result"].row(item["broker_id"], item["kind"], clicks, item["hosted_by"], self.crawl_id)
+        self.rows[key] = (self.store.insert("broker_pages", row), clicks)
+        self.stats.inc_value("mouchard/brokers/pages_stored")
+        if row["hidden"]:
+            self.stats.inc_value("mouchard/brokers/pages_hidden")
+        if self.progress is not None:
+            self.progress(row)
+        return item
+
+
+class StoreRegistrySnapshot:
+    """Write each registry capture as a snapshot; its summary goes to `crawls.summary` (a list, in order)."""
+
+    def __init__(self, db: str, crawl_id: int):
+        self.db = db
+        self.crawl_id = crawl_id
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        db, crawl_id = crawler.settings.get("MOUCHARD_DB"), crawler.settings.getint("MOUCHARD_CRAWL_ID")
+        if not db or not crawl_id:
+            raise NotConfigured("MOUCHARD_DB and MOUCHARD_CRAWL_ID are needed to store registry snapshots")
+        return cls(db, crawl_id)
+
+    def process_item(self, item, spider=None):
+        from crawler.brokers.snapshots import Capture, save_snapshot
+
+        if not isinstance(item, Capture):
+            return item
+        with Store(self.db) as store:
+            summary = save_snapshot(store, self.crawl_id, item)
+            add_snapshot_summary(store, self.crawl_id, summary)
+        return item
+
+
+def add_snapshot_summary(store: Store, crawl_id: int, summary: dict) -> None:
+    """Append one snapshot's summary to the run's `crawls.summary` {"snapshots": [...]}."""
+    import json
+
+    current = store.rows("SELECT summary FROM crawls WHERE id = ?", (crawl_id,))
+    data = json.loads(current[0]["summary"] or "{}") if current else {}
+    data.setdefault("snapshots", []).append(summary)
+    store.update("crawls", crawl_id, {"summary": data})

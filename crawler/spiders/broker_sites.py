@@ -1,0 +1,327 @@
+"""Visit data brokers' own sites: home page, privacy pages found by their links, the registered rights page, and
+/.well-known/gpc.json; record each page's hidden-from-search signals, redirects and text in `broker_pages`.
+
+Plain HTTP (Scrapy) for every page; Chromium (scrapy-playwright) only to read the robots meta tags of the
+rendered DOM, and only where a script could have added one (see `needs_render`). Each URL is fetched once
+however many brokers point at it; rows are written per broker by `StoreBrokerPages`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.parse
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+
+import scrapy
+from scrapy.http import Response
+from twisted.internet.error import (ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError)
+from twisted.python.failure import Failure
+
+from crawler.brokers.gpc import gpc_url, read_statement
+from crawler.brokers.pages import bot_wall, has_scripts, hosted_by, page_text, privacy_links, text_hash
+from crawler.brokers.results import PageResult
+from crawler.brokers.robots import MetaTag, RobotsTxt, robots_meta
+from mouchard.brokers import normalise_url
+from mouchard.domains import site_of
+from mouchard.store import Store
+
+# JavaScript run in the rendered page: the robots meta tags of the DOM as scripts left it.
+RENDERED_META_JS = ("() => Array.from(document.querySelectorAll('meta[name]'))"
+                    ".filter(m => /^(robots|googlebot|bingbot)$/i.test(m.name.trim()))"
+                    ".map(m => [m.name.trim().toLowerCase(), m.content || ''])")
+ALL_STATUSES = [*range(200, 300), *range(400, 600)]  # 3xx stay with the redirect middleware
+MAX_DEPTH = 2  # clicks from the home page: home -> policy -> deletion page
+
+
+@dataclass(frozen=True)
+class BrokerTarget:
+    """One broker registration to check."""
+
+    broker_id: int
+    name: str
+    key: str
+    registry: str
+    websites: tuple[str, ...]
+    rights_url: str | None
+
+    @property
+    def sites(self) -> frozenset[str]:
+        """The broker's own sites (its websites'); a rights page elsewhere may be on a privacy service."""
+        return frozenset(site_of(u) for u in self.websites)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A broker's interest in a URL: which kind of page it is for that broker, how many clicks from home."""
+
+    target: BrokerTarget
+    kind: str
+    clicks: int | None
+
+
+def load_targets(store: Store, registries: Iterable[str] = (), limit: int | None = None) -> list[BrokerTarget]:
+    """Brokers of each registry's latest snapshot (all registries, or the ones named), in id order."""
+    wanted = list(registries)
+    where = f"AND registry IN ({','.join('?' * len(wanted))})" if wanted else ""
+    rows = store.rows(
+        "SELECT * FROM brokers WHERE snapshot_id IN (SELECT max(id) FROM registry_snapshots GROUP BY registry) "
+        f"{where} ORDER BY id", wanted)
+    targets = []
+    for row in rows[:limit] if limit else rows:
+        websites = tuple(u for u in (normalise_url(w) for w in json.loads(row["websites"] or "[]")) if u)
+        targets.append(BrokerTarget(row["id"], row["name"], row["key"], row["registry"], websites,
+                                    normalise_url(row["rights_url"]) if row["rights_url"] else None))
+    return targets
+
+
+def needs_render(mode: str, result: PageResult, html: str | None) -> bool:
+    """Whether to render a page in Chromium to read the meta tags scripts may add.
+
+    'always' renders every HTML page; 'never' none; 'auto' (default) renders a page only when it loaded as HTML,
+    its served HTML has no noindex meta tag already (rendering cannot un-hide it: any signal hides), and it runs
+    at least one script (only a script can add a tag). Home pages are not rendered: they are not rights pages.
+    """
+    if mode == "never" or html is None or result.status != "ok":
+        return False
+    if mode == "always":
+        return True
+    return not any(t.noindex for t in result.signals.meta_raw) and has_scripts(html)
+
+
+class BrokerSitesSpider(scrapy.Spider):
+    """Check every broker's home page, privacy pages and registered rights page."""
+
+    name = "broker_sites"
+    custom_settings = {"ITEM_PIPELINES": {"crawler.brokers.pipeline.StoreBrokerPages": 300}}
+
+    def __init__(self, *args, registries: str = "", limit: int | None = None, render: str = "auto", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.registries = [r for r in registries.split(",") if r]
+        self.limit = int(limit) if limit else None
+        self.render_mode = render
+        self.results: dict[str, PageResult] = {}
+        self.pending: dict[str, list[Wanted]] = {}
+        self.found: dict[int, set[str]] = {}
+        self.robots: dict[str, asyncio.Future] = {}
+
+    @property
+    def proxy(self) -> str | None:
+        return self.settings.get("MOUCHARD_PROXY") or None
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        store = Store(self.settings.get("MOUCHARD_DB"), create=False, readonly=True)
+        try:
+            targets = load_targets(store, self.registries, self.limit)
+        finally:
+            store.close()
+        self.crawler.stats.set_value("mouchard/brokers/targets", len(targets))
+        for target in targets:
+            if target.websites:
+                for request in self.want(target.websites[0], target, "home", 0):
+                    yield request
+            else:
+                for request in self.after_home(target, None):
+                    yield request
+
+    # --- scheduling -------------------------------------------------------------------------------------------
+    def request(self, url: str, callback, **meta) -> scrapy.Request:
+        meta = {"handle_httpstatus_list": ALL_STATUSES, "page_url": url, **meta}
+        if self.proxy:
+            meta["proxy"] = self.proxy
+        return scrapy.Request(url, callback=callback, errback=self.failed, meta=meta, dont_filter=True)
+
+    def want(self, url: str, target: BrokerTarget, kind: str, clicks: int | None) -> list:
+        """Ask for `url` as `kind` for `target`: a request the first time, a row at once if already fetched."""
+        wanted = Wanted(target, kind, clicks)
+        if url in self.results:
+            return [self.item(self.results[url], wanted), *self.follow_up(wanted, self.results[url])]
+        if url in self.pending:
+            self.pending[url].append(wanted)
+            return []
+        self.pending[url] = [wanted]
+        callback = self.parse_gpc if kind == "gpc" else self.parse_page
+        return [self.request(url, callback)]
+
+    def item(self, result: PageResult, wanted: Wanted) -> dict:
+        hosted = hosted_by(result.final_url or result.url, wanted.target.sites)
+        return {"result": result, "broker_id": wanted.target.broker_id, "kind": wanted.kind,
+                "clicks": wanted.clicks, "hosted_by": hosted}
+
+    def after_home(self, target: BrokerTarget, home: PageResult | None) -> list:
+        """Once the home page is known: its privacy links, the registered rights page, the GPC statement."""
+        out: list = []
+        linked: dict[str, int] = {}
+        if home is not None and home.status == "ok" and home.final_url:
+            out += self.follow_links(target, home, 0, linked)
+            out += self.want(gpc_url(home.final_url), target, "gpc", None)
+        if target.rights_url:
+            out += self.want(target.rights_url, target, "rights", linked.get(target.rights_url))
+        return out
+
+    def follow_links(self, target: BrokerTarget, page: PageResult, depth: int, linked: dict[str, int]) -> list:
+        out: list = []
+        found = self.found.setdefault(target.broker_id, set())
+        for link in page.links:
+            if depth > 0 and link.kind in found:
+                continue  # deeper pages only for kinds the home page did not link
+            linked.setdefault(link.url, depth + 1)
+            found.add(link.kind)
+            out += self.want(link.url, target, link.kind, depth + 1)
+        return out
+
+    # --- pages ---------------------------------------------------------------------------------------------------
+    async def parse_page(self, response: Response):
+        url = response.meta["page_url"]
+        result, html = self.examine(url, response)
+        if needs_render(self.render_mode, result, html) and not self._only_home(url):
+            await self.render(result)
+        result.signals.robots = await self.robots_verdicts(url, result.final_url)
+        wanted = self.pending.pop(url, [])
+        self.results[url] = result
+        result.links = privacy_links(result.final_url, html) if html and result.status == "ok" else []
+        for w in wanted:
+            yield self.item(result, w)
+        for w in wanted:
+            for request in self.follow_up(w, result):
+                yield request
+
+    def follow_up(self, wanted: Wanted, result: PageResult) -> list:
+        """What a page leads to for one broker: after its home page, the rest; after a policy page, its links."""
+        if wanted.kind == "home":
+            return self.after_home(wanted.target, result)
+        if wanted.kind == "policy" and wanted.clicks is not None and wanted.clicks < MAX_DEPTH:
+            return self.follow_links(wanted.target, result, wanted.clicks, {})
+        return []
+
+    def _only_home(self, url: str) -> bool:
+        return all(w.kind == "home" for w in self.pending.get(url, []))
+
+    def examine(self, url: str, response: Response) -> tuple[PageResult, str | None]:
+        """Status, redirects, served meta tags, X-Robots-Tag values and text of a response."""
+        headers = {k.decode("latin-1"): v[-1].decode("latin-1", "replace") for k, v in response.headers.items()}
+        body = response.body or b""
+        result = PageResult(url, final_url=response.url, http_status=response.status,
+                            redirects=[*response.meta.get("redirect_urls", []), response.url]
+                            if response.meta.get("redirect_urls") else [])
+        wall = bot_wall(response.status, headers, body)
+        if wall:
+            result.status, result.reason = "bot-wall", wall
+        elif response.status in (404, 410):
+            result.status, result.reason = "not-found", f"HTTP {response.status}"
+        elif response.status >= 400:
+            result.status, result.reason = "http-error", f"HTTP {response.status}"
+        result.signals.x_robots_tag = [v.decode("latin-1", "replace")
+                                       for v in response.headers.getlist("X-Robots-Tag")]
+        html = None
+        content_type = headers.get("Content-Type", "").lower()
+        if "html" in content_type or body.lstrip()[:1] == b"<":
+            html = response.text if hasattr(response, "text") else body.decode("utf-8", "replace")
+            result.html = True
+            result.signals.meta_raw = robots_meta(html)
+            result.title, result.text = page_text(html)
+            result.text_sha256 = text_hash(result.text)
+        return result, html
+
+    async def render(self, result: PageResult) -> None:
+        """Load the page in Chromium and read the robots meta tags of the DOM (scripts ran)."""
+        from scrapy_playwright.page import PageMethod
+
+        request = self.request(result.final_url or result.url, None, playwright=True,
+                               playwright_context_kwargs=self.settings.getdict("MOUCHARD_RENDER_CONTEXT"),
+                               playwright_page_methods=[PageMethod("wait_for_load_state", "load"),
+                                                        PageMethod("evaluate", RENDERED_META_JS)])
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except Exception as exc:  # a page that crashes the renderer keeps its raw verdict; say why
+            self.crawler.stats.inc_value("mouchard/brokers/render_failed")
+            result.reason = (result.reason + "; " if result.reason else "") + f"render failed: {exc!s:.200}"
+            return
+        methods = response.meta.get("playwright_page_methods") or []
+        tags = methods[-1].result if methods else []
+        result.signals.meta_rendered = [MetaTag(name, content) for name, content in tags or []]
+        result.rendered = True
+        self.crawler.stats.inc_value("mouchard/brokers/rendered")
+
+    async def robots_verdicts(self, url: str, final_url: str | None) -> list[dict]:
+        """robots.txt verdicts for the final URL, and for the requested URL when it is on another origin."""
+        verdicts = []
+        checked_origins: set[str] = set()
+        for checked in (u for u in (final_url, url) if u):
+            if _origin(checked) in checked_origins:
+                continue
+            checked_origins.add(_origin(checked))
+            verdict = (await self.robots_txt(checked)).verdict(checked)
+            verdicts.append({"url": checked, **verdict})
+        return verdicts
+
+    async def robots_txt(self, url: str) -> RobotsTxt:
+        """The origin's robots.txt, fetched once per crawl (concurrent callers share the fetch)."""
+        origin = _origin(url)
+        if origin not in self.robots:
+            future = asyncio.get_running_loop().create_future()
+            self.robots[origin] = future
+            robots_url = origin + "/robots.txt"
+            try:
+                response = await self.crawler.engine.download_async(self.request(robots_url, None))
+                body = response.body.decode("utf-8", "replace") if response.status < 300 else ""
+                future.set_result(RobotsTxt(robots_url, response.status, body))
+            except Exception as exc:
+                future.set_result(RobotsTxt(robots_url, None, error=f"{type(exc).__name__}: {exc!s:.200}"))
+        return await asyncio.shield(self.robots[origin])
+
+    # --- GPC -----------------------------------------------------------------------------------------------------
+    def parse_gpc(self, response: Response):
+        url = response.meta["page_url"]
+        result = PageResult(url, final_url=response.url, http_status=response.status)
+        result.gpc = read_statement(url, response.status, response.body)
+        if response.status in (404, 410):
+            result.status = "not-found"
+        elif response.status >= 400:
+            result.status = "http-error"
+        if result.gpc.gpc != "true":
+            result.reason = f"gpc.json {result.gpc.gpc} (HTTP {response.status})"
+        self.results[url] = result
+        for wanted in self.pending.pop(url, []):
+            yield self.item(result, wanted)
+
+    # --- failures ----------------------------------------------------------------------------------------------
+    def failed(self, failure: Failure):
+        url = failure.request.meta["page_url"]
+        status, reason = describe_failure(failure)
+        result = PageResult(url, status=status, reason=reason)
+        wanted = self.pending.pop(url, [])
+        if any(w.kind == "gpc" for w in wanted):
+            result.gpc = read_statement(url, None, None)
+        self.results[url] = result
+        self.crawler.stats.inc_value(f"mouchard/brokers/failed/{status}")
+        for w in wanted:
+            yield self.item(result, w)
+        for w in wanted:
+            yield from self.follow_up(w, result)
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def describe_failure(failure: Failure) -> tuple[str, str]:
+    """(status, one-line reason) for a request that got no response."""
+    from scrapy.core.downloader.handlers.http11 import TunnelError
+
+    exc = failure.value
+    text = f"{type(exc).__name__}: {exc}"[:300]
+    if failure.check(DNSLookupError):
+        return "dns-error", text
+    if failure.check(TimeoutError, TCPTimedOutError) or "timeout" in type(exc).__name__.lower() \
+            or "took longer than" in str(exc):
+        return "timeout", text
+    if failure.check(TunnelError) and "502" in str(exc):
+        return "dns-error", text  # the proxy could not reach the host: almost always a name that did not resolve
+    if "ssl" in type(exc).__module__.lower() or "SSL" in type(exc).__name__ or "certificate" in str(exc).lower():
+        return "tls-error", text
+    if failure.check(ConnectionRefusedError):
+        return "http-error", text
+    return "http-error", text
