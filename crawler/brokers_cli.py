@@ -107,9 +107,9 @@ def fetch(registry: str, source: str | None, year: int | None, db: str, proxy, h
 def crawl(registries: tuple[str, ...], limit: int | None, render: str, db: str, proxy, host_map, ignore_https_errors,
           ca_file, browser: str | None, browser_args: tuple[str, ...], concurrency: int, timeout: float) -> None:
     """Visit every broker's home page, privacy pages and registered rights page: hidden-from-search signals,
-    redirects, dead links, bot walls, GPC statement, page text; then derive findings."""
-    from crawler.brokers.findings import derive_findings
+    redirects, dead links, bot walls, GPC statement, page text; then derive findings (the `brokers.*` rules)."""
     from mouchard.browser import browser_version, find_browser
+    from mouchard.derive import derive_findings
     from mouchard.store import Store
 
     net = network_from(proxy, host_map, ignore_https_errors, ca_file)
@@ -139,7 +139,7 @@ def crawl(registries: tuple[str, ...], limit: int | None, render: str, db: str, 
                                            "render": render})],
                         db, crawl_id, net, concurrency=concurrency, timeout=timeout, browser=browser_path,
                         browser_args=browser_args, render=render != "never", progress=advance)
-        findings = derive_findings(store, crawl_id)
+        findings = derive_findings(store, [crawl_id], ["brokers.*"])
         summary = crawl_summary(store, crawl_id, findings)
         store.update("crawls", crawl_id, {"summary": summary})
         for line in describe_crawl(summary):

@@ -236,3 +236,49 @@ def test_cookies_count_as_tracking_by_domain_setter_or_third_party_identifier(ca
     rows = store.rows(f"SELECT name FROM cookies WHERE id IN ({','.join(map(str, ids))})")
     assert "session_id" not in {r["name"] for r in rows}  # the site's own cookie, set by the page itself
     assert "Google" in finding["detail"]
+
+
+def _acme(tmp_path, gpc_trackers: list[str]) -> tuple[Store, int]:
+    """A broker crawl of Acme's home page, after a browser crawl of it with and without Global Privacy Control."""
+    store = Store(tmp_path / "acme.db")
+    fetch = store.start_crawl("brokers-fetch")
+    snapshot = store.insert("registry_snapshots", {"crawl_id": fetch, "registry": "ca", "year": 2025})
+    broker = store.insert("brokers", {"snapshot_id": snapshot, "registry": "ca", "key": "acme", "name": "Acme Inc",
+                                      "website": "https://www.acme-broker.com", "site": "acme-broker.com"})
+    web = store.start_crawl("web")
+    for phase, trackers in (("initial", ["Google", "Criteo"]), ("gpc", gpc_trackers)):
+        visit = store.insert("visits", {"crawl_id": web, "url": "https://www.acme-broker.com/", "phase": phase,
+                                        "site": "acme-broker.com", "depth": 0, "status": "ok"})
+        store.insert_many("requests", [{"visit_id": visit, "host": f"ads.{t.lower()}.com", "third_party": 1,
+                                        "tracker_entity": t, "tracker_category": "advertising"} for t in trackers])
+    crawl = store.start_crawl("brokers-crawl")
+    store.insert("broker_pages", {"crawl_id": crawl, "broker_id": broker, "kind": "home", "status": "ok",
+                                  "url": "https://acme-broker.com/", "final_url": "https://www.acme-broker.com/"})
+    return store, crawl
+
+
+def test_a_brokers_site_ignoring_gpc_is_read_from_the_browser_crawl(tmp_path):
+    store, crawl = _acme(tmp_path, ["Criteo"])
+    with store:
+        # Only the broker crawl is judged (as `brokers crawl` does): the browser crawl is read, not re-judged.
+        (found,) = evaluate(store, rules=["brokers.*"], crawl_ids=[crawl], jurisdiction="us-ca").findings
+    assert (found["rule_id"], found["subject"], found["crawl_id"]) == ("brokers.gpc-ignored", "Acme Inc", crawl)
+    assert "Criteo" in found["detail"] and "Without the signal: Criteo, Google." in found["detail"]
+    assert "7025" in found["legal_reference"] and found["visit_id"]
+    assert {e["table"] for e in found["evidence"]} == {"brokers", "broker_pages", "visits", "requests"}
+
+
+def test_a_brokers_site_honouring_gpc_is_no_finding(tmp_path):
+    store, crawl = _acme(tmp_path, [])
+    with store:
+        assert evaluate(store, rules=["brokers.gpc-ignored"], crawl_ids=[crawl]).findings == ()
+
+
+def test_broker_and_consent_rules_judge_gpc_alike(case):
+    # One judgement: brokers.gpc-ignored is consent.gpc-ignored on the broker's own site, tied to its registration.
+    _, evaluation = case
+    (site,) = findings_of(evaluation, "consent.gpc-ignored")
+    (broker,) = findings_of(evaluation, "brokers.gpc-ignored")
+    visits = {(r["table"], r["id"]) for r in site["evidence"] if r["table"] in ("visits", "requests", "consent")}
+    assert visits < {(r["table"], r["id"]) for r in broker["evidence"]} and broker["broker_id"]
+    assert "Microsoft" in site["detail"] and "Microsoft" in broker["detail"]

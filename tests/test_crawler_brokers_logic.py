@@ -1,5 +1,6 @@
-"""Pure logic of the data-broker side: registry cells and headers, names, emails, snapshot diffs, hidden-from-search
-signals, privacy links in four languages, privacy-portal hosts, bot walls, GPC statements, render rule."""
+"""Parsing on the crawler's data-broker side: registry headers, hidden-from-search signals, privacy links in four
+languages, privacy-portal hosts, bot walls, GPC statements, the render rule, portal markup. (The pure broker logic
+of mouchard/brokers.py is tested in test_core_brokers.py; the findings, in test_audits_rules.py.)"""
 
 from __future__ import annotations
 
@@ -12,15 +13,6 @@ from crawler.brokers.portals import label_values, tx_grid, vt_search_state
 from crawler.brokers.results import PageResult
 from crawler.brokers.robots import MetaTag, RobotsTxt, Signals, robots_meta, says_noindex, x_robots_noindex
 from crawler.spiders.broker_sites import needs_render
-from mouchard.brokers import (BrokerRecord, assign_keys, broker_key, diff_snapshots, email_personal,
-                              normalise_header, parse_number, slug, split_websites, yes_no)
-
-
-@pytest.mark.parametrize("value, expected", [
-    ("Yes", "yes"), (" no ", "no"), ("", "unknown"), (None, "unknown"), ("N/A", "unknown"), ("Oui", "yes"),
-    ("0", "unknown"), ("Maybe", "unknown")])
-def test_blank_declaration_is_unknown_not_no(value, expected):
-    assert yes_no(value) == expected
 
 
 def test_headers_are_matched_whatever_their_spaces_quotes_and_case():
@@ -29,8 +21,6 @@ def test_headers_are_matched_whatever_their_spaces_quotes_and_case():
     assert field_of(nbsp) == "fcra"
     assert field_of("If the data broker\u00a0or any of its subsidiaries is regulated by the FCRA, listed are the "
                     "types of personal information") is None
-    assert normalise_header("The data broker collects consumers\u2019 precise geolocation:\u00a0") == \
-        "the data broker collects consumers' precise geolocation"
     assert field_of("DATA BROKER NAME:") == "name" and field_of("FACILITY NAME") == "name"
     assert field_of("Data Broker's primary website that contains details on how consumers can exercise their CA "
                     "Consumer Privacy Act rights, including how to delete their personal information: ") == "rights_url"
@@ -53,57 +43,6 @@ def test_headers_are_matched_whatever_their_spaces_quotes_and_case():
 ])
 def test_metric_headers_of_every_year_map_to_type_and_measure(header, expected):
     assert metric_of(header) == expected
-
-
-def test_numbers_keep_decimals_and_drop_thousands_separators():
-    assert parse_number("9,321") == 9321 and parse_number("2.333") == 2.333 and parse_number("N/A") is None
-
-
-def test_declaration_slugs_are_short_and_distinct():
-    assert slug("The data broker or any of its subsidiaries is regulated by the federal Health Insurance "
-                "Portability and Accountability Act (HIPAA):") == "regulated_hipaa"
-    assert slug("Data broker collects consumers' biometric data") == "collects_consumers_biometric_data"
-    assert len(slug("Data broker shared or sold consumers' data to law enforcement in the past year, except when "
-                    "required by subpoena or court order")) <= 80
-
-
-def test_website_cells_split_on_every_separator():
-    assert split_websites("https://www.beenverified.com;\nhttps://www.peoplelooker.com; \nwww.numberguru.com") == [
-        "https://www.beenverified.com", "https://www.peoplelooker.com", "https://www.numberguru.com"]
-    assert split_websites("https://www.peoplesearcher.com\nhttps://www.secretinfo.org/name/landing") == [
-        "https://www.peoplesearcher.com", "https://www.secretinfo.org/name/landing"]
-    assert split_websites("a.com, b.com | https://a.com") == ["https://a.com", "https://b.com"]
-    assert split_websites("https://urldefense.com/v3/__https://marketing.verisk.com/privacy-center/__;!!Em4Sr2I!Ny$") \
-        == ["https://marketing.verisk.com/privacy-center/"]
-    assert split_websites("N/A") == [] and split_websites("see our site") == []
-    assert split_websites("https://x.com/terms-and-conditions") == ["https://x.com/terms-and-conditions"]
-
-
-def test_broker_names_follow_brokers_across_snapshots():
-    assert broker_key("Acme Data, Inc.") == broker_key("ACME DATA INC") == "acme data"
-    assert broker_key("M1 Data & Analytics, LLC") == "m1 data and analytics"
-    records = assign_keys([BrokerRecord("Compact Information Systems, LLC", dba="Deep Sync"),
-                           BrokerRecord("Compact Information Systems, LLC", dba="HomeData")])
-    assert [r.key for r in records] == ["compact information systems / deep sync",
-                                        "compact information systems / homedata"]
-
-
-@pytest.mark.parametrize("email, personal", [
-    ("privacy@transunion.com", False), ("usprivacy@equifax.com", False), ("DPO@cision.com", False),
-    ("roger.abbott@slashdotmedia.com", True), ("jclark@mobilewalla.com", True), ("ben@abovedata.io", True),
-    ("someone@gmail.com", True), ("legal@altrata.com; amy.eades@altrata.com", True), ("info@acme.com", False),
-    ("acme@acme.com", False), ("vendors@warmly.ai", False), (None, False)])
-def test_contact_emails_of_individuals_are_flagged(email, personal):
-    assert email_personal(email) is personal
-
-
-def test_snapshot_diff_names_appeared_left_and_changed_fields():
-    old = [{"key": "a", "name": "A", "websites": '["https://a.com"]', "declarations": "{}"},
-           {"key": "b", "name": "B", "websites": "[]", "declarations": "{}"}]
-    new = [{"key": "a", "name": "A", "websites": '["https://a2.com"]', "declarations": '{"x": "yes"}'},
-           {"key": "c", "name": "C", "websites": "[]", "declarations": "{}"}]
-    assert diff_snapshots(old, new) == {"appeared": ["c"], "left": ["b"],
-                                        "changed": {"a": ["websites", "declarations"]}}
 
 
 def test_robots_meta_tags_are_read_by_name_case_and_content():
@@ -216,44 +155,3 @@ def test_portal_answers_are_read_from_their_markup():
                                   b'{"label": "Website", "data": [{"label": "a.com", "uri": "https://a.com"}]}],'
                                   b'"totalCount": 1}]}}')
     assert (labels, rows, total) == (["Full Legal Name", "Website"], [["A", "a.com https://a.com"]], 1)
-
-
-def test_browser_crawl_visits_with_and_without_gpc_become_a_finding(tmp_path):
-    from crawler.brokers.findings import derive_findings
-    from mouchard.store import Store
-
-    store = Store(tmp_path / "m.db")
-    fetch_id = store.start_crawl("brokers-fetch")
-    snapshot = store.insert("registry_snapshots", {"crawl_id": fetch_id, "registry": "ca", "year": 2025})
-    broker = store.insert("brokers", {"snapshot_id": snapshot, "registry": "ca", "key": "acme", "name": "Acme Inc",
-                                      "website": "https://www.acme-broker.com", "site": "acme-broker.com"})
-    web = store.start_crawl("web")
-    for phase, trackers in (("initial", ["Google", "Criteo"]), ("gpc", ["Criteo"])):
-        visit = store.insert("visits", {"crawl_id": web, "url": "https://www.acme-broker.com/",
-                                        "site": "acme-broker.com", "phase": phase, "depth": 0, "status": "ok"})
-        store.insert_many("requests", [{"visit_id": visit, "third_party": 1, "tracker_entity": t,
-                                        "tracker_category": "advertising"} for t in trackers])
-    crawl = store.start_crawl("brokers-crawl")
-    store.insert("broker_pages", {"crawl_id": crawl, "broker_id": broker, "kind": "home", "status": "ok",
-                                  "url": "https://www.acme-broker.com/", "final_url": "https://www.acme-broker.com/"})
-    found = [f for f in derive_findings(store, crawl) if f["rule_id"] == "broker.gpc-ignored"]
-    assert len(found) == 1 and "Criteo" in found[0]["detail"] and found[0]["jurisdiction"] == "us-ca"
-    assert {e["table"] for e in found[0]["evidence"]} == {"broker_pages", "visits"}
-
-
-def test_brokers_link_to_tracker_entities_from_lists_then_crawl_data(tmp_path):
-    from mouchard.brokers import link_tracker_entities
-    from mouchard.classify import default_classifier
-    from mouchard.store import Store
-
-    store = Store(tmp_path / "m.db")
-    for name, site in (("LiveRamp, Inc.", "liveramp.com"), ("Quiet Broker", "quiet-broker-sample.com"),
-                       ("Nobody", "nobody-sample.com")):
-        store.insert("brokers", {"registry": "ca", "key": name.lower(), "name": name, "site": site})
-    visit = store.insert("visits", {"url": "https://news.example/", "site": "news.example", "phase": "initial"})
-    store.insert_many("requests", [{"visit_id": visit, "site": "quiet-broker-sample.com",
-                                    "tracker_entity": "Quiet Broker Group"}] * 2)
-    with store.transaction() as tx:
-        assert link_tracker_entities(tx.conn, default_classifier()) == 2
-    linked = {r["name"]: r["tracker_entity"] for r in store.rows("SELECT name, tracker_entity FROM brokers")}
-    assert linked == {"LiveRamp, Inc.": "LiveRamp", "Quiet Broker": "Quiet Broker Group", "Nobody": None}

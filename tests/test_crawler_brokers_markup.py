@@ -59,7 +59,8 @@ def test_the_same_35_brokers_hide_their_rights_pages(crawled):
     ours: dict[str, dict] = {}
     for row in conn.execute(
             "SELECT f.subject, p.final_url, p.hidden_reasons FROM findings f, json_each(f.evidence) e "
-            "JOIN broker_pages p ON p.id = json_extract(e.value, '$.id') WHERE f.rule_id = 'broker.hidden-opt-out'"):
+            "JOIN broker_pages p ON p.id = json_extract(e.value, '$.id') AND json_extract(e.value, '$.table') = "
+            "'broker_pages' WHERE f.rule_id = 'brokers.hidden-opt-out-page'"):
         ours.setdefault(name(row["subject"]), {"url": row["final_url"], "reasons": json.loads(row["hidden_reasons"])})
     shared = {name(n): name(r["company_name"]) for r in theirs.values()
               for n in r["other_company_names_that_use_url_original"].split(";") if n.strip()}
@@ -94,7 +95,8 @@ def test_pages_on_privacy_services_are_hidden_but_not_counted(crawled):
     # noindex there, but The Markup did not count them, and neither do we.
     assert [s[0] for s in services] == ["Box", "Google Forms", "PrivacyPillar", "TrustArc"]
     counted = conn.execute("SELECT count(*) FROM findings f JOIN broker_pages p ON p.broker_id = f.broker_id "
-                           "WHERE f.rule_id = 'broker.hidden-opt-out' AND p.hosted_by IS NOT NULL AND p.hidden = 1")
+                           "WHERE f.rule_id = 'brokers.hidden-opt-out-page' AND p.hosted_by IS NOT NULL "
+                           "AND p.hidden = 1")
     assert counted.fetchone()[0] == 0
 
 
@@ -102,4 +104,4 @@ def test_the_rendered_check_never_started(crawled):
     conn = sqlite3.connect(crawled)
     assert conn.execute("SELECT count(*) FROM broker_pages WHERE meta_noindex_rendered IS NOT NULL").fetchone()[0] == 0
     summary = json.loads(conn.execute("SELECT summary FROM crawls WHERE kind = 'brokers-crawl'").fetchone()[0])
-    assert summary["findings"]["broker.hidden-opt-out"] == 36
+    assert summary["findings"]["brokers.hidden-opt-out-page"] == 36

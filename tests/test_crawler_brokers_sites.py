@@ -1,7 +1,8 @@
 """`mouchard brokers crawl` on the test web's broker sites: every page's verdict (hidden by robots meta in the
 served HTML, by a meta tag a script adds, by X-Robots-Tag, by robots.txt; clean; redirected; dead; behind a bot
-wall; on a privacy-portal service; a French broker), through a host map and through the proxy; findings; and a
-policy change between two crawls. Real Scrapy, real Chromium for the rendered check, real SQLite."""
+wall; on a privacy-portal service; a French broker), through a host map and through the proxy; the findings the
+audit rules derive at the end of the crawl; a policy change between two crawls and a broker's site that ignores
+Global Privacy Control in a browser crawl. Real Scrapy, real Chromium for the rendered check, real SQLite."""
 
 from __future__ import annotations
 
@@ -116,12 +117,16 @@ def test_rendered_check_runs_only_where_a_script_could_add_a_tag(hostmap_db):
 
 def test_findings_cite_their_evidence_and_keep_a_stable_fingerprint(hostmap_db, tmp_path):
     db = copy_db(hostmap_db, tmp_path)
-    findings = rows(db, "SELECT * FROM findings WHERE rule_id = 'broker.hidden-opt-out'")
+    findings = rows(db, "SELECT * FROM findings WHERE rule_id = 'brokers.hidden-opt-out-page'")
     french = [f for f in findings if f["subject"] == "Courtier Données SAS"][0]
-    assert french["jurisdiction"] == "fr" and "GDPR" in french["legal_reference"]
+    # Derived by the audit rules with the default jurisdiction (`mouchard audit --db --jurisdiction` re-derives).
+    assert french["jurisdiction"] == "eu" and "GDPR" in french["legal_reference"] and french["rule_version"] == "1"
     evidence = json.loads(french["evidence"])
-    page = rows(db, "SELECT * FROM broker_pages WHERE id = ?", (evidence[0]["id"],))[0]
-    assert evidence[0]["table"] == "broker_pages" and page["url"].endswith("/opposition")
+    assert {e["table"] for e in evidence} == {"brokers", "broker_pages"}
+    pages = [rows(db, "SELECT * FROM broker_pages WHERE id = ?", (e["id"],))[0] for e in evidence
+             if e["table"] == "broker_pages"]
+    assert [p["url"].rsplit("/", 1)[1] for p in pages] == ["opposition"]
+    assert rows(db, "SELECT name FROM brokers WHERE id = ?", (french["broker_id"],))[0]["name"] == french["subject"]
     text = rows(db, "SELECT text, text_sha256 FROM broker_pages WHERE url LIKE '%politique-de-confidentialite'")[0]
     assert "Nous traitons vos données personnelles" in text["text"] and len(text["text_sha256"]) == 64
     searched = rows(db, "SELECT rowid FROM broker_pages_fts WHERE broker_pages_fts MATCH 'traitons'")
@@ -130,13 +135,29 @@ def test_findings_cite_their_evidence_and_keep_a_stable_fingerprint(hostmap_db, 
     out = run("brokers", "crawl", "--db", db, "--ignore-https-errors", "--host-map", "*=127.0.0.1", "--render", "never")
     assert out.returncode == 0, out.stderr
     runs = rows(db, "SELECT crawl_id, group_concat(fingerprint) f FROM (SELECT crawl_id, fingerprint FROM findings "
-                    "WHERE rule_id IN ('broker.dead-rights-link', 'broker.no-gpc') ORDER BY fingerprint) "
+                    "WHERE rule_id IN ('brokers.dead-rights-link', 'brokers.no-gpc-support') ORDER BY fingerprint) "
                     "GROUP BY crawl_id")
     assert len(runs) == 2 and runs[0]["f"] == runs[1]["f"]
 
 
-def test_a_changed_policy_is_a_finding_in_the_next_crawl(hostmap_db, tmp_path):
+def browser_crawl_with_gpc(db: str, site: str, gpc_trackers: list[str]) -> None:
+    """What `mouchard crawl --gpc` of a broker's home page records: a visit per phase, its tracker requests."""
+    from mouchard.store import Store
+
+    with Store(db) as store:
+        web = store.start_crawl("web")
+        for phase, trackers in (("initial", ["Criteo", "Google"]), ("gpc", gpc_trackers)):
+            visit = store.insert("visits", {"crawl_id": web, "url": f"https://www.{site}/", "site": site,
+                                            "final_site": site, "phase": phase, "depth": 0, "status": "ok"})
+            store.insert_many("requests", [{"visit_id": visit, "url": f"https://ads.{t.lower()}.com/b",
+                                            "host": f"ads.{t.lower()}.com", "third_party": 1, "tracker_entity": t,
+                                            "tracker_category": "advertising"} for t in trackers])
+        store.finish_crawl(web)
+
+
+def test_the_next_crawl_reports_a_changed_policy_and_a_site_ignoring_gpc(hostmap_db, tmp_path):
     db = copy_db(hostmap_db, tmp_path)
+    browser_crawl_with_gpc(db, "clearlist-data.com", ["Criteo"])
     broker_sites.POLICY_VERSION["www.clearlist-data.com"] = 2
     try:
         out = run("brokers", "crawl", "--db", db, "--ignore-https-errors", "--host-map", "*=127.0.0.1",
@@ -144,9 +165,21 @@ def test_a_changed_policy_is_a_finding_in_the_next_crawl(hostmap_db, tmp_path):
     finally:
         broker_sites.POLICY_VERSION["www.clearlist-data.com"] = 1
     assert out.returncode == 0, out.stderr
-    changed = rows(db, "SELECT * FROM findings WHERE rule_id = 'broker.policy-changed'")
-    assert [(f["subject"], f["severity"]) for f in changed] == [("Clear List Data, Inc.", "info")]
-    assert "/privacy" in changed[0]["detail"] and len(json.loads(changed[0]["evidence"])) == 2
+    second = rows(db, "SELECT max(id) id FROM crawls WHERE kind = 'brokers-crawl'")[0]["id"]
+    changed = rows(db, "SELECT * FROM findings WHERE rule_id = 'brokers.policy-changed'")
+    assert [(f["subject"], f["severity"], f["crawl_id"]) for f in changed] == [
+        ("Clear List Data, Inc.", "info", second)]
+    pages = [e for e in json.loads(changed[0]["evidence"]) if e["table"] == "broker_pages"]
+    assert "/privacy" in changed[0]["detail"] and len(pages) == 2  # the page before and after
+    ignored = rows(db, "SELECT * FROM findings WHERE rule_id = 'brokers.gpc-ignored'")
+    assert [(f["subject"], f["crawl_id"]) for f in ignored] == [("Clear List Data, Inc.", second)]
+    assert "Criteo" in ignored[0]["detail"] and "Without the signal: Criteo, Google." in ignored[0]["detail"]
+    # The summary counts what the rules found; the audit that derived them is recorded as a run of its own.
+    assert "  brokers.gpc-ignored: 1" in out.stdout and "  brokers.policy-changed: 1" in out.stdout
+    summary = json.loads(rows(db, "SELECT summary FROM crawls WHERE id = ?", (second,))[0]["summary"])
+    assert summary["findings"]["brokers.gpc-ignored"] == 1
+    audit = rows(db, "SELECT config FROM crawls WHERE kind = 'audit' ORDER BY id DESC LIMIT 1")[0]
+    assert json.loads(audit["config"])["scope"] == [second]
 
 
 def test_crawl_without_brokers_says_what_to_do(tmp_path):

@@ -1,8 +1,9 @@
 """A site's Global Privacy Control statement: `/.well-known/gpc.json` (`{"gpc": true, "lastUpdate": "..."}`).
 
 The GPC specification lets a site declare that it honours the `Sec-GPC: 1` signal. A missing or malformed file
-does not prove a site ignores the signal; whether it does is a browser measurement (home-page trackers with and
-without `Sec-GPC: 1`, the browser crawl's `gpc` phase), read by `findings.py` (rule `broker.gpc-ignored`).
+does not prove a site ignores the signal (audit rule `brokers.no-gpc-support` reports it as a lead); whether it
+does is a browser measurement: the browser crawl's `initial` and `gpc` visits of the broker's home page, judged by
+audit rule `brokers.gpc-ignored` (audits/rules/brokers.py).
 """
 
 from __future__ import annotations

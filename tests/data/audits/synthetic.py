@@ -7,7 +7,8 @@ so the same facts get other row ids (fingerprints must not change).
 Subjects: web sites www.violator.example (every web and consent violation) and www.compliant.example
 (the same trackers, but only after consent), www.unverified.example (tracking after a reject that was not
 verified: nothing can be concluded); apps com.violator.app and com.compliant.app; brokers "Shady Data LLC"
-and "Clean Data Inc".
+and "Clean Data Inc", whose home pages redirect to violator.example and compliant.example (so the web crawl's
+GPC visits of those sites are the brokers' own).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ EXPECTED = {
     "brokers.dead-rights-link": SHADY,
     "brokers.no-gpc-support": SHADY,
     "brokers.policy-changed": SHADY,
+    "brokers.gpc-ignored": SHADY,
 }
 
 TC_NOTHING = {"version": 2, "cmp_id": 28, "purposes_consent": [], "purposes_li_transparency": [],
@@ -305,7 +307,8 @@ def _brokers(b: _Builder, store: Store, violations: bool) -> None:
             policy_text = "We sell data." if shady and round_ == 2 else "We respect your privacy."
             page("policy", "/privacy", text=policy_text, text_sha256=hashlib.sha256(policy_text.encode()).hexdigest())
             if round_ == 2:
-                page("home", "/")
+                home = f"https://{VIOLATOR if shady else COMPLIANT}/"  # a consumer brand of the broker
+                page("home", "/", final_url=home, redirects=[f"https://www.{site}/", home])
                 if not shady:  # noindex by the privacy portal's default, not the broker's choice
                     page("access", "/privacy/access", hidden=1, hosted_by="OneTrust", hidden_reasons=["meta-noindex-raw"])
                 page("opt-out", "/privacy/opt-out", hidden=int(shady), meta_noindex_raw=int(shady),

@@ -27,7 +27,7 @@ BROKERS: list[dict] = [
      }},
     {"name": "Hush Meta Data LLC", "website": "https://www.hushmeta-data.com/", "country": "USA",
      "rights_url": "https://www.hushmeta-data.com/privacy-choices", "gpc": "missing",
-     "findings": ["broker.hidden-opt-out", "broker.no-gpc"],
+     "findings": ["brokers.hidden-opt-out-page", "brokers.no-gpc-support"],
      "pages": {
          "www.hushmeta-data.com/privacy-choices": {"kind": "opt-out", "hidden": True, "reasons": ["meta-raw"]},
          "www.hushmeta-data.com/privacy-notice": {"kind": "policy", "hidden": False},
@@ -35,27 +35,27 @@ BROKERS: list[dict] = [
      }},
     {"name": "Script Veil Data Corp.", "website": "https://www.scriptveil-data.com/", "country": "USA",
      "rights_url": "https://www.scriptveil-data.com/opt-out", "gpc": "invalid",
-     "findings": ["broker.hidden-opt-out", "broker.no-gpc"],
+     "findings": ["brokers.hidden-opt-out-page", "brokers.no-gpc-support"],
      "pages": {
          "www.scriptveil-data.com/opt-out": {"kind": "opt-out", "hidden": True, "reasons": ["meta-rendered"]},
          "www.scriptveil-data.com/privacy-policy": {"kind": "policy", "hidden": False},
      }},
     {"name": "Header Hide Data, Inc.", "website": "https://www.headerhide-data.com/", "country": "USA",
      "rights_url": "https://www.headerhide-data.com/do-not-sell", "gpc": "missing",
-     "findings": ["broker.hidden-opt-out", "broker.no-gpc"],
+     "findings": ["brokers.hidden-opt-out-page", "brokers.no-gpc-support"],
      "pages": {
          "www.headerhide-data.com/do-not-sell": {"kind": "opt-out", "hidden": True, "reasons": ["x-robots-tag"]},
          "www.headerhide-data.com/privacy": {"kind": "policy", "hidden": False},
      }},
     {"name": "Robots Block Data LLC", "website": "https://www.robotsblock-data.com/", "country": "USA",
      "rights_url": "https://www.robotsblock-data.com/optout", "gpc": "missing",
-     "findings": ["broker.hidden-opt-out", "broker.no-gpc"],
+     "findings": ["brokers.hidden-opt-out-page", "brokers.no-gpc-support"],
      "pages": {
          "www.robotsblock-data.com/optout": {"kind": "opt-out", "hidden": True, "reasons": ["robots-txt"]},
          "www.robotsblock-data.com/privacy": {"kind": "policy", "hidden": False},
      }},
     {"name": "Hop Skip Data Co.", "website": "https://www.hopskip-data.com/", "country": "USA",
-     "rights_url": "https://www.hopskip-data.com/ccpa", "gpc": "missing", "findings": ["broker.no-gpc"],
+     "rights_url": "https://www.hopskip-data.com/ccpa", "gpc": "missing", "findings": ["brokers.no-gpc-support"],
      "pages": {
          "hopskip-data.com/": {"kind": "home", "hidden": False,
                                "redirects": ["www.hopskip-data.com/", "hopskip-data.com/"]},
@@ -66,7 +66,7 @@ BROKERS: list[dict] = [
      }},
     {"name": "Gone Fishing Data LLC", "website": "https://www.gonefishing-data.com/", "country": "USA",
      "rights_url": "https://www.gonefishing-data.com/privacy/optout", "gpc": "missing",
-     "findings": ["broker.dead-rights-link", "broker.no-gpc"],
+     "findings": ["brokers.dead-rights-link", "brokers.no-gpc-support"],
      "pages": {
          "www.gonefishing-data.com/privacy/optout": {"kind": "rights", "hidden": False, "status": "not-found"},
          "www.gonefishing-data.com/removal": {"kind": "deletion", "hidden": False, "status": "not-found"},
@@ -80,14 +80,14 @@ BROKERS: list[dict] = [
      }},
     {"name": "Outsourced Data LLC", "website": "https://www.outsourced-data.com/", "country": "USA",
      "rights_url": "https://privacyportal.onetrust.com/webform/0a1b2c3d/4e5f6a7b", "gpc": "missing",
-     "findings": ["broker.no-gpc"],
+     "findings": ["brokers.no-gpc-support"],
      "pages": {
          "privacyportal.onetrust.com/webform/0a1b2c3d/4e5f6a7b": {
              "kind": "rights", "hidden": True, "reasons": ["meta-raw"], "hosted_by": "OneTrust"},
      }},
     {"name": "Courtier Données SAS", "website": "https://www.courtier-donnees.fr/", "country": "France",
      "rights_url": None, "gpc": "false", "notes": "Filiale de données d'un groupe postal (exemple inventé).",
-     "findings": ["broker.hidden-opt-out", "broker.no-gpc"],
+     "findings": ["brokers.hidden-opt-out-page", "brokers.no-gpc-support"],
      "pages": {
          "www.courtier-donnees.fr/politique-de-confidentialite": {"kind": "policy", "hidden": False, "clicks": 1},
          "www.courtier-donnees.fr/vos-droits": {"kind": "rights", "hidden": False, "clicks": 1},
