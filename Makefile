@@ -12,5 +12,8 @@ demo: setup
 test: setup
 	.venv/bin/python -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
 
+metadata: setup
+	.venv/bin/python -m mouchard.metadata
+
 bench: setup
 	.venv/bin/python benchmarks/crawl.py && .venv/bin/python benchmarks/proxy.py && .venv/bin/python benchmarks/datasette.py && .venv/bin/python benchmarks/ingest.py

@@ -1,0 +1,25 @@
+-- title: Data brokers hiding their opt-out page from search engines
+-- description: Pages where consumers opt out, delete or access their data, that the broker keeps out of search
+--   engines: a robots meta tag (in the served or the rendered HTML), an X-Robots-Tag header, or robots.txt.
+--   hidden_reasons says which. Choose a registry (ca, vt, tx, or) or leave it empty.
+SELECT b.name AS broker,
+       b.registry,
+       b.year,
+       b.site,
+       p.kind,
+       p.url,
+       p.hidden_reasons,
+       p.meta_noindex_raw,
+       p.meta_noindex_rendered,
+       p.x_robots_tag,
+       p.robots_txt,
+       p.hosted_by,
+       p.fetched_at,
+       p.broker_id,
+       p.id AS broker_page_id
+FROM broker_pages AS p
+JOIN brokers AS b ON b.id = p.broker_id
+WHERE p.hidden = 1
+  AND p.kind IN ('opt-out', 'deletion', 'access', 'rights')
+  AND (:registry = '' OR b.registry = :registry)
+ORDER BY b.name, p.kind
