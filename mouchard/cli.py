@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("mouchard.datasette_cli:serve", "Browse a database in Datasette with mouchard's metadata and queries."),
     "publish": ("mouchard.datasette_cli:publish", "Prepare a redacted copy and a Datasette deployment."),
     "lists": ("mouchard.lists_cli:lists", "Download and show tracker lists (Ghostery, DuckDuckGo, EasyList...)."),
-    "demo": ("mouchard.cli:_todo", "Start the demo web on 127.0.0.1, crawl it, and open the results."),
+    "demo": ("mouchard.demo:demo", "Start the demo web on 127.0.0.1, crawl it, and open the results."),
     "worker": ("crawler.worker_cli:worker", "Take crawl work from a shared Redis queue (distributed crawls)."),
     "merge": ("mouchard.merge_cli:merge", "Combine SQLite shards into one database without duplicates."),
 }
