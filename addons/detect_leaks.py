@@ -1,0 +1,173 @@
+"""DetectLeaks: a test phone's planted identifiers, contacts and position found in its traffic → `leaks`.
+
+    mitmdump -s addons/detect_leaks.py --set mouchard_profile=device.yml        # alone: logs each leak
+
+Searches every request (URL, headers, cookies, body) and every WebSocket message the device sends with
+`mouchard.leakdetect.LeakDetector`, in every encoding it knows; a `leaks` row says which kind of value, the
+decoding chain, where (location and field) and to whom, never the value. It also provides the last stage of the
+pipeline: redaction (`mouchard.redact`) of URLs, headers, cookie values and OpenRTB fields before they are
+stored, so the database can be published.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Optional
+
+from mitmproxy import ctx, exceptions
+
+from addons.pipeline import FlowRecord, FlowSnapshot, MessageSnapshot, StageAddon, packaged
+
+
+def leak_row(match, host: str | None, site: str | None, position, first_party: str | None) -> dict:
+    """A `leaks` row for one match (crawl_id and flow_id are added when written)."""
+    from mouchard.domains import is_third_party
+
+    # Without a known first party (app traffic), every destination counts as third party: mouchard.domains' rule.
+    row = {"identifier": match.kind, "chain": match.chain or "plain", "location": match.location,
+           "field": match.field, "destination_host": host, "destination_site": site,
+           "third_party": int(is_third_party(site, first_party)) if site else None}
+    if match.kind == "location" and position is not None:
+        row.update(precision_m=match.precision_m, lat=round(position.lat, 2), lon=round(position.lon, 2))
+    return row
+
+
+class LeakStage:
+    """Stage: leaks rows for the profile's values in requests and the device's WebSocket messages."""
+
+    order = 20
+
+    def __init__(self, profile_path: str):
+        self.profile_path = profile_path
+        self.profile = self.detector = self.redactor = None
+        self.counts: Counter = Counter()
+
+    def setup(self) -> None:
+        """Build the detector where the stage runs (an automaton is not worth sending between processes)."""
+        from mouchard.leakdetect import LeakDetector
+        from mouchard.profile import load_profile
+        from mouchard.redact import Redactor
+
+        self.profile = load_profile(self.profile_path)
+        self.detector = LeakDetector.for_profile(self.profile)
+        self.redactor = Redactor.for_profile(self.profile, self.detector)
+
+    def __getstate__(self) -> dict:
+        return {"profile_path": self.profile_path, "profile": None, "detector": None, "redactor": None,
+                "counts": Counter()}
+
+    def process(self, snap: FlowSnapshot, record: FlowRecord) -> None:
+        if snap.kind in ("http", "websocket") and snap.url:
+            matches = self.detector.scan_http(snap.url, snap.request_headers, snap.request_body,
+                                              snap.request_header("content-type"),
+                                              snap.request_header("content-encoding"))
+        elif snap.kind == "tcp" and snap.request_body:
+            matches = self.detector.scan_message(snap.request_body, "body")
+        else:
+            return
+        record.matches.extend(matches)
+        first_party = record.notes.get("first_party_site")
+        for m in matches:
+            record.leaks.append(leak_row(m, record.flow["host"], record.flow["site"], self.profile.position,
+                                         first_party))
+            self.counts[m.kind] += 1
+
+    def message(self, msg: MessageSnapshot, rows: list[dict]) -> None:
+        if not msg.from_client:
+            return
+        from mouchard.domains import host_of, site_of
+
+        host = host_of(msg.host or "") or None
+        for m in self.detector.scan_message(msg.content, "websocket", f"message {msg.index}"):
+            rows.append(leak_row(m, host, site_of(host) if host else None, self.profile.position, None))
+            self.counts[m.kind] += 1
+
+    def summary(self) -> dict:
+        return {f"leaks/{kind}": n for kind, n in sorted(self.counts.items())}
+
+    def describe(self, record: FlowRecord):
+        for leak in record.leaks:
+            yield (f"leak: {leak['identifier']} to {leak['destination_host']} in {leak['location']} "
+                   f"{leak['field'] or ''} ({leak['chain']})")
+
+
+class DetectLeaks(StageAddon):
+    """Declares `mouchard_profile` (checked at start) and provides the leak and redaction stages."""
+
+    def __init__(self) -> None:
+        self.profile_path: str | None = None
+
+    def load(self, loader) -> None:
+        loader.add_option("mouchard_profile", Optional[str], None,
+                          "Device profile (YAML): the identifiers, position and contacts planted on the test phone.")
+
+    def configure(self, updated) -> None:
+        if "mouchard_profile" not in updated:
+            return
+        from mouchard.errors import UserError
+        from mouchard.profile import load_profile
+
+        path = ctx.options.mouchard_profile
+        if path:
+            try:
+                load_profile(path)  # a bad profile stops mitmdump at start, with its one-line reason
+            except UserError as exc:
+                raise exceptions.OptionsError(str(exc)) from None
+        self.profile_path = str(path) if path else None
+
+    def mouchard_stages(self) -> list:
+        if not self.profile_path:
+            return []
+        leaks = LeakStage(self.profile_path)
+        return [leaks, Redact(leaks)]
+
+
+class Redact:
+    """Last stage: planted values in every stored text replaced by tokens like [GAID].
+
+    URLs, headers and cookie values get the full two-pass treatment (`mouchard.redact`); every other text or
+    JSON value of every row (a JSON key that was an identifier, a setter URL, OpenRTB fields) gets the first pass.
+    """
+
+    order = 100
+    URL_COLUMNS = ("url", "setter_url")
+
+    def __init__(self, owner: LeakStage):
+        self.owner = owner  # shares the leak stage's detector and matches
+
+    def process(self, snap: FlowSnapshot, record: FlowRecord) -> None:
+        redactor = self.owner.redactor
+        flow = record.flow
+        matches = record.matches
+        if flow.get("url"):
+            flow["url"] = redactor.url(flow["url"], matches)
+        flow["request_headers"] = [list(p) for p in redactor.headers(flow["request_headers"], matches)]
+        # Response headers are not searched for leaks (the device sends leaks): the first pass is enough there.
+        flow["response_headers"] = [list(p) for p in redactor.headers(flow["response_headers"], [])]
+        for row in record.cookies:
+            row["value"] = redactor.cookie_value(row.get("value"))
+        done = {"url", "request_headers", "response_headers"}
+        self._sweep(flow, done)
+        for rows in (record.leaks, record.cookies, record.rtb, record.id_syncs):
+            for row in rows:
+                self._sweep(row, {"value"} if rows is record.cookies else set())
+
+    def _sweep(self, row: dict, done: set[str]) -> None:
+        redactor = self.owner.redactor
+        todo = [k for k, v in row.items() if k not in done and not k.startswith("_") and isinstance(v, (str, dict, list))]
+        # One search over all of the row's texts first: most rows hold nothing to redact.
+        joined = "\n".join(row[k] if isinstance(row[k], str) else json.dumps(row[k], default=str) for k in todo)
+        if not joined or not redactor.detector.spans(joined):
+            return
+        for key in todo:
+            value = row[key]
+            if key in self.URL_COLUMNS and isinstance(value, str):
+                row[key] = redactor.url(value)
+            elif isinstance(value, str):
+                row[key] = redactor.text(value)
+            else:
+                row[key] = redactor.json(value)
+
+
+addons = [packaged("addons.detect_leaks", "DetectLeaks")]

@@ -1,0 +1,172 @@
+"""Find a planted position in text: a latitude and a longitude near each other, however they were written.
+
+A pair counts when both numbers are within the profile's radius of the true position, or are the true position
+rounded or truncated at their own number of decimals (1 to 7 and beyond), in either order (swapped), with a
+decimal point or a decimal comma, or as integer micro-degrees (×1e6) or ×1e7 (Google's E7). Geohashes of the
+true position (7 to 9 characters) are needles of the multi-pattern search instead (see `geohash`).
+Far-away coordinates and lone numbers never count: the two halves must sit within `WINDOW` characters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mouchard.profile import Position
+
+WINDOW = 96  # characters between the latitude and the longitude of one pair
+EARTH_M = 6_371_008.8
+_DECIMAL = re.compile(r"(?<![\d.])(-?)(\d{1,3})([.,])(\d{1,16})(?![\d])")
+_INTEGER = re.compile(r"(?<![\d.,])(-?\d{7,10})(?![\d.])")
+_FIELD = re.compile(r"(?:\"([^\"]{1,40})\"\s*:\s*\[?\s*|([\w.\[\]-]{1,40})=|<([\w:-]{1,40})>)\Z")
+_GEOHASH_ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz"
+
+
+@dataclass(frozen=True)
+class Coordinate:
+    """One number in text that could be half of the position."""
+
+    offset: int
+    value: float
+    form: str  # "decimals:N", "microdegrees", "e7"
+    comma: bool
+    is_lat: bool
+    is_lon: bool
+    field: str | None
+
+
+@dataclass(frozen=True)
+class PositionHit:
+    """A latitude/longitude pair found in text; `chain` says how it was written; never the numbers themselves."""
+
+    chain: str
+    field: str | None
+    precision_m: float
+    start: int
+    end: int
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def geohash(lat: float, lon: float, length: int) -> str:
+    """Standard geohash of a point (base32, interleaved longitude/latitude bits)."""
+    lat_range, lon_range = [-90.0, 90.0], [-180.0, 180.0]
+    out, bits, ch, even = [], 0, 0, True
+    while len(out) < length:
+        rng, value = (lon_range, lon) if even else (lat_range, lat)
+        mid = (rng[0] + rng[1]) / 2
+        ch <<= 1
+        if value >= mid:
+            ch |= 1
+            rng[0] = mid
+        else:
+            rng[1] = mid
+        even = not even
+        bits += 1
+        if bits == 5:
+            out.append(_GEOHASH_ALPHABET[ch])
+            bits, ch = 0, 0
+    return "".join(out)
+
+
+GEOHASH_CELL_M = {7: 110.0, 8: 27.0, 9: 3.5}  # about half the diagonal of a cell
+
+
+class PositionFinder:
+    """Searches text for the pairs described in the module docstring."""
+
+    def __init__(self, position: Position):
+        self.position = position
+        self.lat_radius = position.radius_m / 111_320.0
+        self.lon_radius = position.radius_m / (111_320.0 * max(0.01, math.cos(math.radians(position.lat))))
+        # Every written form of a coordinate starts with its integer degrees: a cheap filter before the regexes.
+        self._degrees = (str(int(abs(position.lat))), str(int(abs(position.lon))))
+
+    def geohash_needles(self) -> Iterator[tuple[str, str, float]]:
+        """(needle, chain, precision_m) for the multi-pattern search."""
+        for length, size in GEOHASH_CELL_M.items():
+            yield geohash(self.position.lat, self.position.lon, length), f"geohash:{length}", size
+
+    def _near(self, value: float, decimals: int | None) -> tuple[bool, bool]:
+        slack = 10.0 ** -decimals if decimals is not None else 0.0
+        return (abs(value - self.position.lat) <= max(self.lat_radius, slack),
+                abs(value - self.position.lon) <= max(self.lon_radius, slack))
+
+    def coordinates(self, text: str) -> list[Coordinate]:
+        """Numbers of `text` that are near the latitude or the longitude."""
+        found: list[Coordinate] = []
+        if self._degrees[0] not in text and self._degrees[1] not in text:
+            return found
+        for m in _DECIMAL.finditer(text):
+            value = float(f"{m[1]}{m[2]}.{m[4]}")
+            decimals = min(len(m[4]), 7)
+            is_lat, is_lon = self._near(value, decimals)
+            if is_lat or is_lon:
+                found.append(Coordinate(m.start(), value, f"decimals:{decimals}", m[3] == ",", is_lat, is_lon,
+                                        _field_before(text, m.start())))
+        for m in _INTEGER.finditer(text):
+            raw = int(m[1])
+            for scale, form in ((1e6, "microdegrees"), (1e7, "e7")):
+                value = raw / scale
+                is_lat, is_lon = self._near(value, None)
+                if is_lat or is_lon:
+                    found.append(Coordinate(m.start(), value, form, False, is_lat, is_lon,
+                                            _field_before(text, m.start())))
+        return found
+
+    def find(self, text: str) -> list[PositionHit]:
+        """Every latitude/longitude pair of `text` (each latitude used once, with its nearest longitude)."""
+        coords = self.coordinates(text)
+        hits = []
+        for lat in coords:
+            if not lat.is_lat:
+                continue
+            best: tuple[int, Coordinate] | None = None
+            for lon in coords:
+                if lon is lat or not lon.is_lon or lon.offset == lat.offset:
+                    continue
+                gap = abs(lon.offset - lat.offset)
+                if gap <= WINDOW and (best is None or gap < best[0]):
+                    best = (gap, lon)
+            if best is None:
+                continue
+            lon = best[1]
+            steps = [lat.form if lat.form == lon.form else f"{lat.form}/{lon.form}"]
+            if lat.comma or lon.comma:
+                steps.append("comma-decimal")
+            if lon.offset < lat.offset:
+                steps.append("lon-first")
+            precision = distance_m(lat.value, lon.value, self.position.lat, self.position.lon)
+            hits.append(PositionHit(">".join(steps), lat.field, round(precision, 1),
+                                    min(lat.offset, lon.offset), max(lat.offset, lon.offset)))
+        return hits
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of every number near the latitude or longitude (for redaction, paired or not)."""
+        spans: list[tuple[int, int]] = []
+        if self._degrees[0] not in text and self._degrees[1] not in text:
+            return spans
+        for m in list(_DECIMAL.finditer(text)):
+            decimals = min(len(m[4]), 7)
+            if decimals >= 2 and any(self._near(float(f"{m[1]}{m[2]}.{m[4]}"), decimals)):
+                spans.append((m.start(), m.end()))
+        for m in _INTEGER.finditer(text):
+            if any(any(self._near(int(m[1]) / s, None)) for s in (1e6, 1e7)):
+                spans.append((m.start(), m.end()))
+        return spans
+
+
+def _field_before(text: str, offset: int) -> str | None:
+    """The JSON key, parameter name or XML tag just before a number, if any."""
+    m = _FIELD.search(text[max(0, offset - 48):offset])
+    if not m:
+        return None
+    return next(g for g in m.groups() if g)
