@@ -1,0 +1,228 @@
+"""Browser crawl throughput: instrumented `mouchard crawl` vs bare Playwright navigation of the same pages.
+
+    .venv/bin/python benchmarks/crawl.py [--pages 100] [--concurrency 1 4] [--write]
+
+Both sides run in their own process on the same test-web pages (publisher home, article and product pages), with
+the same profile strategy (a fresh persistent profile per page, third-party cookies allowed, same launch flags)
+and the same settle rule after load (network quiet for 0.75 s, at most 3 s). The bare side only navigates; the
+instrumented side is the real command: Scrapy, scrapy-playwright, CDP collectors, classification, SQLite.
+Peak memory is the largest sum of RSS over the process tree (Python, Playwright's driver, every Chromium
+process), sampled every 0.2 s. `--write` replaces the "## crawl" section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+PAGES = [("www.example-news.fr", "/article/{n}"), ("www.daily-example.co.uk", "/article/{n}"),
+         ("shop.example-store.com", "/product/{n}"), ("blog.example-user.github.io", "/article/{n}"),
+         ("www.example-campaign.org", "/"), ("www.clean-example.org", "/"), ("www.example-news.fr", "/")]
+SETTLE, QUIET = 3.0, 0.75
+
+
+def page_urls(web, count: int) -> list[str]:
+    """`count` distinct pages, cycling through PAGES (numbered pages make each cycle new)."""
+    urls: list[str] = []
+    for i in range(count * len(PAGES)):
+        host, path = PAGES[i % len(PAGES)]
+        url = web.url(host, path.format(n=i // len(PAGES) + 1))
+        if url not in urls:
+            urls.append(url)
+        if len(urls) == count:
+            break
+    return urls
+
+
+class PeakMemory:
+    """Samples the RSS sum of a process and its descendants until stopped."""
+
+    def __init__(self, pid: int):
+        self.root = psutil.Process(pid)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+                total = 0
+                for proc in procs:
+                    try:
+                        total += proc.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                pass
+            self._stop.wait(0.2)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def measure(command: list[str]) -> tuple[float, int, subprocess.CompletedProcess]:
+    start = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    memory = PeakMemory(process.pid)
+    out, err = process.communicate()
+    elapsed = time.monotonic() - start
+    peak = memory.stop()
+    return elapsed, peak, subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+async def bare(urls: list[str], concurrency: int, chromium_args: list[str]) -> int:
+    """Navigate each URL in a fresh profile, settle like the crawler, close: no CDP session, no recording."""
+    from playwright.async_api import async_playwright
+
+    from crawler.browser.launch import LaunchPlan
+    from crawler.browser.profile import new_profile, remove_profile
+    from mouchard.browser import find_browser
+
+    options = LaunchPlan(find_browser(), extra_args=tuple(chromium_args)).options()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for url in urls:
+        queue.put_nowait(url)
+    done = 0
+
+    async def worker(playwright) -> None:
+        nonlocal done
+        while not queue.empty():
+            url = queue.get_nowait()
+            profile = new_profile()
+            context = await playwright.chromium.launch_persistent_context(profile, **options)
+            seen = [time.monotonic()]
+            context.on("request", lambda request: seen.append(time.monotonic()))
+            page = context.pages[0]
+            try:
+                await page.goto(url, wait_until="load", timeout=30000)
+                start = time.monotonic()
+                while time.monotonic() - start < SETTLE and time.monotonic() - seen[-1] < QUIET:
+                    await asyncio.sleep(0.1)
+                done += 1
+            except Exception as exc:
+                print(f"bare: {url}: {exc}", file=sys.stderr)
+            await context.close()
+            remove_profile(profile)
+
+    async with async_playwright() as playwright:
+        await asyncio.gather(*(worker(playwright) for _ in range(concurrency)))
+    return done
+
+
+def run_pair(web, urls: list[str], concurrency: int, folder: str) -> dict:
+    site_list = Path(folder) / f"pages-{concurrency}.txt"
+    site_list.write_text("\n".join(urls) + "\n")
+    url_file = Path(folder) / f"urls-{concurrency}.json"
+    url_file.write_text(json.dumps({"urls": urls, "args": web.chromium_args()}))
+    bare_time, bare_peak, bare_run = measure([sys.executable, __file__, "--bare", str(url_file),
+                                              "--concurrency", str(concurrency)])
+    if bare_run.returncode != 0:
+        raise SystemExit(f"bare run failed: {bare_run.stderr[-2000:]}")
+    db = Path(folder) / f"crawl-{concurrency}.db"
+    command = [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--list", str(site_list),
+               "--concurrency", str(concurrency), "--timeout", "30",
+               *(f"--browser-arg={flag}" for flag in web.chromium_args())]
+    crawl_time, crawl_peak, crawl_run = measure(command)
+    if crawl_run.returncode != 0:
+        raise SystemExit(f"crawl failed: {crawl_run.stderr[-2000:]}")
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    ok = conn.execute("SELECT count(*) FROM visits WHERE status = 'ok'").fetchone()[0]
+    counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("requests", "cookies", "storage_items")}
+    conn.close()
+    return {"concurrency": concurrency, "pages": len(urls), "bare_s": bare_time, "bare_peak": bare_peak,
+            "crawl_s": crawl_time, "crawl_peak": crawl_peak, "crawl_ok": ok, **counts,
+            "bare_ppm": len(urls) / bare_time * 60, "crawl_ppm": len(urls) / crawl_time * 60}
+
+
+def report(results: list[dict], pages: int) -> str:
+    mib = 1024 * 1024
+    lines = [
+        "## crawl", "",
+        f"`benchmarks/crawl.py --pages {pages}` on {platform.node()} ({platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}), {dt.date.today().isoformat()}: {pages} test-web pages (publisher "
+        "homes, articles and products with their trackers, and a clean page), each in a fresh persistent profile. "
+        "Bare: Playwright launches the same browser on the same kind of profile, navigates to `load`, settles "
+        f"(network quiet {QUIET} s, at most {SETTLE:g} s) and closes. Instrumented: `mouchard crawl` (Scrapy, "
+        "scrapy-playwright, CDP collectors for requests, cookies with their setting script, storage; "
+        "classification; one SQLite transaction per visit). Peak memory: RSS of the whole process tree. Machine "
+        "shared with other jobs: compare rows of one run, not runs.", "",
+        "| concurrency | bare pages/min | instrumented pages/min | throughput ratio | bare peak MiB | "
+        "instrumented peak MiB | memory ratio | recorded |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['concurrency']} | {r['bare_ppm']:.1f} | {r['crawl_ppm']:.1f} | {r['crawl_ppm'] / r['bare_ppm']:.2f} | "
+            f"{r['bare_peak'] / mib:.0f} | {r['crawl_peak'] / mib:.0f} | {r['crawl_peak'] / r['bare_peak']:.2f} | "
+            f"{r['crawl_ok']} ok visits, {r['requests']} requests, {r['cookies']} cookies, "
+            f"{r['storage_items']} storage items |")
+    worst = min(r["crawl_ppm"] / r["bare_ppm"] for r in results)
+    verdict = "met" if worst >= 0.75 else "NOT met"
+    lines += ["", f"Instrumentation overhead (1 - worst throughput ratio): **{(1 - worst) * 100:.0f} %** "
+                  f"(target <= 25 %: {verdict}).", ""]
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    path = ROOT / "benchmarks" / "RESULTS.md"
+    current = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(r"^## crawl\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(current):
+        current = pattern.sub(lambda _: text + "\n", current)
+    else:
+        current = current.rstrip() + "\n\n" + text + "\n"
+    path.write_text(current)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument("--bare", metavar="URLS_JSON", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare:
+        spec = json.loads(Path(args.bare).read_text())
+        done = asyncio.run(bare(spec["urls"], args.concurrency[0], spec["args"]))
+        print(done)
+        return
+    from web import TestWeb
+
+    web = TestWeb().start()
+    try:
+        urls = page_urls(web, args.pages)
+        with tempfile.TemporaryDirectory(prefix="mouchard-bench-") as folder:
+            results = [run_pair(web, urls, c, folder) for c in args.concurrency]
+    finally:
+        web.stop()
+    text = report(results, args.pages)
+    print(text)
+    if args.write:
+        write_section(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The browser side of a crawl: fresh profiles, launch options, CDP instrumentation (targets, collectors)."""

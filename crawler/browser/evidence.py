@@ -1,0 +1,40 @@
+"""KeepEvidence: a screenshot of the page and the visit's HAR file, kept next to the database and hashed.
+
+Paths are chosen by the spider (`visit.extra["evidence"]`: `screenshot`, `har`), inside `<db>.evidence/`. The HAR
+is written by Playwright when the browser closes, after `collect`: its row carries the path and the store
+pipeline hashes the file then. HAR bodies are omitted (a 30 MB page must not become a 30 MB HAR).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from crawler.collectors.base import Collector, Rows, VisitContext
+
+
+class KeepEvidence(Collector):
+    """evidence_files rows for the screenshot (taken now) and the HAR (written at close)."""
+
+    name = "evidence"
+    tables = ("evidence_files",)
+
+    async def collect(self, visit: VisitContext) -> Rows:
+        wanted = visit.extra.get("evidence") or {}
+        rows = []
+        shot = wanted.get("screenshot")
+        if shot and visit.page is not None and not visit.page.is_closed() and visit.responsive:
+            try:
+                os.makedirs(os.path.dirname(shot), exist_ok=True)
+                await asyncio.wait_for(visit.page.screenshot(path=shot, timeout=5000, animations="disabled"), 8)
+                rows.append({"_path": shot, "documents": "screenshot", "media_type": "image/png"})
+            except Exception:
+                visit.count("evidence/screenshot_failed")
+        if wanted.get("har"):
+            rows.append({"_path": wanted["har"], "documents": "har", "media_type": "application/json"})
+        return {"evidence_files": rows}
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "KeepEvidence":
+        return cls()

@@ -1,0 +1,84 @@
+"""How a mouchard Chromium starts: flags, a person's user agent, viewport and languages.
+
+Headless Chromium says "HeadlessChrome" in its user agent and sets `navigator.webdriver` under automation; real
+CMPs and trackers behave differently for bots. We start it with `--disable-blink-features=AutomationControlled`
+(no webdriver flag) and the user agent of the same Chromium version in a normal window, so what the page sees is
+a desktop Chrome, not a crawler.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+from dataclasses import dataclass, field
+
+from mouchard.browser import base_args, browser_version
+from mouchard.net import NetworkOptions
+
+VIEWPORT = {"width": 1366, "height": 768}  # the most common desktop size
+LOCALE = "en-US"
+STEALTH_ARGS = ("--disable-blink-features=AutomationControlled",)
+
+
+def user_agent(version_text: str, system: str | None = None) -> str:
+    """A desktop Chrome user agent for `version_text` ('Chromium 156.0.8078.79'), reduced as Chrome sends it."""
+    match = re.search(r"(\d+)\.\d+\.\d+\.\d+", version_text)
+    major = match.group(1) if match else "140"
+    os_token = {"Darwin": "Macintosh; Intel Mac OS X 10_15_7", "Windows": "Windows NT 10.0; Win64; x64"}.get(
+        system or platform.system(), "X11; Linux x86_64")
+    return f"Mozilla/5.0 ({os_token}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.0.0 Safari/537.36"
+
+
+def ca_args(ca_file: str | None) -> list[str]:
+    """Trust a lab's CA in Chromium: pin the public keys of the file's certificates (Chromium has no CA-file flag;
+    the SPKI allow-list accepts any chain that contains one of these keys)."""
+    if not ca_file:
+        return []
+    import base64
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    with open(ca_file, "rb") as handle:
+        certs = x509.load_pem_x509_certificates(handle.read())
+    pins = [base64.b64encode(hashlib.sha256(cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).digest()).decode()
+        for cert in certs]
+    return [f"--ignore-certificate-errors-spki-list={','.join(pins)}"] if pins else []
+
+
+@dataclass(frozen=True)
+class LaunchPlan:
+    """Everything needed to start one visit's browser; `options()` gives Playwright's persistent-context kwargs."""
+
+    executable: str
+    net: NetworkOptions = NetworkOptions()
+    extra_args: tuple[str, ...] = ()
+    headless: bool = True
+    launch_timeout_ms: float = 30000
+    version: str = field(default="")
+
+    @property
+    def args(self) -> list[str]:
+        return base_args([*STEALTH_ARGS, *self.net.chromium_args(), *ca_args(self.net.ca_file), *self.extra_args])
+
+    def options(self) -> dict:
+        """Launch options shared by every visit (the profile path and HAR file are added per visit)."""
+        version = self.version or browser_version(self.executable)
+        return {
+            "executable_path": self.executable,
+            "headless": self.headless,
+            "args": self.args,
+            # Playwright adds --enable-automation (which sets navigator.webdriver): never.
+            "ignore_default_args": ["--enable-automation"],
+            "timeout": self.launch_timeout_ms,
+            "user_agent": user_agent(version),
+            "viewport": VIEWPORT,
+            "screen": VIEWPORT,
+            "locale": LOCALE,
+            "accept_downloads": False,  # a download is cancelled and recorded, never saved
+            "ignore_https_errors": self.net.ignore_https_errors,
+            "bypass_csp": False,
+            "service_workers": "allow",
+        }

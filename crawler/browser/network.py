@@ -1,0 +1,380 @@
+"""RecordRequests: every request of a visit (page, iframes, workers, WebSockets, beacons) from CDP Network events.
+
+Sources, per target: `requestWillBeSent` (URL, method, type, frame, initiator stack, POST body; a
+`redirectResponse` closes the previous hop: redirects are rows of their own, chained by `redirect_from_id`),
+`requestWillBeSentExtraInfo` / `responseReceivedExtraInfo` (the headers really sent and received, cookies
+included, and the Set-Cookie lines the browser refused), `responseReceived`, `loadingFinished`/`loadingFailed`,
+and `webSocketCreated` / handshake events. Request ids are browser-wide: an out-of-process iframe's document is
+announced by its parent and answered in its own target, and both halves meet here.
+
+Backfill: Playwright's own request events see requests of targets that ran before our Network domain was on
+(a dedicated worker's first fetch, popups); any such request the CDP record lacks becomes a row from
+Playwright's data (no initiator, provisional headers), counted in `mouchard/requests/backfilled`.
+URLs that are not network requests (data:, blob:, chrome:, about:...) are filtered and counted.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from crawler.collectors.base import Collector, Ref, Rows, VisitContext
+from mouchard.domains import host_of, site_of
+
+if TYPE_CHECKING:
+    from crawler.browser.targets import Target
+
+NETWORK_SCHEMES = ("http:", "https:", "ws:", "wss:")
+MAX_REQUESTS = 20000  # per visit; beyond, requests are counted, not kept (memory stays bounded)
+MAX_BODY = 8 * 1024 * 1024  # POST bodies kept in memory up to this size (the store cuts what it keeps)
+HEADER_VALUE_MAX = 8192
+WORKER_TYPES = ("worker", "shared_worker", "service_worker")
+
+
+def _headers(headers: dict | None) -> dict:
+    """Header names as sent, values cut (a hostile page can send megabytes of headers)."""
+    return {str(k): str(v)[:HEADER_VALUE_MAX] for k, v in (headers or {}).items()}
+
+
+def initiator_script(initiator: dict | None) -> str | None:
+    """The script URL that initiated a request: the initiator's stack (async parents too), else its url."""
+    if not initiator:
+        return None
+    stack = initiator.get("stack")
+    while stack:
+        for frame in stack.get("callFrames", ()):
+            if frame.get("url"):
+                return frame["url"]
+        stack = stack.get("parent")
+    return initiator.get("url") or None
+
+
+@dataclass
+class Hop:
+    """One request of a redirect chain (the first request is hop 0)."""
+
+    ref: tuple
+    row: dict
+    set_cookie_lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Chain:
+    request_id: str
+    target: "Target"
+    hops: list[Hop] = field(default_factory=list)
+    extra_requests: list[dict] = field(default_factory=list)
+    extra_responses: list[dict] = field(default_factory=list)
+
+
+class RecordRequests(Collector):
+    """Request rows from CDP Network events in every target; exposes Set-Cookie events to RecordCookies."""
+
+    name = "network"
+    tables = ("requests",)
+
+    def __init__(self, max_requests: int = MAX_REQUESTS):
+        self.max_requests = max_requests
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "RecordRequests":
+        return cls(crawler.settings.getint("MOUCHARD_MAX_REQUESTS", MAX_REQUESTS))
+
+    # --- state -----------------------------------------------------------------------------------------------
+    @staticmethod
+    def state(visit: VisitContext) -> dict:
+        return visit.extra.setdefault("network", {"chains": {}, "order": [], "playwright": [], "filtered": Counter(),
+                                                  "set_cookies": [], "main_request_id": None, "dropped": 0})
+
+    async def attach(self, visit: VisitContext, target: "Target") -> None:
+        state = self.state(visit)
+        if not state.get("subscribed"):
+            state["subscribed"] = True
+            for method, handler in (
+                    ("Network.requestWillBeSent", self._will_be_sent),
+                    ("Network.requestWillBeSentExtraInfo", self._request_extra),
+                    ("Network.responseReceived", self._response),
+                    ("Network.responseReceivedExtraInfo", self._response_extra),
+                    ("Network.loadingFinished", self._finished),
+                    ("Network.loadingFailed", self._failed),
+                    ("Network.webSocketCreated", self._websocket),
+                    ("Network.webSocketWillSendHandshakeRequest", self._websocket_request),
+                    ("Network.webSocketHandshakeResponseReceived", self._websocket_response),
+                    ("Network.webSocketFrameSent", self._websocket_frame),
+                    ("Network.webSocketFrameReceived", self._websocket_frame)):
+                visit.on(method, lambda t, p, h=handler, v=visit: h(v, t, p))
+        if target.type in ("page", "iframe", "worker", "shared_worker", "service_worker", "auction_worklet",
+                           "shared_storage_worklet"):
+            await target.send("Network.enable", {"maxPostDataSize": 65536})
+
+    async def before_navigation(self, visit: VisitContext) -> None:
+        state = self.state(visit)
+        if visit.context is not None:
+            # Playwright's view of the same traffic: the backfill source (see module docstring).
+            visit.context.on("request", lambda request: state["playwright"].append((visit.elapsed_ms(), request)))
+
+    # --- CDP events ------------------------------------------------------------------------------------------
+    def _keep(self, visit: VisitContext, url: str) -> bool:
+        if url.startswith(NETWORK_SCHEMES):
+            return True
+        self.state(visit)["filtered"][url.split(":", 1)[0] or "none"] += 1
+        visit.count(f"requests/filtered/{url.split(':', 1)[0][:20] or 'none'}")
+        return False
+
+    def _new_hop(self, visit: VisitContext, chain: Chain, target: "Target", params: dict) -> Hop | None:
+        state = self.state(visit)
+        if len(state["order"]) >= self.max_requests:
+            state["dropped"] += 1
+            visit.count("requests/dropped_over_limit")
+            return None
+        request = params.get("request", {})
+        url = request.get("url", "")
+        previous = chain.hops[-1] if chain.hops else None
+        frame_id = params.get("frameId")
+        main_frame = frame_id is not None and visit.hub is not None and frame_id == visit.hub.page.target_id
+        worker = target.type in WORKER_TYPES
+        row = {
+            "browser_request_id": chain.request_id,
+            "url": url,
+            "host": host_of(url),
+            "site": site_of(url),
+            "method": request.get("method"),
+            "resource_type": (params.get("type") or "other").lower(),
+            "frame_url": None if worker else (params.get("documentURL") or target.url or None),
+            "main_frame": int(main_frame and not worker),
+            "worker_url": target.url if worker else None,
+            "initiator_url": initiator_script(params.get("initiator")),
+            "initiator_type": "redirect" if previous else (params.get("initiator") or {}).get("type"),
+            "third_party": int(visit.third_party(url)),
+            "redirect_chain": [*(previous.row["redirect_chain"] if previous else []), url],
+            "request_headers": _headers(request.get("headers")),
+            "time_ms": visit.elapsed_ms(),
+        }
+        if previous is not None:
+            row["redirect_from_id"] = Ref("requests", previous.ref)
+            row["initiator_url"] = previous.row.get("initiator_url")
+        body = _post_body(request)
+        if body is not None:
+            row["post_body_size"] = len(body)
+            if len(body) <= MAX_BODY:
+                row["_body"] = body
+        elif request.get("hasPostData") and not worker:
+            visit.hub.spawn(self._fetch_body(visit, target, chain.request_id, row))
+        hop = Hop(ref=(chain.request_id, len(chain.hops)), row=row)
+        row["_ref"] = hop.ref
+        chain.hops.append(hop)
+        state["order"].append(hop)
+        visit.requests.append(row)
+        return hop
+
+    async def _fetch_body(self, visit: VisitContext, target: "Target", request_id: str, row: dict) -> None:
+        try:
+            answer = await target.send("Network.getRequestPostData", {"requestId": request_id})
+        except Exception:
+            visit.count("requests/post_body_unavailable")
+            return
+        data = answer.get("postData", "")
+        body = base64.b64decode(data) if answer.get("base64Encoded") else data.encode("utf-8", "surrogatepass")
+        row["post_body_size"] = len(body)
+        if len(body) <= MAX_BODY:
+            row["_body"] = body
+
+    def _will_be_sent(self, visit: VisitContext, target: "Target", params: dict) -> None:
+        url = params.get("request", {}).get("url", "")
+        request_id = params.get("requestId", "")
+        state = self.state(visit)
+        chain = state["chains"].get(request_id)
+        redirect = params.get("redirectResponse")
+        if chain is not None and redirect is not None and chain.hops:
+            self._apply_response(chain.hops[-1], redirect)
+        elif chain is not None and redirect is None and chain.hops:
+            return  # announced twice (parent and out-of-process iframe): keep the first
+        if not self._keep(visit, url):
+            return
+        if chain is None:
+            chain = Chain(request_id, target)
+            state["chains"][request_id] = chain
+        hop = self._new_hop(visit, chain, target, params)
+        if hop and state["main_request_id"] is None and hop.row["main_frame"] and hop.row["resource_type"] == "document":
+            state["main_request_id"] = request_id
+
+    def _request_extra(self, visit: VisitContext, target: "Target", params: dict) -> None:
+        chain = self.state(visit)["chains"].get(params.get("requestId", ""))
+        if chain is None:  # extra info may come first: keep it for the chain to come
+            chain = self.state(visit)["chains"].setdefault(params.get("requestId", ""),
+                                                            Chain(params.get("requestId", ""), target))
+        chain.extra_requests.append(params)
+        index = len(chain.extra_requests) - 1
+        if index < len(chain.hops):
+            chain.hops[index].row["request_headers"] = _headers(params.get("headers"))
+
+    def _response(self, visit: VisitContext, target: "Target", params: dict) -> None:
+        state = self.state(visit)
+        chain = state["chains"].get(params.get("requestId", ""))
+        if chain is None or not chain.hops:
+            # The request went out before our Network domain was on in this target (a worker Playwright resumed
+            # first): its response still names it. The method is filled from Playwright's view at collect.
+            url = params.get("response", {}).get("url", "")
+            if not url.startswith(NETWORK_SCHEMES) or target.type not in WORKER_TYPES:
+                return
+            chain = chain or Chain(params.get("requestId", ""), target)
+            state["chains"][chain.request_id] = chain
+            hop = self._new_hop(visit, chain, target, {"request": {"url": url}, "type": params.get("type")})
+            if hop is None:
+                return
+            hop.row["initiator_type"] = None
+            visit.count("requests/seen_from_response")
+        hop = chain.hops[-1]
+        self._apply_response(hop, params.get("response", {}))
+        if params.get("type"):
+            hop.row["resource_type"] = params["type"].lower()
+
+    @staticmethod
+    def _apply_response(hop: Hop, response: dict) -> None:
+        row = hop.row
+        row["status"] = response.get("status")
+        if "response_headers" not in row or not row.get("_extra_response"):
+            row["response_headers"] = _headers(response.get("headers"))
+        row["mime_type"] = response.get("mimeType") or row.get("mime_type")
+        row["remote_ip"] = response.get("remoteIPAddress") or row.get("remote_ip")
+        if response.get("encodedDataLength") is not None and row.get("response_size") is None:
+            row["response_size"] = response.get("encodedDataLength")
+
+    def _response_extra(self, visit: VisitContext, target: "Target", params: dict) -> None:
+        state = self.state(visit)
+        request_id = params.get("requestId", "")
+        chain = state["chains"].get(request_id)
+        if chain is None:
+            chain = state["chains"].setdefault(request_id, Chain(request_id, target))
+        chain.extra_responses.append(params)
+        index = len(chain.extra_responses) - 1
+        lines = _accepted_set_cookies(params)
+        if index < len(chain.hops):
+            hop = chain.hops[index]
+            hop.row["response_headers"] = _headers(params.get("headers"))
+            hop.row["_extra_response"] = True
+            if params.get("statusCode"):
+                hop.row["status"] = params["statusCode"]
+        if lines or params.get("blockedCookies"):
+            state["set_cookies"].append({"request_id": request_id, "hop": index, "lines": lines,
+                                         "blocked": params.get("blockedCookies") or [], "time_ms": visit.elapsed_ms(),
+                                         "wall": time.time()})
+
+    def _finished(self, visit: VisitContext, target: "Target", params: dict) -> None:
+        chain = self.state(visit)["chains"].get(params.get("requestId", ""))
+        if chain and chain.hops:
+            chain.hops[-1].row["response_size"] = int(params.get("encodedDataLength") or 0)
+
+    def _failed(self, visit: VisitContext, target: "Target", params: dict) -> None:
+        chain = self.state(visit)["chains"].get(params.get("requestId", ""))
+        if chain and chain.hops:
+            error = params.get("errorText") or "failed"
+            if params.get("blockedReason"):
+                error += f" (blocked: {params['blockedReason']})"
+            if params.get("canceled"):
+                error += " (canceled)"
+            chain.hops[-1].row["error"] = error
+
+    def _websocket(self, visit: VisitContext, target: "Target", params: dict) -> None:
+        url = params.get("url", "")
+        if not self._keep(visit, url):
+            return
+        request_id = params.get("requestId", "")
+        state = self.state(visit)
+        chain = state["chains"].setdefault(request_id, Chain(request_id, target))
+        if chain.hops:
+            return
+        self._new_hop(visit, chain, target, {"request": {"url": url, "method": "GET"}, "type": "WebSocket",
+                                             "initiator": params.get("initiator"), "documentURL": target.url})
+
+    def _websocket_request(self, visit: VisitContext, target: "Target", params: dict) -> None:
+        chain = self.state(visit)["chains"].get(params.get("requestId", ""))
+        if chain and chain.hops:
+            chain.hops[-1].row["request_headers"] = _headers(params.get("request", {}).get("headers"))
+
+    def _websocket_response(self, visit: VisitContext, target: "Target", params: dict) -> None:
+        chain = self.state(visit)["chains"].get(params.get("requestId", ""))
+        if chain and chain.hops:
+            response = params.get("response", {})
+            chain.hops[-1].row["status"] = response.get("status")
+            chain.hops[-1].row["response_headers"] = _headers(response.get("headers"))
+
+    def _websocket_frame(self, visit: VisitContext, target: "Target", params: dict) -> None:
+        visit.count("requests/websocket_frames")
+
+    # --- rows ------------------------------------------------------------------------------------------------
+    async def collect(self, visit: VisitContext) -> Rows:
+        state = self.state(visit)
+        rows = [hop.row for hop in state["order"]]
+        rows.extend(self._backfill(visit, rows))
+        for row in rows:
+            row.pop("_extra_response", None)
+        visit.count("requests/recorded", len(rows))
+        return {"requests": rows}
+
+    def _backfill(self, visit: VisitContext, rows: list[dict]) -> list[dict]:
+        """Rows for requests Playwright saw and CDP did not (matched by method and URL, as many times as seen)."""
+        seen = Counter((row["method"], row["url"]) for row in rows)
+        methodless = {}
+        for row in rows:
+            if row["method"] is None:
+                methodless.setdefault(row["url"], []).append(row)
+        extra = []
+        for time_ms, request in self.state(visit)["playwright"]:
+            try:
+                url, method = request.url, request.method
+            except Exception:
+                continue
+            if not url.startswith(NETWORK_SCHEMES):
+                continue
+            key = (method, url)
+            if methodless.get(url):
+                methodless[url].pop(0)["method"] = method  # a request seen only by its response
+                continue
+            if seen[key] > 0:
+                seen[key] -= 1
+                continue
+            worker = bool(getattr(request, "service_worker", None))
+            frame_url = None
+            try:
+                frame_url = None if worker else request.frame.url
+            except Exception:
+                pass
+            extra.append({
+                "url": url, "host": host_of(url), "site": site_of(url), "method": method,
+                "resource_type": request.resource_type, "frame_url": frame_url, "main_frame": 0,
+                "worker_url": request.service_worker.url if worker else None, "initiator_type": "other",
+                "third_party": int(visit.third_party(url)), "redirect_chain": [url],
+                "request_headers": _headers(request.headers), "time_ms": time_ms,
+            })
+        if extra:
+            visit.count("requests/backfilled", len(extra))
+        return extra
+
+
+def _post_body(request: dict) -> bytes | None:
+    entries = request.get("postDataEntries")
+    if entries:
+        return b"".join(base64.b64decode(e.get("bytes", "")) for e in entries)
+    if request.get("postData") is not None:
+        return request["postData"].encode("utf-8", "surrogatepass")
+    return None
+
+
+def _accepted_set_cookies(params: dict) -> list[str]:
+    """Set-Cookie lines of a response the browser stored (the refused ones are in `blockedCookies`)."""
+    lines: list[str] = []
+    for name, value in (params.get("headers") or {}).items():
+        if name.lower() == "set-cookie":
+            lines.extend(line for line in str(value).split("\n") if line.strip())
+    blocked = Counter(b.get("cookieLine", "") for b in params.get("blockedCookies") or [])
+    accepted = []
+    for line in lines:
+        if blocked[line] > 0:
+            blocked[line] -= 1
+            continue
+        accepted.append(line)
+    return accepted

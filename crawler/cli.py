@@ -1,0 +1,201 @@
+"""`mouchard crawl`: visit websites in Chromium and record what each does to its visitor.
+
+Runs Scrapy in this process (CrawlerProcess); every visit is written in its own transaction as it ends, so a
+killed crawl loses at most the visits in flight. Running the same command again resumes: an unfinished crawl
+(killed or interrupted) of the same list, pages-per-site and seed continues under the same `crawls.id`, and every
+key already in `visits` is skipped, including the internal pages sampled before the kill (`crawls.config`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import sys
+import tempfile
+
+import click
+
+from mouchard.errors import UserError
+from mouchard.options import browser_options, db_option, network_from, network_options, run_options
+
+DEFAULT_SEED = 20240601
+
+
+def _targets(urls: tuple[str, ...], list_file: str | None):
+    from mouchard.sitelist import parse_site_list, read_site_list
+
+    site_list = read_site_list(list_file) if list_file else parse_site_list("", "list")
+    given = parse_site_list("\n".join(urls), "argument") if urls else None
+    if given is not None:
+        site_list.warnings.extend(given.warnings)
+        known = {t.url for t in site_list.targets}
+        site_list.targets.extend(t for t in given.targets if t.url not in known)
+    for warning in site_list.warnings:
+        click.echo(f"mouchard: warning: {warning}", err=True)
+    if not site_list.targets:
+        where = f" in {list_file}" if list_file else ""
+        raise UserError(f"nothing to crawl: no http(s) URL{where} (give URLs or --list FILE)")
+    return site_list.targets
+
+
+def _find_unfinished(store, config: dict) -> int | None:
+    """The newest killed or interrupted web crawl of the same list and sampling: the one to resume."""
+    for row in store.rows("SELECT id, config FROM crawls WHERE kind = 'web' AND status IN ('running', 'interrupted') "
+                          "ORDER BY id DESC"):
+        try:
+            old = json.loads(row["config"] or "{}")
+        except ValueError:
+            continue
+        if all(old.get(k) == config[k] for k in ("targets_sha256", "pages_per_site", "seed", "phases")):
+            return row["id"]
+    return None
+
+
+@click.command("crawl")
+@click.argument("urls", nargs=-1)
+@click.option("--list", "list_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Text file of URLs (one a line) or CSV with a 'url' column and optional 'tags'.")
+@db_option
+@run_options
+@click.option("--pages-per-site", type=click.IntRange(0, 100), default=0, show_default=True,
+              help="Also visit this many internal links of each site, chosen at random (seeded).")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
+              help="Seed of the internal-link sample (recorded with the crawl).")
+@click.option("--screenshots", is_flag=True, help="Keep a screenshot of each page (in <db>.evidence/).")
+@click.option("--har", is_flag=True, help="Keep a HAR file of each visit (in <db>.evidence/).")
+@browser_options
+@network_options
+def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, screenshots, har, browser, browser_args,
+          proxy, host_map, ignore_https_errors, ca_file):
+    """Visit websites in Chromium, each in a fresh profile, and record requests, cookies and storage.
+
+    URLS are pages to visit; or give --list FILE. Each visit is one row of `visits`, with its requests, cookies,
+    storage items and evidence files; trackers are classified with the tracker lists in the cache.
+    """
+    from mouchard.browser import browser_version, find_browser
+    from mouchard.store import Store
+
+    targets = _targets(urls, list_file)
+    net = network_from(proxy, host_map, ignore_https_errors, ca_file)
+    executable = find_browser(browser)
+    version = browser_version(executable)
+
+    from crawler.browser.launch import LaunchPlan
+
+    plan = LaunchPlan(executable, net, tuple(browser_args), version=version)
+    target_text = "\n".join(f"{t.url}\t{','.join(t.tags)}" for t in targets)
+    config = {
+        "targets": len(targets), "targets_sha256": hashlib.sha256(target_text.encode()).hexdigest(),
+        "list": list_file, "phases": ["initial"], "concurrency": concurrency, "timeout": timeout,
+        "pages_per_site": pages_per_site, "seed": seed, "screenshots": screenshots, "har": har,
+        "user_agent": plan.options()["user_agent"], "viewport": plan.options()["viewport"],
+    }
+    store = Store(db)
+    try:
+        crawl_id = _find_unfinished(store, config)
+        if crawl_id is None:
+            crawl_id = store.start_crawl("web", config=config, network=net.as_record(), browser=executable,
+                                         browser_version=version, browser_args=plan.args)
+        else:
+            store.update("crawls", crawl_id, {"status": "running", "finished_at": None})
+            click.echo(f"mouchard: resuming crawl {crawl_id}", err=True)
+        done = {r["key"] for r in store.rows("SELECT key FROM visits WHERE crawl_id = ?", (crawl_id,))}
+        old_config = json.loads(store.rows("SELECT config FROM crawls WHERE id = ?", (crawl_id,))[0]["config"] or "{}")
+    finally:
+        store.close()
+    status = _run(targets, done, old_config.get("samples", {}), db=db, crawl_id=crawl_id, plan=plan, net=net,
+                  concurrency=concurrency, timeout=timeout, pages_per_site=pages_per_site, seed=seed,
+                  screenshots=screenshots, har=har)
+    with Store(db) as store:
+        summary = _summary(store, crawl_id)
+        store.finish_crawl(crawl_id, status, summary)
+    _print_summary(summary, crawl_id, db)
+
+
+def _run(targets, done: set[str], samples: dict, *, db: str, crawl_id: int, plan, net, concurrency: int,
+         timeout: float, pages_per_site: int, seed: int, screenshots: bool, har: bool) -> str:
+    """Run the browser spider in this process; returns the crawl's final status."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.browser.visit import VisitSettings, VisitSpec
+    from crawler.settings import browser_settings
+    from crawler.spiders.browser import BrowserSpider, visit_key
+
+    specs = [VisitSpec(visit_key(t.url), t.url, t.tags) for t in targets]
+    by_key = {s.key: s for s in specs}
+    pending = []
+    for parent_key, sample in samples.items():
+        parent = by_key.get(parent_key)
+        if parent is None or parent_key not in done:
+            continue
+        for url in sample.get("chosen", []):
+            child = VisitSpec(visit_key(url), url, parent.tags, parent.phase, 1, parent_key)
+            if child.key not in done:
+                pending.append(child)
+    evidence_dir = f"{db}.evidence" if (screenshots or har) else None
+    profile_root = tempfile.mkdtemp(prefix="mouchard-crawl-")
+    total = len(specs) * (1 + pages_per_site)
+    progress = Progress(TextColumn("[bold]crawl[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
+                        TimeElapsedColumn(), TimeRemainingColumn(), transient=False, disable=not sys.stderr.isatty(),
+                        console=None)
+    already = len(done)
+    task = progress.add_task("crawl", total=max(total, already), completed=already, last="")
+
+    def advance(visit_row: dict) -> None:
+        progress.update(task, advance=1, last=f"{visit_row['status']:<10} {visit_row['url'][:60]}")
+
+    settings = browser_settings(db=db, crawl_id=crawl_id, net=net, launch_options=plan.options(),
+                                concurrency=concurrency, timeout=timeout)
+    settings.update({"MOUCHARD_PROGRESS": advance, "MOUCHARD_EVIDENCE_DIR": evidence_dir,
+                     "LOG_INSTALL_ROOT_HANDLER": False})
+    _quiet_logs()
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(BrowserSpider)
+    process.crawl(crawler, specs=specs, pending=pending, pages_per_site=pages_per_site, seed=seed,
+                  evidence_dir=evidence_dir, screenshots=screenshots, har=har,
+                  visit_settings=VisitSettings(timeout=timeout), profile_root=profile_root, skip_keys=done)
+    try:
+        with progress:
+            process.start()
+    finally:
+        shutil.rmtree(profile_root, ignore_errors=True)
+    reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
+    return "finished" if reason == "finished" else "interrupted"
+
+
+def _quiet_logs() -> None:
+    """Our warnings to stderr; Scrapy's and Playwright's own chatter only when it is an error."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("mouchard: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logging.getLogger("mouchard").addHandler(handler)
+    logging.getLogger("mouchard").propagate = False
+    for name in ("scrapy", "scrapy-playwright", "playwright", "twisted", "asyncio", "py.warnings"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _summary(store, crawl_id: int) -> dict:
+    statuses = {r["status"]: r["n"] for r in store.rows(
+        "SELECT status, count(*) AS n FROM visits WHERE crawl_id = ? GROUP BY status ORDER BY n DESC", (crawl_id,))}
+    trackers = store.rows(
+        "SELECT r.tracker_entity AS entity, count(DISTINCT r.visit_id) AS visits, count(*) AS requests "
+        "FROM requests r JOIN visits v ON v.id = r.visit_id WHERE v.crawl_id = ? AND r.tracker_entity IS NOT NULL "
+        "AND r.third_party = 1 GROUP BY r.tracker_entity ORDER BY visits DESC, requests DESC LIMIT 10", (crawl_id,))
+    counts = {table: store.count(table, f"visit_id IN (SELECT id FROM visits WHERE crawl_id = {int(crawl_id)})")
+              for table in ("requests", "cookies", "storage_items")}
+    identifiers = store.count("cookies", f"identifier = 1 AND visit_id IN (SELECT id FROM visits WHERE crawl_id = "
+                                         f"{int(crawl_id)})")
+    return {"visits": sum(statuses.values()), "statuses": statuses, **counts, "identifier_cookies": identifiers,
+            "top_trackers": trackers}
+
+
+def _print_summary(summary: dict, crawl_id: int, db: str) -> None:
+    statuses = ", ".join(f"{n} {status}" for status, n in summary["statuses"].items()) or "none"
+    click.echo(f"crawl {crawl_id}: {summary['visits']} visits ({statuses}); {summary['requests']} requests, "
+               f"{summary['cookies']} cookies ({summary['identifier_cookies']} identifiers), "
+               f"{summary['storage_items']} storage items -> {db}")
+    if summary["top_trackers"]:
+        click.echo("top trackers: " + ", ".join(f"{t['entity']} ({t['visits']} visits)" for t in summary["top_trackers"]))

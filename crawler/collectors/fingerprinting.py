@@ -1,0 +1,541 @@
+"""RecordFingerprinting: fingerprinting API calls (`js_calls`) and what they amount to per script (`scripts`).
+
+How, invisibly to the page:
+1. Every new document of every attached page and frame first runs a script we register with
+   `Page.addScriptToEvaluateOnNewDocument` (before any page script; CSP does not apply). It declares one
+   script-scope `let` binding with a random name per visit, the recorder, and stops on a `debugger` statement.
+   A script-scope binding is not a property of `window`: it cannot be enumerated, only named, and nobody can
+   guess the name. The recorder keeps the built-ins it needs (`Reflect.apply`, `String` methods,
+   `Error.captureStackTrace`, canvas size getters) as they were before the page ran, so nothing the page patches
+   later is ever called, and it writes only to prototype-less objects.
+2. While the document is stopped there, every catalogue function (`mouchard.fingerprinting.APIS`) gets a
+   breakpoint on call whose condition calls the recorder with the call's receiver and arguments and returns
+   false: the page never pauses. One breakpoint is set with `Debugger.setBreakpointOnFunctionCall`, the others
+   with the DevTools console's `debug(fn, condition)` in a single evaluation (one message instead of ninety).
+   Chromium keeps breakpoints per renderer process; measured on Chromium 156: setting one costs milliseconds
+   (accessors most), and a method's function object created by a later document of the same process only
+   stops after some breakpoint on a built-in is set again. So the first breakpoint doubles as a probe: set, it
+   means a new process (all are set); "already exists" means a known one, and setting and removing a breakpoint
+   on a spare built-in re-arms the new document's functions. A document created while its process is paused (an iframe committed
+   during one of our pauses) cannot stop on its `debugger`: it is re-armed before we resume, or as soon as its
+   script is announced.
+3. The recorder names the caller from a stack trace (the three frames under the condition), counts calls per
+   (API, caller) and keeps up to 100 distinct argument lists, cut to 200 characters (objects as their type).
+   We read it (`Runtime.evaluate`, by value) when a frame is about to navigate, after load and at the end.
+4. If the page has defined `Error.prepareStackTrace` or cut `Error.stackTraceLimit` (a stack would then run
+   page code or be empty), the recorder asks for a real pause instead, for the first 50 calls per API and
+   document, and we name the caller from the paused call frames; later calls count as unattributed.
+Workers get the recorder through `Runtime.evaluate` while they wait for the debugger.
+
+Limits: calls after the last reading of a document that then vanished (an iframe removed mid-visit, a worker
+that ended) are lost. Every condition costs tens of microseconds per call of an instrumented API.
+
+Rows: `js_calls` per (script, frame, API) with the call count, first time and a few argument lists; `scripts`
+per script with the flags of `mouchard.fingerprinting.script_flags`, plus the `session_replay` marks other
+collectors leave with `mark_script` (they must come before this collector in `MOUCHARD_COLLECTORS`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from crawler.browser.targets import CDPError
+from crawler.collectors.base import Collector, Rows, VisitContext
+from mouchard.fingerprinting import APIS, ApiUse, caller_script, script_flags
+from mouchard.schema import BY_NAME, C
+
+if TYPE_CHECKING:
+    from crawler.browser.targets import Target
+
+# Columns proposed for `scripts` in mouchard/schema.py (docs/crawl-detectors.md); dropped by `fit` until then.
+PROPOSED_SCRIPT_COLUMNS = (
+    C("navigator_properties", "integer", "Distinct navigator properties it read (userAgent, platform, plugins...)."),
+    C("screen_properties", "integer", "Distinct screen and window geometry properties it read."),
+    C("session_replay_service", "text", "Replay service it belongs to (e.g. Hotjar), or 'rrweb' when recognised by "
+      "its payload."),
+    C("session_replay_hosts", "text", "Hosts it shipped the recording to (JSON list)."),
+)
+OBJECT_GROUP = "mouchard-fingerprinting"
+VALUE_CUT = 200  # characters of a string argument the recorder keeps
+ROW_VALUE_CUT = 100  # characters of an argument shown in js_calls.arguments
+ROW_VALUES = 10  # argument lists shown per js_calls row
+MAX_VALUES = 100  # distinct argument lists kept per (API, caller)
+MAX_ENTRIES = 2000  # (API, caller) pairs per document; beyond, calls are counted per API without caller
+MAX_PAUSES = 50  # real pauses per API and document when no stack trace can be taken
+STACK_FRAMES = 3  # caller frames kept to name the script
+LATE_CHECK = 0.3  # seconds after a document's script is announced before we check that it was armed
+DOCUMENT_TARGETS = ("page", "iframe")
+WORKER_TARGETS = ("worker", "shared_worker", "service_worker")
+
+_RECORDER = r"""let __NAME__ = (() => {
+  "use strict";
+  const G = self, R = Reflect, apply = R.apply, gopd = R.getOwnPropertyDescriptor, E = Error;
+  const capture = E.captureStackTrace, now = Date.now, indexOf = String.prototype.indexOf;
+  const slice = String.prototype.slice, href = "" + G.location.href;
+  const APIS = __APIS__;
+  function getter(name, member) {
+    const iface = G[name], d = iface && gopd(iface.prototype, member);
+    return d && d.get || null;
+  }
+  const sizes = [null, [getter("HTMLCanvasElement", "width"), getter("HTMLCanvasElement", "height")],
+                 [getter("OffscreenCanvas", "width"), getter("OffscreenCanvas", "height")]];
+  function find(api) {
+    const names = api[0], member = api[1], kind = api[2];
+    for (const name of names) {
+      let owner = G;
+      for (const part of name.split(".")) owner = owner == null ? undefined : owner[part];
+      if (typeof owner !== "function") continue;
+      if (kind === "constructor") return owner;
+      const holders = kind === "static" ? [owner] : name === "Window" ? [G, owner.prototype] : [owner.prototype];
+      for (const holder of holders) {
+        const d = holder && gopd(holder, member);
+        const fn = d && (kind === "get" ? d.get : kind === "set" ? d.set : d.value);
+        if (typeof fn === "function") return fn;
+      }
+    }
+    return null;
+  }
+  const functions = APIS.map(find);
+  const spare = find([["HTMLMarqueeElement"], "start", "method"]);  // never armed: see REARM
+  let entries = {__proto__: null}, dirty = {__proto__: null}, count = 0, last = -1;
+  const pauses = {__proto__: null};
+  function value(v) {
+    const t = typeof v;
+    if (t === "string") return v.length > __CUT__ ? apply(slice, v, [0, __CUT__]) : v;
+    if (t === "number" || t === "boolean") return v;
+    if (v === null || v === undefined) return null;
+    if (t === "bigint") return "" + v;
+    return "[" + t + "]";
+  }
+  function size(get, receiver) {
+    if (get === null) return null;
+    try { return apply(get, receiver, []); } catch (e) { return null; }
+  }
+  function stackable() {
+    if ("prepareStackTrace" in E) return false;
+    const d = gopd(E, "stackTraceLimit");
+    return d !== undefined && typeof d.value === "number" && d.value >= __FRAMES__ + 3;
+  }
+  return function (i, receiver, args) {
+    if (i === -1) { const out = {__proto__: null, u: href, e: dirty}; dirty = {__proto__: null}; return out; }
+    if (i === -2) return functions;
+    if (i === -3) return last;
+    if (i === -4) return spare;
+    let caller = "", pause = false;
+    if (stackable()) {
+      const holder = {__proto__: null};
+      apply(capture, E, [holder]);
+      const s = holder.stack;
+      if (typeof s === "string") {
+        let p = 0;  // skip the header line, this function's frame and the breakpoint condition's frame
+        for (let k = 0; k < 3 && p >= 0; k++) { p = apply(indexOf, s, ["\n", p]); if (p >= 0) p++; }
+        if (p > 0) {
+          let q = p;
+          for (let k = 0; k < __FRAMES__ && q >= 0; k++) { q = apply(indexOf, s, ["\n", q]); if (q >= 0) q++; }
+          caller = apply(slice, s, [p, q < 0 ? s.length : q - 1]);
+        }
+      }
+    } else {
+      const done = pauses[i] || 0;
+      if (done < __PAUSES__) { pauses[i] = done + 1; pause = true; last = i; }
+    }
+    let key = i + "|" + caller, e = entries[key];
+    if (e === undefined && count >= __ENTRIES__) { key = i + "|~"; caller = "~"; e = entries[key]; }
+    if (e === undefined) {
+      e = {__proto__: null, i: i, s: caller, n: 0, t: now(), v: {__proto__: null}, c: 0};
+      entries[key] = e;
+      count++;
+    }
+    e.n++;
+    const spec = APIS[i], keep = spec[3], kind = spec[4];
+    if ((keep.length > 0 || kind > 0) && e.c < __VALUES__) {
+      const tuple = {__proto__: null};
+      let n = 0, id = "";
+      for (let j = 0; j < keep.length; j++) {
+        const a = keep[j] < args.length ? value(args[keep[j]]) : null;
+        tuple[n++] = a;
+        id += "\u0001" + a;
+      }
+      if (kind > 0) {
+        const w = size(sizes[kind][0], receiver), h = size(sizes[kind][1], receiver);
+        tuple[n++] = w; tuple[n++] = h;
+        id += "\u0001" + w + "\u0001" + h;
+      }
+      if (e.v[id] === undefined) { e.v[id] = tuple; e.c++; }
+    }
+    dirty[key] = e;
+    return pause;
+  };
+})();
+"""
+
+
+def recorder_source(name: str) -> str:
+    """The recorder's JavaScript, bound to `name` (see the module docstring)."""
+    specs = [[list(api.interfaces), api.member, api.kind, list(api.keep),
+              {"canvas": 1, "offscreen": 2}.get(api.receiver or "", 0)] for api in APIS]
+    return (_RECORDER.replace("__NAME__", name).replace("__APIS__", json.dumps(specs, separators=(",", ":")))
+            .replace("__CUT__", str(VALUE_CUT)).replace("__FRAMES__", str(STACK_FRAMES))
+            .replace("__PAUSES__", str(MAX_PAUSES)).replace("__ENTRIES__", str(MAX_ENTRIES))
+            .replace("__VALUES__", str(MAX_VALUES)))
+
+
+def condition(name: str, index: int) -> str:
+    """The breakpoint condition of API `index`: record the call, pause only if the recorder asks."""
+    return f'typeof {name} === "function" && {name}({index}, this, arguments)'
+
+
+def arm_expression(name: str, first: int) -> str:
+    """Console-API code that sets the breakpoints of APIs `first`.. with `debug(fn, condition)`."""
+    cond = condition(name, 0).replace("(0, this", "(' + i + ', this").replace('"', '\\"')
+    return (f"((debug) => {{ const f = {name}(-2); let n = 0; for (let i = {first}; i < f.length; i++) "
+            f"if (f[i]) {{ debug(f[i], '{cond}'); n++; }} return n; }})(debug)")
+
+
+def rearm_expression(name: str) -> str:
+    """Console-API code that re-arms a process's breakpoints for a newer document's functions.
+
+    Setting a breakpoint on a built-in (API) function makes V8 route every existing function object that has a
+    breakpoint through its debug trampoline; removing it at once leaves no trace. The spare function is one
+    pages do not call (`HTMLMarqueeElement.prototype.start`, taken by the recorder before the page ran).
+    """
+    return (f"((debug, undebug) => {{ const f = {name}(-4); if (f) {{ debug(f); undebug(f); }} return f ? 1 : 0; }})"
+            "(debug, undebug)")
+
+
+def mark_script(visit: VisitContext, script_url: str, **columns: Any) -> None:
+    """Leave `scripts` columns for a script (e.g. session_replay=1); written by this collector's `collect`."""
+    if script_url:
+        visit.extra.setdefault("scripts", {}).setdefault(script_url, {}).update(columns)
+
+
+def fit(visit: VisitContext, table: str, row: dict) -> dict:
+    """The row without columns the schema does not have yet (proposed ones), each drop counted in stats."""
+    known = {c.name for c in BY_NAME[table].columns}
+    for name in [n for n in row if n not in known and not n.startswith("_")]:
+        del row[name]
+        visit.count(f"fingerprinting/{table}/column_not_in_schema/{name}")
+    return row
+
+
+class RecordFingerprinting(Collector):
+    """js_calls and scripts rows from conditional DevTools breakpoints on fingerprinting APIs."""
+
+    name = "fingerprinting"
+    tables = ("js_calls", "scripts")
+
+    def __init__(self, workers: bool = True):
+        self.workers = workers
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "RecordFingerprinting":
+        from scrapy.exceptions import NotConfigured
+
+        if not crawler.settings.getbool("MOUCHARD_FINGERPRINTING", True):
+            raise NotConfigured("MOUCHARD_FINGERPRINTING is off")
+        return cls(crawler.settings.getbool("MOUCHARD_FINGERPRINTING_WORKERS", True))
+
+    # --- per visit and per target state ----------------------------------------------------------------------
+    @staticmethod
+    def state(visit: VisitContext) -> dict:
+        state = visit.extra.get("fingerprinting")
+        if state is None:
+            name = "_" + secrets.token_hex(10)
+            source = recorder_source(name)
+            page_source = source + "debugger;\n"
+            state = visit.extra["fingerprinting"] = {
+                "name": name, "source": source, "page_source": page_source,
+                "hash": hashlib.sha256(page_source.encode("utf-8")).hexdigest(),
+                "entries": {}, "paused": Counter(), "paused_first": {}, "subscribed": False,
+            }
+        return state
+
+    @staticmethod
+    def mine(target: "Target") -> dict:
+        return target.state.setdefault("fingerprinting", {
+            "scripts": {}, "ours": {}, "contexts": {}, "frames": {}, "pending": set(), "probe": None,
+            "pausing": False})
+
+    async def attach(self, visit: VisitContext, target: "Target") -> None:
+        state = self.state(visit)
+        if not state["subscribed"]:
+            state["subscribed"] = True
+            visit.on("Debugger.scriptParsed", lambda t, p: self._script_parsed(visit, t, p))
+            visit.on("Page.frameNavigated", self._frame_navigated)
+            for event in ("Page.frameRequestedNavigation", "Page.frameStartedNavigating"):
+                visit.on(event, lambda t, p: self._drain_target(visit, t))
+            visit.on_pause(lambda t, p: self._paused(visit, t, p))
+        if target.type in DOCUMENT_TARGETS:
+            self.mine(target)
+            await target.send("Debugger.enable", {"maxScriptsCacheSize": 0})
+            await target.send("Page.enable")
+            await target.send("Page.addScriptToEvaluateOnNewDocument", {"source": state["page_source"]})
+        elif target.type in WORKER_TARGETS and self.workers:
+            mine = self.mine(target)
+            await target.send("Debugger.enable", {"maxScriptsCacheSize": 0})
+            try:
+                await target.send("Runtime.evaluate", {"expression": state["source"], "silent": True})
+                await self._arm(visit, target, {}, first=0)
+                mine["contexts"][None] = target.url
+            except CDPError:
+                visit.count("fingerprinting/worker_setup_failed")
+
+    # --- events ----------------------------------------------------------------------------------------------
+    def _script_parsed(self, visit: VisitContext, target: "Target", params: dict):
+        mine = target.state.get("fingerprinting")
+        if mine is None:
+            return None
+        script_id = params.get("scriptId")
+        context_id = params.get("executionContextId")
+        frame_id = (params.get("executionContextAuxData") or {}).get("frameId")
+        mine["scripts"][script_id] = (params.get("url") or "", context_id, frame_id)
+        if params.get("hash") != self.state(visit)["hash"]:
+            return None
+        mine["ours"][script_id] = context_id
+        mine["contexts"][context_id] = mine["frames"].get(frame_id, "")
+        mine["pending"].add(context_id)
+        return self._cover_late(visit, target, context_id)
+
+    @staticmethod
+    def _frame_navigated(target: "Target", params: dict) -> None:
+        mine = target.state.get("fingerprinting")
+        frame = params.get("frame") or {}
+        if mine is not None and frame.get("id"):
+            mine["frames"][frame["id"]] = frame.get("url", "")
+
+    async def _paused(self, visit: VisitContext, target: "Target", params: dict) -> None:
+        mine = target.state.get("fingerprinting")
+        frames = params.get("callFrames") or []
+        if mine is None or not frames:
+            return
+        top = frames[0]
+        where = {"callFrameId": top["callFrameId"]}
+        script_id = top.get("location", {}).get("scriptId")
+        hits = set(params.get("hitBreakpoints") or ())
+        if script_id in mine["ours"]:
+            if not hits and params.get("reason") == "other":
+                mine["pausing"] = True
+                try:
+                    await self._document_started(visit, target, mine, where, mine["ours"][script_id])
+                finally:
+                    mine["pausing"] = False
+            return  # another pause in our script (its first statement): its `debugger` comes next
+        if params.get("reason") == "debugCommand" or (mine["probe"] and mine["probe"][1] in hits):
+            await self._record_pause(visit, target, mine, frames)
+        if mine["pending"]:  # documents created while this one was paused could not stop: re-arm them now
+            await self._rearm(visit, target, mine, where)
+
+    async def _document_started(self, visit: VisitContext, target: "Target", mine: dict, where: dict,
+                                context_id: int | None) -> None:
+        """A new document stopped on our `debugger`: arm its functions before any page script runs."""
+        started = time.monotonic()
+        try:
+            await self._arm(visit, target, where)
+        except CDPError:
+            visit.count("fingerprinting/setup_failed")
+            return
+        mine["pending"].discard(context_id)
+        for _ in range(3):  # documents committed while we were arming this one
+            if not mine["pending"]:
+                break
+            await self._rearm(visit, target, mine, where)
+        visit.count("fingerprinting/documents_instrumented")
+        visit.count("fingerprinting/setup_ms", int((time.monotonic() - started) * 1000))
+
+    async def _evaluate(self, target: "Target", where: dict, expression: str, **extra: Any) -> dict:
+        """Evaluate on a paused call frame (`callFrameId`), in a context (`contextId`) or the default one."""
+        params = {"expression": expression, "silent": True, "objectGroup": OBJECT_GROUP, **extra, **where}
+        method = "Debugger.evaluateOnCallFrame" if "callFrameId" in where else "Runtime.evaluate"
+        answer = await target.send(method, params)
+        if answer.get("exceptionDetails"):
+            raise CDPError(f"{method}: {answer['exceptionDetails'].get('text', 'exception')}")
+        return answer.get("result") or {}
+
+    async def _arm(self, visit: VisitContext, target: "Target", where: dict, first: int | None = None) -> None:
+        """Breakpoints on every catalogue function of the document at `where` (see the module docstring).
+
+        `first=0` skips the probe (a worker's fresh isolate): every breakpoint is set with `debug()`.
+        """
+        mine = self.mine(target)
+        name = self.state(visit)["name"]
+        if first is None:
+            probe = await self._evaluate(target, where, f"{name}(-2)[0]")
+            first = 1
+            if probe.get("objectId"):
+                try:
+                    answer = await target.send("Debugger.setBreakpointOnFunctionCall",
+                                               {"objectId": probe["objectId"], "condition": condition(name, 0)})
+                    mine["probe"] = (0, answer.get("breakpointId"))
+                except CDPError as exc:
+                    if "exists" not in str(exc):
+                        raise
+                    covered = set(mine["pending"])
+                    await self._evaluate(target, where, rearm_expression(name), includeCommandLineAPI=True)
+                    mine["pending"] -= covered
+                    visit.count("fingerprinting/documents_rearmed")
+                    return
+        covered = set(mine["pending"])
+        armed = await self._evaluate(target, where, arm_expression(name, first), includeCommandLineAPI=True,
+                                     returnByValue=True)
+        mine["pending"] -= covered
+        visit.count("fingerprinting/processes_armed")
+        visit.count("fingerprinting/breakpoints", int(armed.get("value") or 0) + (1 if first else 0))
+
+    async def _rearm(self, visit: VisitContext, target: "Target", mine: dict, where: dict) -> None:
+        covered = set(mine["pending"])
+        try:
+            await self._evaluate(target, where, rearm_expression(self.state(visit)["name"]), includeCommandLineAPI=True)
+            mine["pending"] -= covered
+            visit.count("fingerprinting/documents_rearmed")
+        except CDPError:
+            visit.count("fingerprinting/rearm_failed")
+
+    async def _cover_late(self, visit: VisitContext, target: "Target", context_id: int | None) -> None:
+        """A document whose `debugger` did not stop us (created while its process was paused): arm it now."""
+        await asyncio.sleep(LATE_CHECK)
+        mine = self.mine(target)
+        if context_id not in mine["pending"] or mine["pausing"] or target.detached:
+            return
+        try:
+            await self._arm(visit, target, {"contextId": context_id})
+            visit.count("fingerprinting/documents_armed_late")
+        except CDPError:
+            mine["pending"].discard(context_id)
+            visit.count("fingerprinting/setup_failed")
+
+    async def _record_pause(self, visit: VisitContext, target: "Target", mine: dict, frames: list[dict]) -> None:
+        """A call the recorder could not attribute without a real pause: name its script from the frames."""
+        try:
+            index = (await self._evaluate(target, {"callFrameId": frames[0]["callFrameId"]},
+                                          f'typeof {self.state(visit)["name"]} === "function" ? '
+                                          f'{self.state(visit)["name"]}(-3) : -1', returnByValue=True)).get("value")
+        except CDPError:
+            return
+        if not isinstance(index, int) or not 0 <= index < len(APIS):
+            return
+        script_url, frame_id = None, None
+        for frame in frames:
+            url, _, frame_id_here = mine["scripts"].get(frame.get("location", {}).get("scriptId"), ("", None, None))
+            frame_id = frame_id or frame_id_here
+            if url:
+                script_url = url
+                break
+        frame_url = mine["frames"].get(frame_id, "") if frame_id else None
+        state = self.state(visit)
+        key = (script_url, frame_url, index)
+        state["paused"][key] += 1
+        state["paused_first"].setdefault(key, visit.elapsed_ms())
+        visit.count("fingerprinting/pauses")
+
+    # --- reading the recorders -------------------------------------------------------------------------------
+    async def _drain_target(self, visit: VisitContext, target: "Target") -> None:
+        mine = target.state.get("fingerprinting")
+        if mine is None or target.detached:
+            return
+        state = self.state(visit)
+        name = state["name"]
+        for context_id in list(mine["contexts"]):
+            params = {"expression": f'typeof {name} === "function" ? {name}(-1) : null', "returnByValue": True,
+                      "silent": True}
+            if context_id is not None:
+                params["contextId"] = context_id
+            try:
+                answer = await target.send("Runtime.evaluate", params, timeout=2.0)
+            except CDPError:
+                mine["contexts"].pop(context_id, None)  # the document is gone
+                continue
+            drained = (answer.get("result") or {}).get("value")
+            if not isinstance(drained, dict):
+                continue
+            url = drained.get("u") or mine["contexts"].get(context_id) or target.url
+            for key, entry in (drained.get("e") or {}).items():
+                if isinstance(entry, dict):
+                    state["entries"][(target.target_id, context_id, key)] = (url, entry)
+
+    async def after_load(self, visit: VisitContext) -> None:
+        if visit.responsive:
+            await self._drain_all(visit)
+
+    async def _drain_all(self, visit: VisitContext) -> None:
+        await asyncio.gather(*(self._drain_target(visit, t) for t in visit.targets if not t.detached),
+                             return_exceptions=True)
+
+    # --- rows ------------------------------------------------------------------------------------------------
+    async def collect(self, visit: VisitContext) -> Rows:
+        if visit.responsive:
+            await self._drain_all(visit)
+        state = self.state(visit)
+        epoch_at_start_ms = time.time() * 1000 - (time.monotonic() - visit.nav_start) * 1000
+        calls: dict[tuple, ApiUse] = {}  # (script_url, frame_url, api index) -> use
+        unattributed: dict[tuple, ApiUse] = {}  # (frame_url, api index) -> calls recorded without a stack
+        for (_, _, _), (frame_url, entry) in state["entries"].items():
+            index = entry.get("i")
+            if not isinstance(index, int) or not 0 <= index < len(APIS):
+                continue
+            caller = entry.get("s") or ""
+            values = [_tuple(v) for v in (entry.get("v") or {}).values() if isinstance(v, dict)]
+            time_ms = int(entry["t"] - epoch_at_start_ms) if isinstance(entry.get("t"), (int, float)) else None
+            if caller:
+                script = caller_script(caller) if caller != "~" else None
+                calls.setdefault((script, frame_url, index), ApiUse()).add(int(entry.get("n") or 0), values, time_ms)
+            else:  # recorded without a stack: the paused ones are attributed below
+                unattributed.setdefault((frame_url, index), ApiUse()).add(int(entry.get("n") or 0), values, time_ms)
+        for (frame_url, index), use in unattributed.items():
+            paused = {k: n for k, n in state["paused"].items() if k[1] == frame_url and k[2] == index}
+            for key, n in paused.items():
+                calls.setdefault(key, ApiUse()).add(n, use.values if len(paused) == 1 else (),
+                                                    state["paused_first"].get(key))
+            rest = use.calls - sum(paused.values())
+            if rest > 0:
+                calls.setdefault((None, frame_url, index), ApiUse()).add(rest, () if paused else use.values,
+                                                                        use.first_ms)
+        for key, n in state["paused"].items():  # paused in a document we could not read any more
+            if (key[1], key[2]) not in unattributed:
+                calls.setdefault(key, ApiUse()).add(n, (), state["paused_first"].get(key))
+
+        js_calls, by_script = [], {}
+        for (script, frame_url, index), use in sorted(calls.items(), key=lambda kv: (kv[1].first_ms or 0, kv[0][2])):
+            if not use.calls:
+                continue
+            api = APIS[index]
+            by_script.setdefault(script, {}).setdefault(api.name, ApiUse()).add(use.calls, use.values, use.first_ms)
+            js_calls.append({
+                "script_url": script, "script_site": visit.site_of(script) if script else None,
+                "third_party": int(visit.third_party(script)) if script else None, "frame_url": frame_url or None,
+                "api": api.name, "operation": api.operation, "arguments": _arguments(use.values) if api.keep or
+                api.receiver else None, "calls": use.calls, "time_ms": use.first_ms,
+            })
+        marks = visit.extra.get("scripts", {})
+        scripts = []
+        for script in sorted({s for s in by_script if s} | set(marks)):
+            row = {"script_url": script, "script_site": visit.site_of(script),
+                   "third_party": int(visit.third_party(script)), "session_replay": 0,
+                   **script_flags(by_script.get(script, {})), **marks.get(script, {})}
+            scripts.append(fit(visit, "scripts", row))
+        visit.count("fingerprinting/js_calls", len(js_calls))
+        visit.count("fingerprinting/scripts_flagged", sum(1 for r in scripts if any(
+            r.get(k) for k in ("canvas_fingerprinting", "canvas_font_fingerprinting", "webgl_fingerprinting",
+                               "audio_fingerprinting", "session_replay"))))
+        return {"js_calls": js_calls, "scripts": scripts}
+
+
+def _tuple(value: dict) -> tuple:
+    """A recorded argument list (an object keyed 0..n) as a tuple."""
+    return tuple(value[k] for k in sorted(value, key=lambda k: int(k) if str(k).isdigit() else 0))
+
+
+def _arguments(values: list[tuple]) -> str | None:
+    """`js_calls.arguments`: a few distinct argument lists, strings cut short (JSON)."""
+    if not values:
+        return None
+    shown = [[v[:ROW_VALUE_CUT] + "…" if isinstance(v, str) and len(v) > ROW_VALUE_CUT else v for v in value]
+             for value in values[:ROW_VALUES]]
+    if len(values) > ROW_VALUES:
+        shown.append(f"… {len(values) - ROW_VALUES} more")
+    return json.dumps(shown, ensure_ascii=False)

@@ -1,0 +1,64 @@
+"""JudgeIdentifiers: whether each cookie of a visit looks like a user identifier (`mouchard.cookies.judge_identifier`).
+
+Every visit runs in a fresh profile, so the same cookie (name and domain) seen in other visits of the crawl is
+the same cookie in other fresh profiles: values that differ mark an identifier. Earlier visits' rows were judged
+with what was known then; when a new value changes their verdict they are updated in the same transaction.
+"""
+
+from __future__ import annotations
+
+from crawler.browser.visit import VisitRecord
+from mouchard.cookies import judge_identifier
+from mouchard.store import Store
+
+MAX_OTHERS = 20  # other profiles' values compared (enough for a verdict, bounded on large crawls)
+
+
+class JudgeIdentifiers:
+    """Sets cookies.identifier and identifier_reason; queues updates of earlier rows whose verdict changes."""
+
+    def __init__(self, db: str, crawl_id: int):
+        self.db = db
+        self.crawl_id = crawl_id
+        self.store: Store | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler) -> "JudgeIdentifiers":
+        return cls(crawler.settings.get("MOUCHARD_DB"), crawler.settings.getint("MOUCHARD_CRAWL_ID"))
+
+    def open_spider(self, spider=None) -> None:
+        self.store = Store(self.db)
+
+    def close_spider(self, spider=None) -> None:
+        if self.store is not None:
+            self.store.close()
+
+    def process_item(self, item, spider=None):
+        if not isinstance(item, VisitRecord) or not item.rows.get("cookies"):
+            return item
+        for row in item.rows["cookies"]:
+            earlier = self.store.rows(
+                "SELECT c.id, c.visit_id, c.value, c.lifetime_days, c.identifier, c.identifier_reason FROM cookies c "
+                "JOIN visits v ON v.id = c.visit_id WHERE v.crawl_id = ? AND c.name = ? AND c.domain = ? "
+                "AND c.value IS NOT NULL ORDER BY c.id DESC LIMIT ?",
+                (self.crawl_id, row.get("name"), row.get("domain"), MAX_OTHERS))
+            value = row.get("value") or ""
+            row["identifier"], row["identifier_reason"] = judge_identifier(
+                value, row.get("lifetime_days"), _one_per_visit(earlier))
+            row["identifier"] = int(row["identifier"])
+            for old in earlier:  # the new profile's value may change older verdicts
+                others = [value, *_one_per_visit(r for r in earlier if r["visit_id"] != old["visit_id"])]
+                verdict, reason = judge_identifier(old["value"] or "", old["lifetime_days"], others)
+                # Rewrite when the verdict changes, or when it rested on one profile and now rests on several.
+                if int(verdict) != old["identifier"] or (old["identifier_reason"] or "").startswith("seen in one"):
+                    item.updates.append(("cookies", old["id"], {"identifier": int(verdict),
+                                                                "identifier_reason": reason}))
+        return item
+
+
+def _one_per_visit(rows) -> list[str]:
+    """One value per earlier visit (a profile may set the same cookie twice: that is not two profiles)."""
+    seen: dict[int, str] = {}
+    for row in rows:
+        seen.setdefault(row["visit_id"], row["value"])
+    return list(seen.values())

@@ -1,0 +1,112 @@
+"""Scrapy settings of mouchard's spiders: the shared base, the network (host map, proxy, TLS) and the browser crawl.
+
+Every mouchard spider starts from `base_settings()` and adds `network_settings(net)` so the run's vantage point
+(proxy, host map, certificates) applies to Scrapy's own HTTP as it does to Chromium and mitmproxy:
+- the host map through `crawler.resolver.HostMapResolver` (setting `MOUCHARD_HOST_MAP`, rule strings);
+- the proxy through request meta: `proxy_meta(net)` gives `{"proxy": URL}` for each request (HTTP proxies;
+  Scrapy has no SOCKS support, so a SOCKS vantage point is refused with a clear error by `check_scrapy_proxy`);
+- TLS: Scrapy does not verify certificates by default; `--ca-file` / `--ignore-https-errors` change nothing there.
+Settings we add are prefixed `MOUCHARD_`; the database is `MOUCHARD_DB` (one spelling in every layer).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mouchard.errors import UserError
+
+if TYPE_CHECKING:
+    from mouchard.net import NetworkOptions
+
+# Page-side collectors of a browser visit, in order (see crawler/collectors/base.py). The network collector comes
+# first: the others reference its request rows.
+DEFAULT_COLLECTORS = [
+    "crawler.browser.network.RecordRequests",
+    "crawler.browser.cookies.RecordCookies",
+    "crawler.browser.storage.RecordStorage",
+    "crawler.browser.evidence.KeepEvidence",
+]
+
+BROWSER_PIPELINES = {
+    "crawler.pipelines.classify_rows.ClassifyRows": 200,
+    "crawler.pipelines.judge_identifiers.JudgeIdentifiers": 300,
+    "crawler.pipelines.store_visits.StoreVisits": 900,
+}
+
+
+def apply_offline_tldextract() -> None:
+    """Make Scrapy's cookie middleware use the bundled public-suffix snapshot instead of fetching it at run time."""
+    from scrapy.downloadermiddlewares import cookies
+
+    from mouchard.domains import offline_tldextract
+
+    cookies._split_domain = offline_tldextract()
+
+
+def base_settings(db: str, crawl_id: int | None = None) -> dict[str, Any]:
+    """What every mouchard spider needs: asyncio reactor, no remote control or telnet, quiet logs, the database."""
+    apply_offline_tldextract()
+    return {
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "REMOTE_CONTROL_ENABLED": False,  # Scrapy 2.19 opens a control server on 127.0.0.1 otherwise
+        "TELNETCONSOLE_ENABLED": False,
+        "ROBOTSTXT_OBEY": False,  # an investigator visits what a person visits
+        "LOG_LEVEL": "WARNING",
+        "LOG_ENABLED": True,
+        "MOUCHARD_DB": db,
+        "MOUCHARD_CRAWL_ID": crawl_id,
+    }
+
+
+def check_scrapy_proxy(net: "NetworkOptions") -> None:
+    """Scrapy's HTTP client speaks to HTTP(S) proxies only."""
+    if net.proxy and not net.proxy.startswith(("http://", "https://")):
+        raise UserError(f"--proxy {net.proxy}: Scrapy's own requests need an http:// or https:// proxy "
+                        "(SOCKS works for the browser only)")
+
+
+def network_settings(net: "NetworkOptions") -> dict[str, Any]:
+    """Host map for Scrapy's resolver and the proxy/TLS record; pass `proxy_meta(net)` in each request's meta."""
+    return {
+        "TWISTED_DNS_RESOLVER": "crawler.resolver.HostMapResolver",
+        "MOUCHARD_HOST_MAP": [str(rule) for rule in net.host_map],
+        "MOUCHARD_PROXY": net.proxy,
+        "MOUCHARD_NETWORK": net.as_record(),
+        "DNSCACHE_ENABLED": True,
+    }
+
+
+def proxy_meta(net: "NetworkOptions") -> dict[str, str]:
+    """Request meta that sends one Scrapy request through the run's proxy (empty without a proxy)."""
+    return {"proxy": net.proxy} if net.proxy else {}
+
+
+def browser_settings(*, db: str, crawl_id: int, net: "NetworkOptions", launch_options: dict, concurrency: int,
+                     timeout: float, collectors: list[str] | None = None) -> dict[str, Any]:
+    """Settings of the browser crawl: scrapy-playwright with one fresh persistent profile (browser) per visit."""
+    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    return {
+        **base_settings(db, crawl_id),
+        **network_settings(net),
+        "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
+        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_BROWSER_PROVIDER": "crawler.browser.provider.FreshProfileProvider",
+        "PLAYWRIGHT_LAUNCH_OPTIONS": launch_options,
+        "PLAYWRIGHT_MAX_CONTEXTS": concurrency,  # a context is a browser here: bounds memory
+        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 1,
+        "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": None,  # the browser's own headers, not Scrapy's
+        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": timeout * 1000,
+        # scrapy-playwright waits this long for a download that an aborted navigation might be: keep it short.
+        "PLAYWRIGHT_DOWNLOAD_TIMEOUT": 5000,
+        "CONCURRENT_REQUESTS": concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+        "DOWNLOAD_DELAY": 0,
+        "COOKIES_ENABLED": False,  # the browser keeps the cookies
+        "RETRY_ENABLED": False,  # a failed visit is a row with a status, not a retry
+        "HTTPERROR_ALLOW_ALL": True,  # a 500 page is still a visit to record
+        "REDIRECT_ENABLED": False,  # the browser follows redirects
+        "METAREFRESH_ENABLED": False,
+        "ITEM_PIPELINES": BROWSER_PIPELINES,
+        "MOUCHARD_COLLECTORS": collectors if collectors is not None else DEFAULT_COLLECTORS,
+        "MOUCHARD_TIMEOUT": timeout,
+    }

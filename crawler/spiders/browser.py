@@ -1,0 +1,212 @@
+"""The browser spider: each site in a fresh Chromium profile, instrumented through CDP, one VisitRecord per visit.
+
+Requests go through scrapy-playwright with `playwright_context_kwargs["user_data_dir"]` set, so each visit gets
+its own persistent context (its own browser on a fresh profile, third-party cookies allowed; see
+crawler/browser/profile.py), named after the visit and closed at its end. `--pages-per-site N` follows N internal
+links of each landing page, chosen by a random generator seeded with the crawl's seed and the landing URL (the
+same list and seed give the same sample, whatever the order of visits); the choice is recorded in
+`crawls.config`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import urllib.parse
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
+from typing import Any
+
+import scrapy
+from scrapy.utils.misc import load_object
+
+from crawler.browser.profile import new_profile, remove_profile
+from crawler.browser.visit import VisitRecord, VisitRun, VisitSettings, VisitSpec
+from mouchard.domains import site_of
+from mouchard.store import utcnow
+
+NOT_PAGES = (".pdf", ".zip", ".gz", ".jpg", ".jpeg", ".png", ".gif", ".svg", ".webp", ".mp4", ".mp3", ".exe", ".dmg",
+             ".css", ".js", ".xml", ".json", ".ico", ".woff", ".woff2")
+LINK_BODY_MAX = 2 * 1024 * 1024  # bytes of a landing page scanned for links
+
+
+def visit_key(url: str, phase: str = "initial") -> str:
+    """The resume-ledger key of a visit: phase and URL (a URL is visited once per phase in a crawl)."""
+    return f"{phase} {url}"
+
+
+def internal_links(base_url: str, hrefs: Iterable[str], site: str) -> list[str]:
+    """Distinct http(s) links of `site` found on a page (fragments dropped, the page itself and files excluded)."""
+    base = urllib.parse.urldefrag(base_url)[0]
+    out: set[str] = set()
+    for href in hrefs:
+        href = (href or "").strip()
+        if not href or href.startswith(("javascript:", "mailto:", "tel:", "data:", "#")):
+            continue
+        try:
+            url = urllib.parse.urldefrag(urllib.parse.urljoin(base, href))[0]
+            parts = urllib.parse.urlsplit(url)
+        except ValueError:
+            continue
+        if parts.scheme not in ("http", "https") or url == base or parts.path.lower().endswith(NOT_PAGES):
+            continue
+        if site_of(url) == site:
+            out.add(url)
+    return sorted(out)
+
+
+def sample_links(links: list[str], n: int, seed: int, landing_url: str) -> list[str]:
+    """`n` links chosen by a generator seeded with the crawl seed and the landing URL (reproducible)."""
+    if n <= 0 or not links:
+        return []
+    digest = hashlib.sha256(f"{seed}\n{landing_url}".encode()).hexdigest()
+    return random.Random(int(digest[:16], 16)).sample(sorted(links), min(n, len(links)))
+
+
+class BrowserSpider(scrapy.Spider):
+    """Visits `specs` (landing pages) and sampled internal pages; yields one VisitRecord per visit."""
+
+    name = "browser"
+
+    def __init__(self, specs: list[VisitSpec], *, pending: list[VisitSpec] = (), pages_per_site: int = 0,
+                 seed: int = 0, evidence_dir: str | None = None, screenshots: bool = False, har: bool = False,
+                 visit_settings: VisitSettings = VisitSettings(), profile_root: str | None = None,
+                 skip_keys: Iterable[str] = (), **kwargs: Any):
+        super().__init__(**kwargs)
+        self.specs = list(specs)
+        self.pending = list(pending)
+        self.pages_per_site = pages_per_site
+        self.seed = seed
+        self.evidence_dir = evidence_dir
+        self.screenshots = screenshots
+        self.har = har
+        self.visit_settings = visit_settings
+        self.profile_root = profile_root
+        self.scheduled: set[str] = set(skip_keys)  # keys done (resume ledger) or already requested
+        self.collectors: list = []
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        for path in crawler.settings.getlist("MOUCHARD_COLLECTORS"):
+            factory = load_object(path)
+            spider.collectors.append(factory.from_crawler(crawler))
+        return spider
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for spec in [*self.pending, *self.specs]:
+            if spec.key in self.scheduled:
+                continue
+            self.scheduled.add(spec.key)
+            yield self.visit_request(spec)
+
+    # --- requests ----------------------------------------------------------------------------------------------
+    def _evidence_paths(self, spec: VisitSpec) -> dict:
+        if not self.evidence_dir or not (self.screenshots or self.har):
+            return {}
+        stem = hashlib.sha256(spec.key.encode()).hexdigest()[:16]
+        folder = os.path.join(self.evidence_dir, f"crawl-{self.settings.getint('MOUCHARD_CRAWL_ID')}")
+        os.makedirs(folder, exist_ok=True)
+        paths = {}
+        if self.screenshots:
+            paths["screenshot"] = os.path.join(folder, f"{stem}.png")
+        if self.har:
+            paths["har"] = os.path.join(folder, f"{stem}.har")
+        return paths
+
+    def visit_request(self, spec: VisitSpec) -> scrapy.Request:
+        profile = new_profile(self.profile_root)
+        evidence = self._evidence_paths(spec)
+        context_kwargs: dict[str, Any] = {"user_data_dir": profile}
+        if evidence.get("har"):
+            context_kwargs.update(record_har_path=evidence["har"], record_har_content="omit")
+        name = f"visit-{hashlib.sha256(f'{spec.key} {spec.attempt} {profile}'.encode()).hexdigest()[:20]}"
+        return scrapy.Request(
+            spec.url, callback=self.visited, errback=self.failed, dont_filter=True,
+            meta={
+                "playwright": True,
+                "playwright_include_page": True,
+                "playwright_context": name,
+                "playwright_context_kwargs": context_kwargs,
+                "playwright_page_init_callback": self.init_page,
+                "playwright_page_goto_kwargs": {"wait_until": "load",
+                                                "timeout": self.visit_settings.timeout * 1000},
+                "mouchard_spec": spec,
+                "mouchard_profile": profile,
+                "mouchard_evidence": evidence,
+            })
+
+    async def init_page(self, page, request: scrapy.Request) -> None:
+        """scrapy-playwright's page-init callback: instrument the page before it navigates."""
+        run = VisitRun(request.meta["mouchard_spec"], self.collectors, self.visit_settings,
+                       stats=self.crawler.stats, evidence=request.meta["mouchard_evidence"],
+                       profile_dir=request.meta["mouchard_profile"])
+        request.meta["mouchard_run"] = run
+        await run.prepare(page)
+
+    # --- outcomes ----------------------------------------------------------------------------------------------
+    async def _finish(self, run: VisitRun, **outcome: Any) -> VisitRecord:
+        """End the visit; a bug of ours still closes the browser and becomes a row, not a lost visit."""
+        try:
+            return await run.finish(**outcome)
+        except Exception as exc:
+            self.crawler.stats.inc_value("mouchard/visits/internal_errors")
+            self.logger.error("visit %s: %s", run.spec.url, exc, exc_info=True)
+            await run.close()
+            now = utcnow()
+            spec = run.spec
+            return VisitRecord(spec, {
+                "key": spec.key, "url": spec.url, "site": spec.site, "tags": list(spec.tags), "phase": spec.phase,
+                "depth": spec.depth, "status": "crashed", "reason": f"mouchard error: {type(exc).__name__}: {exc}"[:300],
+                "started_at": run.visit.started_at or now, "finished_at": now, "attempt": spec.attempt})
+
+    async def visited(self, response) -> AsyncIterator[Any]:
+        run: VisitRun = response.meta["mouchard_run"]
+        record = await self._finish(run, http_status=response.status)
+        if run.spec.depth == 0 and self.pages_per_site > 0 and record.visit["status"] == "ok":
+            body = response.body[:LINK_BODY_MAX]
+            try:
+                hrefs = scrapy.Selector(text=body.decode(response.encoding or "utf-8", "replace")).css(
+                    "a::attr(href)").getall()
+            except Exception:
+                hrefs = []
+            base = record.visit.get("final_url") or run.spec.url
+            record.links = internal_links(base, hrefs, site_of(base))
+            record.samples = sample_links(record.links, self.pages_per_site, self.seed, run.spec.url)
+        yield record
+        for url in record.samples:
+            for request in self.follow(run.spec, url):
+                yield request
+
+    def follow(self, parent: VisitSpec, url: str) -> list[scrapy.Request]:
+        spec = VisitSpec(key=visit_key(url, parent.phase), url=url, tags=parent.tags, phase=parent.phase, depth=1,
+                         parent_key=parent.key)
+        if spec.key in self.scheduled:
+            return []
+        self.scheduled.add(spec.key)
+        return [self.visit_request(spec)]
+
+    async def failed(self, failure) -> AsyncIterator[Any]:
+        request = failure.request
+        spec: VisitSpec = request.meta["mouchard_spec"]
+        run: VisitRun | None = request.meta.get("mouchard_run")
+        if run is None:  # the browser did not start: nothing was instrumented; one more try, then a row
+            remove_profile(request.meta.get("mouchard_profile"))
+            if spec.attempt == 1:
+                self.crawler.stats.inc_value("mouchard/visits/retried")
+                yield self.visit_request(replace(spec, attempt=2))
+                return
+            error = str(failure.value).splitlines()[0][:300] if str(failure.value) else type(failure.value).__name__
+            now = utcnow()
+            yield VisitRecord(spec, {
+                "key": spec.key, "url": spec.url, "site": spec.site, "tags": list(spec.tags), "phase": spec.phase,
+                "depth": spec.depth, "status": "crashed", "reason": f"browser did not start: {error}",
+                "started_at": now, "finished_at": now, "attempt": spec.attempt})
+            return
+        record = await self._finish(run, error=failure.value)
+        if record.visit["status"] == "crashed" and spec.attempt == 1:
+            self.crawler.stats.inc_value("mouchard/visits/retried")
+            yield self.visit_request(replace(spec, attempt=2))
+            return
+        yield record
