@@ -23,36 +23,14 @@ from web.sites.detectors import EXPECTED, FLAGS, HOST
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAGES = ["/fingerprinting", "/chart", "/replay", "/form", "/form-clean", "/pixels", "/sync", "/stackless", "/clean"]
-DETECTORS = ["crawler.collectors.replay.DetectSessionReplay", "crawler.collectors.keylogging.DetectKeyLogging",
-             "crawler.collectors.pixels.RecordPixels", "crawler.collectors.idsync.DetectIdSyncs",
-             "crawler.collectors.fingerprinting.RecordFingerprinting"]
 
-# Run `mouchard crawl` with the detectors and their proposed schema (see the module docstring).
-BOOTSTRAP = f"""
-import dataclasses, sys
-import crawler.settings as settings, mouchard.schema as schema, mouchard.store as store
-from crawler.collectors.fingerprinting import PROPOSED_SCRIPT_COLUMNS
-from crawler.collectors.pixels import PIXEL_EVENTS
-settings.DEFAULT_COLLECTORS += [c for c in {DETECTORS!r} if c not in settings.DEFAULT_COLLECTORS]
-scripts = schema.BY_NAME["scripts"]
-missing = tuple(c for c in PROPOSED_SCRIPT_COLUMNS if c.name not in {{x.name for x in scripts.columns}})
-tables = [dataclasses.replace(t, columns=t.columns + missing) if t.name == "scripts" else t for t in schema.TABLES]
-if "pixel_events" not in schema.BY_NAME:
-    tables.append(PIXEL_EVENTS)
-schema.TABLES = store.TABLES = tuple(tables)
-schema.BY_NAME.clear()
-schema.BY_NAME.update({{t.name: t for t in schema.TABLES}})
-sys.argv = ["mouchard", *sys.argv[1:]]
-from mouchard.cli import main
-main()
-"""
 
 
 @pytest.fixture(scope="module")
 def crawled(testweb, tmp_path_factory):
     """A database after one crawl of the detector pages."""
     db = tmp_path_factory.mktemp("detectors") / "detectors.db"
-    args = [sys.executable, "-c", BOOTSTRAP, "crawl", "--db", str(db), "--timeout", "20", "--concurrency", "2"]
+    args = [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--timeout", "20", "--concurrency", "2"]
     args += [f"--browser-arg={flag}" for flag in testweb.chromium_args()]
     result = subprocess.run([*args, *(testweb.url(HOST, page) for page in PAGES)], capture_output=True, text=True,
                             timeout=300)
@@ -107,13 +85,19 @@ def test_calls_of_the_first_inline_script_are_caught_before_anything_else(crawle
 
 def test_frames_and_functions_borrowed_from_a_blank_frame_are_instrumented(crawled):
     page = visit(crawled, "/fingerprinting")
-    frames = {(where(r["script_url"], page["url"]), r["frame_url"]) for r in rows(crawled, "js_calls", "/fingerprinting")}
+    calls = rows(crawled, "js_calls", "/fingerprinting")
+    frames = {(where(r["script_url"], page["url"]), r["frame_url"]) for r in calls}
     assert any(s == f"{HOST}/fingerprinting/frame" for s, _ in frames)  # same site, same renderer
     assert any(s == "openfpcdn.io/fingerprintjs/frame.html" for s, _ in frames)  # cross-site: its own renderer
-    borrowed = [json.loads(r["arguments"]) for r in rows(crawled, "js_calls", "/fingerprinting")
-                if r["api"] == "HTMLCanvasElement.toDataURL" and r["script_url"] == page["url"]
-                and r["frame_url"] == "about:blank"]
+    borrowed = [json.loads(r["arguments"]) for r in calls if r["api"] == "HTMLCanvasElement.toDataURL"
+                and r["script_url"] == page["url"] and r["frame_url"] == "about:blank"]
     assert borrowed and borrowed[0][0][0] == "image/bmp"
+
+
+def test_a_dedicated_worker_is_instrumented_too(crawled):
+    found = calls_by_script(crawled, "/fingerprinting")
+    for script, apis in EXPECTED[f"{HOST}/fingerprinting"]["worker"].items():
+        assert set(apis) <= found.get(script, set()), script
 
 
 def test_scripts_are_flagged_by_the_published_thresholds_and_the_chart_is_not(crawled):

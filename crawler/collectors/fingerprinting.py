@@ -3,28 +3,25 @@
 How, invisibly to the page:
 1. Every new document of every attached page and frame first runs a script we register with
    `Page.addScriptToEvaluateOnNewDocument` (before any page script; CSP does not apply). It declares one
-   script-scope `let` binding with a random name per visit, the recorder, and stops on a `debugger` statement.
-   A script-scope binding is not a property of `window`: it cannot be enumerated, only named, and nobody can
-   guess the name. The recorder keeps the built-ins it needs (`Reflect.apply`, `String` methods,
-   `Error.captureStackTrace`, canvas size getters) as they were before the page ran, so nothing the page patches
-   later is ever called, and it writes only to prototype-less objects.
+   script-scope `let` binding with a random name per visit, the recorder (crawler/collectors/recorder.py), and
+   stops on a `debugger` statement. A script-scope binding is not a property of `window`: it cannot be
+   enumerated, only named, and nobody can guess the name. The recorder keeps the built-ins it needs as they were
+   before the page ran, so nothing the page patches later is ever called, and writes only to prototype-less
+   objects.
 2. While the document is stopped there, every catalogue function (`mouchard.fingerprinting.APIS`) gets a
    breakpoint on call whose condition calls the recorder with the call's receiver and arguments and returns
    false: the page never pauses. One breakpoint is set with `Debugger.setBreakpointOnFunctionCall`, the others
    with the DevTools console's `debug(fn, condition)` in a single evaluation (one message instead of ninety).
-   Chromium keeps breakpoints per renderer process; measured on Chromium 156: setting one costs milliseconds
-   (accessors most), and a method's function object created by a later document of the same process only
-   stops after some breakpoint on a built-in is set again. So the first breakpoint doubles as a probe: set, it
-   means a new process (all are set); "already exists" means a known one, and setting and removing a breakpoint
-   on a spare built-in re-arms the new document's functions. A document created while its process is paused (an iframe committed
-   during one of our pauses) cannot stop on its `debugger`: it is re-armed before we resume, or as soon as its
-   script is announced.
-3. The recorder names the caller from a stack trace (the three frames under the condition), counts calls per
-   (API, caller) and keeps up to 100 distinct argument lists, cut to 200 characters (objects as their type).
-   We read it (`Runtime.evaluate`, by value) when a frame is about to navigate, after load and at the end.
-4. If the page has defined `Error.prepareStackTrace` or cut `Error.stackTraceLimit` (a stack would then run
-   page code or be empty), the recorder asks for a real pause instead, for the first 50 calls per API and
-   document, and we name the caller from the paused call frames; later calls count as unattributed.
+3. Measured on Chromium 156: breakpoints are kept per renderer process, setting one costs about a millisecond
+   (accessors several), and a method's function object created by a later document of the same process stops
+   only after some breakpoint on a built-in is set again. So the first breakpoint doubles as a probe: set, it
+   means a new process (all are set); "already exists" means a known one, and a breakpoint set and removed at
+   once on a spare built-in re-arms the new document's functions. A document created while its process is
+   paused (an iframe committed during a pause) cannot stop on its `debugger`: it is re-armed before the pause
+   ends, or as soon as its script is announced.
+4. The recorders are read (`Runtime.evaluate`, by value) when a frame is about to navigate, after load and at
+   the end. Calls the recorder could not attribute without running page code (`Error.prepareStackTrace`
+   defined) come as real pauses, named from the paused call frames.
 Workers get the recorder through `Runtime.evaluate` while they wait for the debugger.
 
 Limits: calls after the last reading of a document that then vanished (an iframe removed mid-visit, a worker
@@ -47,166 +44,20 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.browser.targets import CDPError
 from crawler.collectors.base import Collector, Rows, VisitContext
+from crawler.collectors.recorder import arm_expression, condition, rearm_expression, recorder_source
 from mouchard.fingerprinting import APIS, ApiUse, caller_script, script_flags
-from mouchard.schema import BY_NAME, C
+from mouchard.schema import BY_NAME
 
 if TYPE_CHECKING:
     from crawler.browser.targets import Target
 
 # Columns proposed for `scripts` in mouchard/schema.py (docs/crawl-detectors.md); dropped by `fit` until then.
-PROPOSED_SCRIPT_COLUMNS = (
-    C("navigator_properties", "integer", "Distinct navigator properties it read (userAgent, platform, plugins...)."),
-    C("screen_properties", "integer", "Distinct screen and window geometry properties it read."),
-    C("session_replay_service", "text", "Replay service it belongs to (e.g. Hotjar), or 'rrweb' when recognised by "
-      "its payload."),
-    C("session_replay_hosts", "text", "Hosts it shipped the recording to (JSON list)."),
-)
 OBJECT_GROUP = "mouchard-fingerprinting"
-VALUE_CUT = 200  # characters of a string argument the recorder keeps
 ROW_VALUE_CUT = 100  # characters of an argument shown in js_calls.arguments
 ROW_VALUES = 10  # argument lists shown per js_calls row
-MAX_VALUES = 100  # distinct argument lists kept per (API, caller)
-MAX_ENTRIES = 2000  # (API, caller) pairs per document; beyond, calls are counted per API without caller
-MAX_PAUSES = 50  # real pauses per API and document when no stack trace can be taken
-STACK_FRAMES = 3  # caller frames kept to name the script
 LATE_CHECK = 0.3  # seconds after a document's script is announced before we check that it was armed
 DOCUMENT_TARGETS = ("page", "iframe")
 WORKER_TARGETS = ("worker", "shared_worker", "service_worker")
-
-_RECORDER = r"""let __NAME__ = (() => {
-  "use strict";
-  const G = self, R = Reflect, apply = R.apply, gopd = R.getOwnPropertyDescriptor, E = Error;
-  const capture = E.captureStackTrace, now = Date.now, indexOf = String.prototype.indexOf;
-  const slice = String.prototype.slice, href = "" + G.location.href;
-  const APIS = __APIS__;
-  function getter(name, member) {
-    const iface = G[name], d = iface && gopd(iface.prototype, member);
-    return d && d.get || null;
-  }
-  const sizes = [null, [getter("HTMLCanvasElement", "width"), getter("HTMLCanvasElement", "height")],
-                 [getter("OffscreenCanvas", "width"), getter("OffscreenCanvas", "height")]];
-  function find(api) {
-    const names = api[0], member = api[1], kind = api[2];
-    for (const name of names) {
-      let owner = G;
-      for (const part of name.split(".")) owner = owner == null ? undefined : owner[part];
-      if (typeof owner !== "function") continue;
-      if (kind === "constructor") return owner;
-      const holders = kind === "static" ? [owner] : name === "Window" ? [G, owner.prototype] : [owner.prototype];
-      for (const holder of holders) {
-        const d = holder && gopd(holder, member);
-        const fn = d && (kind === "get" ? d.get : kind === "set" ? d.set : d.value);
-        if (typeof fn === "function") return fn;
-      }
-    }
-    return null;
-  }
-  const functions = APIS.map(find);
-  const spare = find([["HTMLMarqueeElement"], "start", "method"]);  // never armed: see REARM
-  let entries = {__proto__: null}, dirty = {__proto__: null}, count = 0, last = -1;
-  const pauses = {__proto__: null};
-  function value(v) {
-    const t = typeof v;
-    if (t === "string") return v.length > __CUT__ ? apply(slice, v, [0, __CUT__]) : v;
-    if (t === "number" || t === "boolean") return v;
-    if (v === null || v === undefined) return null;
-    if (t === "bigint") return "" + v;
-    return "[" + t + "]";
-  }
-  function size(get, receiver) {
-    if (get === null) return null;
-    try { return apply(get, receiver, []); } catch (e) { return null; }
-  }
-  function stackable() {
-    if ("prepareStackTrace" in E) return false;
-    const d = gopd(E, "stackTraceLimit");
-    return d !== undefined && typeof d.value === "number" && d.value >= __FRAMES__ + 3;
-  }
-  return function (i, receiver, args) {
-    if (i === -1) { const out = {__proto__: null, u: href, e: dirty}; dirty = {__proto__: null}; return out; }
-    if (i === -2) return functions;
-    if (i === -3) return last;
-    if (i === -4) return spare;
-    let caller = "", pause = false;
-    if (stackable()) {
-      const holder = {__proto__: null};
-      apply(capture, E, [holder]);
-      const s = holder.stack;
-      if (typeof s === "string") {
-        let p = 0;  // skip the header line, this function's frame and the breakpoint condition's frame
-        for (let k = 0; k < 3 && p >= 0; k++) { p = apply(indexOf, s, ["\n", p]); if (p >= 0) p++; }
-        if (p > 0) {
-          let q = p;
-          for (let k = 0; k < __FRAMES__ && q >= 0; k++) { q = apply(indexOf, s, ["\n", q]); if (q >= 0) q++; }
-          caller = apply(slice, s, [p, q < 0 ? s.length : q - 1]);
-        }
-      }
-    } else {
-      const done = pauses[i] || 0;
-      if (done < __PAUSES__) { pauses[i] = done + 1; pause = true; last = i; }
-    }
-    let key = i + "|" + caller, e = entries[key];
-    if (e === undefined && count >= __ENTRIES__) { key = i + "|~"; caller = "~"; e = entries[key]; }
-    if (e === undefined) {
-      e = {__proto__: null, i: i, s: caller, n: 0, t: now(), v: {__proto__: null}, c: 0};
-      entries[key] = e;
-      count++;
-    }
-    e.n++;
-    const spec = APIS[i], keep = spec[3], kind = spec[4];
-    if ((keep.length > 0 || kind > 0) && e.c < __VALUES__) {
-      const tuple = {__proto__: null};
-      let n = 0, id = "";
-      for (let j = 0; j < keep.length; j++) {
-        const a = keep[j] < args.length ? value(args[keep[j]]) : null;
-        tuple[n++] = a;
-        id += "\u0001" + a;
-      }
-      if (kind > 0) {
-        const w = size(sizes[kind][0], receiver), h = size(sizes[kind][1], receiver);
-        tuple[n++] = w; tuple[n++] = h;
-        id += "\u0001" + w + "\u0001" + h;
-      }
-      if (e.v[id] === undefined) { e.v[id] = tuple; e.c++; }
-    }
-    dirty[key] = e;
-    return pause;
-  };
-})();
-"""
-
-
-def recorder_source(name: str) -> str:
-    """The recorder's JavaScript, bound to `name` (see the module docstring)."""
-    specs = [[list(api.interfaces), api.member, api.kind, list(api.keep),
-              {"canvas": 1, "offscreen": 2}.get(api.receiver or "", 0)] for api in APIS]
-    return (_RECORDER.replace("__NAME__", name).replace("__APIS__", json.dumps(specs, separators=(",", ":")))
-            .replace("__CUT__", str(VALUE_CUT)).replace("__FRAMES__", str(STACK_FRAMES))
-            .replace("__PAUSES__", str(MAX_PAUSES)).replace("__ENTRIES__", str(MAX_ENTRIES))
-            .replace("__VALUES__", str(MAX_VALUES)))
-
-
-def condition(name: str, index: int) -> str:
-    """The breakpoint condition of API `index`: record the call, pause only if the recorder asks."""
-    return f'typeof {name} === "function" && {name}({index}, this, arguments)'
-
-
-def arm_expression(name: str, first: int) -> str:
-    """Console-API code that sets the breakpoints of APIs `first`.. with `debug(fn, condition)`."""
-    cond = condition(name, 0).replace("(0, this", "(' + i + ', this").replace('"', '\\"')
-    return (f"((debug) => {{ const f = {name}(-2); let n = 0; for (let i = {first}; i < f.length; i++) "
-            f"if (f[i]) {{ debug(f[i], '{cond}'); n++; }} return n; }})(debug)")
-
-
-def rearm_expression(name: str) -> str:
-    """Console-API code that re-arms a process's breakpoints for a newer document's functions.
-
-    Setting a breakpoint on a built-in (API) function makes V8 route every existing function object that has a
-    breakpoint through its debug trampoline; removing it at once leaves no trace. The spare function is one
-    pages do not call (`HTMLMarqueeElement.prototype.start`, taken by the recorder before the page ran).
-    """
-    return (f"((debug, undebug) => {{ const f = {name}(-4); if (f) {{ debug(f); undebug(f); }} return f ? 1 : 0; }})"
-            "(debug, undebug)")
 
 
 def mark_script(visit: VisitContext, script_url: str, **columns: Any) -> None:
@@ -390,7 +241,8 @@ class RecordFingerprinting(Collector):
     async def _rearm(self, visit: VisitContext, target: "Target", mine: dict, where: dict) -> None:
         covered = set(mine["pending"])
         try:
-            await self._evaluate(target, where, rearm_expression(self.state(visit)["name"]), includeCommandLineAPI=True)
+            await self._evaluate(target, where, rearm_expression(self.state(visit)["name"]),
+                                 includeCommandLineAPI=True)
             mine["pending"] -= covered
             visit.count("fingerprinting/documents_rearmed")
         except CDPError:
@@ -411,10 +263,11 @@ class RecordFingerprinting(Collector):
 
     async def _record_pause(self, visit: VisitContext, target: "Target", mine: dict, frames: list[dict]) -> None:
         """A call the recorder could not attribute without a real pause: name its script from the frames."""
+        name = self.state(visit)["name"]
         try:
             index = (await self._evaluate(target, {"callFrameId": frames[0]["callFrameId"]},
-                                          f'typeof {self.state(visit)["name"]} === "function" ? '
-                                          f'{self.state(visit)["name"]}(-3) : -1', returnByValue=True)).get("value")
+                                          f'typeof {name} === "function" ? {name}(-3) : -1',
+                                          returnByValue=True)).get("value")
         except CDPError:
             return
         if not isinstance(index, int) or not 0 <= index < len(APIS):
@@ -470,37 +323,9 @@ class RecordFingerprinting(Collector):
     async def collect(self, visit: VisitContext) -> Rows:
         if visit.responsive:
             await self._drain_all(visit)
-        state = self.state(visit)
-        epoch_at_start_ms = time.time() * 1000 - (time.monotonic() - visit.nav_start) * 1000
-        calls: dict[tuple, ApiUse] = {}  # (script_url, frame_url, api index) -> use
-        unattributed: dict[tuple, ApiUse] = {}  # (frame_url, api index) -> calls recorded without a stack
-        for (_, _, _), (frame_url, entry) in state["entries"].items():
-            index = entry.get("i")
-            if not isinstance(index, int) or not 0 <= index < len(APIS):
-                continue
-            caller = entry.get("s") or ""
-            values = [_tuple(v) for v in (entry.get("v") or {}).values() if isinstance(v, dict)]
-            time_ms = int(entry["t"] - epoch_at_start_ms) if isinstance(entry.get("t"), (int, float)) else None
-            if caller:
-                script = caller_script(caller) if caller != "~" else None
-                calls.setdefault((script, frame_url, index), ApiUse()).add(int(entry.get("n") or 0), values, time_ms)
-            else:  # recorded without a stack: the paused ones are attributed below
-                unattributed.setdefault((frame_url, index), ApiUse()).add(int(entry.get("n") or 0), values, time_ms)
-        for (frame_url, index), use in unattributed.items():
-            paused = {k: n for k, n in state["paused"].items() if k[1] == frame_url and k[2] == index}
-            for key, n in paused.items():
-                calls.setdefault(key, ApiUse()).add(n, use.values if len(paused) == 1 else (),
-                                                    state["paused_first"].get(key))
-            rest = use.calls - sum(paused.values())
-            if rest > 0:
-                calls.setdefault((None, frame_url, index), ApiUse()).add(rest, () if paused else use.values,
-                                                                        use.first_ms)
-        for key, n in state["paused"].items():  # paused in a document we could not read any more
-            if (key[1], key[2]) not in unattributed:
-                calls.setdefault(key, ApiUse()).add(n, (), state["paused_first"].get(key))
-
         js_calls, by_script = [], {}
-        for (script, frame_url, index), use in sorted(calls.items(), key=lambda kv: (kv[1].first_ms or 0, kv[0][2])):
+        for (script, frame_url, index), use in sorted(self._calls(visit).items(),
+                                                      key=lambda kv: (kv[1].first_ms or 0, kv[0][2])):
             if not use.calls:
                 continue
             api = APIS[index]
@@ -508,8 +333,9 @@ class RecordFingerprinting(Collector):
             js_calls.append({
                 "script_url": script, "script_site": visit.site_of(script) if script else None,
                 "third_party": int(visit.third_party(script)) if script else None, "frame_url": frame_url or None,
-                "api": api.name, "operation": api.operation, "arguments": _arguments(use.values) if api.keep or
-                api.receiver else None, "calls": use.calls, "time_ms": use.first_ms,
+                "api": api.name, "operation": api.operation,
+                "arguments": _arguments(use.values) if api.keep or api.receiver else None,
+                "calls": use.calls, "time_ms": use.first_ms,
             })
         marks = visit.extra.get("scripts", {})
         scripts = []
@@ -523,6 +349,39 @@ class RecordFingerprinting(Collector):
             r.get(k) for k in ("canvas_fingerprinting", "canvas_font_fingerprinting", "webgl_fingerprinting",
                                "audio_fingerprinting", "session_replay"))))
         return {"js_calls": js_calls, "scripts": scripts}
+
+    def _calls(self, visit: VisitContext) -> dict[tuple, ApiUse]:
+        """(script URL, frame URL, API index) -> use, from the recorders read and the real pauses."""
+        state = self.state(visit)
+        epoch_at_start_ms = time.time() * 1000 - (time.monotonic() - visit.nav_start) * 1000
+        calls: dict[tuple, ApiUse] = {}
+        unattributed: dict[tuple, ApiUse] = {}  # (frame URL, API index) -> calls recorded without a stack
+        for frame_url, entry in state["entries"].values():
+            index = entry.get("i")
+            if not isinstance(index, int) or not 0 <= index < len(APIS):
+                continue
+            caller = entry.get("s") or ""
+            values = [_tuple(v) for v in (entry.get("v") or {}).values() if isinstance(v, dict)]
+            time_ms = int(entry["t"] - epoch_at_start_ms) if isinstance(entry.get("t"), (int, float)) else None
+            if caller:
+                key = (caller_script(caller) if caller != "~" else None, frame_url, index)
+                calls.setdefault(key, ApiUse()).add(int(entry.get("n") or 0), values, time_ms)
+            else:
+                unattributed.setdefault((frame_url, index), ApiUse()).add(int(entry.get("n") or 0), values, time_ms)
+        # Calls without a stack were paused (up to MAX_PAUSES): those are attributed, the rest stays anonymous.
+        for (frame_url, index), use in unattributed.items():
+            paused = {k: n for k, n in state["paused"].items() if k[1] == frame_url and k[2] == index}
+            for key, n in paused.items():
+                calls.setdefault(key, ApiUse()).add(n, use.values if len(paused) == 1 else (),
+                                                    state["paused_first"].get(key))
+            rest = use.calls - sum(paused.values())
+            if rest > 0:
+                calls.setdefault((None, frame_url, index), ApiUse()).add(rest, () if paused else use.values,
+                                                                        use.first_ms)
+        for key, n in state["paused"].items():  # paused in a document that could not be read any more
+            if (key[1], key[2]) not in unattributed:
+                calls.setdefault(key, ApiUse()).add(n, (), state["paused_first"].get(key))
+        return calls
 
 
 def _tuple(value: dict) -> tuple:
