@@ -21,14 +21,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import io
 import json
 import re
 import urllib.parse
-import zlib
 from collections.abc import Iterator
 
-DECODED_LIMIT = 64 * 1024 * 1024  # bytes a compressed body may expand to (gzip bombs)
+from mouchard.bodies import decompress  # noqa: F401  (re-exported for the detector)
+
 _UNPRINTABLE = bytes(b for b in range(0x80) if b < 0x20 and b not in (0x09, 0x0A, 0x0D) or b == 0x7F)
 _NOT_TEXT = _UNPRINTABLE + bytes(range(0x80, 0x100))
 _HEXISH = re.compile(r"[0-9a-fA-F]+|[0-9]+|[a-z]+|[A-Z]+")
@@ -106,64 +105,6 @@ def encoded_forms(value: str, *, hashes: bool = True, layers: int = 2) -> Iterat
 
 
 # -- decoding -------------------------------------------------------------------------------------------
-
-
-def decompress(data: bytes, content_encoding: str | None) -> tuple[bytes, tuple[str, ...]]:
-    """Undo Content-Encoding (and sniffed gzip/zstd); on a broken stream keep what could be read."""
-    steps: list[str] = []
-    codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
-    for coding in reversed(codings):
-        decoded = _decode_one(data, coding)
-        if decoded is None:
-            break
-        data = decoded
-        steps.append(coding)
-    for _ in range(2):  # undeclared compression (SDKs gzip a JSON, then base64 it)
-        if data[:2] == b"\x1f\x8b":
-            coding = "gzip"
-        elif data[:4] == b"\x28\xb5\x2f\xfd":
-            coding = "zstd"
-        else:
-            break
-        decoded = _decode_one(data, coding)
-        if decoded is None:
-            break
-        data = decoded
-        steps.append(coding)
-    return data, tuple(steps)
-
-
-def _decode_one(data: bytes, coding: str) -> bytes | None:
-    try:
-        if coding in ("gzip", "x-gzip"):
-            return _zlib(data, 16 + zlib.MAX_WBITS)
-        if coding == "deflate":
-            try:
-                return _zlib(data, zlib.MAX_WBITS)
-            except zlib.error:
-                return _zlib(data, -zlib.MAX_WBITS)
-        if coding == "br":
-            import brotli
-
-            return brotli.Decompressor().process(data, output_buffer_limit=DECODED_LIMIT)
-        if coding == "zstd":
-            import zstandard
-
-            with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)) as reader:
-                return reader.read(DECODED_LIMIT)
-        if coding == "identity":
-            return data
-    except Exception:  # a broken stream is traffic as it was: searched raw, never a crash
-        return None
-    return None
-
-
-def _zlib(data: bytes, wbits: int) -> bytes:
-    d = zlib.decompressobj(wbits)
-    out = d.decompress(data, DECODED_LIMIT)
-    if not out and not d.eof:
-        raise zlib.error("no data")
-    return out
 
 
 def split_multipart(data: bytes, content_type: str) -> list[tuple[str, dict[str, str], bytes]] | None:

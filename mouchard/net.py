@@ -13,10 +13,10 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-import zlib
 from dataclasses import dataclass, field
 from email.message import Message
 
+from mouchard.bodies import BodyError, decode_body
 from mouchard.errors import UserError
 
 PROXY_SCHEMES = ("http", "https", "socks4", "socks5", "socks5h")
@@ -196,7 +196,7 @@ def fetch(url: str, net: NetworkOptions = NetworkOptions(), *, timeout: float = 
             if len(body) > max_bytes:
                 raise FetchError(f"{url}: larger than {max_bytes} bytes")
             return FetchResult(response.geturl(), response.status, response.headers,
-                               _decode(body, response.headers.get("Content-Encoding", ""), max_bytes))
+                               _decoded(url, body, response.headers.get("Content-Encoding", ""), max_bytes))
     except urllib.error.HTTPError as exc:
         raise FetchError(f"{url}: HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
@@ -205,14 +205,8 @@ def fetch(url: str, net: NetworkOptions = NetworkOptions(), *, timeout: float = 
         raise FetchError(f"{url}: {exc}") from None
 
 
-def _decode(body: bytes, encoding: str, max_bytes: int) -> bytes:
-    encoding = encoding.strip().lower()
-    if encoding in ("gzip", "x-gzip"):
-        data = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, max_bytes + 1)
-    elif encoding == "deflate":
-        data = zlib.decompressobj().decompress(body, max_bytes + 1)
-    else:
-        return body
-    if len(data) > max_bytes:
-        raise FetchError(f"decompressed body larger than {max_bytes} bytes")
-    return data
+def _decoded(url: str, body: bytes, encoding: str, max_bytes: int) -> bytes:
+    try:
+        return decode_body(body, encoding, max_bytes)
+    except BodyError as exc:
+        raise FetchError(f"{url}: {exc}") from None

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
 import re
 import urllib.parse
-import zlib
 from dataclasses import asdict, dataclass, field
 
+from mouchard.bodies import MAX_INFLATED, BodyError, decode_body  # noqa: F401  (MAX_INFLATED: the cap, re-exported)
 from mouchard.consent import consent_params_from_url
 
-MAX_INFLATED = 20 * 1024 * 1024  # bytes a compressed body may inflate to before it is given up
 MAX_IMPS = 1_000
 MAX_BIDS = 10_000
 
@@ -35,14 +33,6 @@ ZERO_IFA = re.compile(r"^[0-]+$")  # iOS and Android send all zeros when ad trac
 _OPENRTB_PATH = re.compile(
     r"/openrtb|/ortb|/rtb/|/bidrequest|/bid(?:s|der)?(?:/|$)|/auction|/header/|/hb/|/prebid(?:js)?(?:/|$)",
     re.IGNORECASE)
-
-
-class BodyError(ValueError):
-    """A body that cannot be decoded (bad compression, or larger than the cap once inflated)."""
-
-
-class _BadCompression(BodyError):
-    """Compressed data the decompressor rejects (as opposed to data that inflates too far)."""
 
 
 @dataclass(frozen=True)
@@ -68,70 +58,6 @@ class OpenRtbMessage:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def decode_body(body: bytes, content_encoding: str | None = None, limit: int = MAX_INFLATED) -> bytes:
-    """Undo Content-Encoding (gzip, deflate, br, zstd; several in the order listed) within `limit` bytes.
-
-    Gzip and zstd bodies are recognised by their magic bytes even without the header. Raises BodyError.
-    """
-    encodings = [e.strip().lower() for e in (content_encoding or "").split(",") if e.strip()]
-    if not encodings and body[:2] == b"\x1f\x8b":
-        encodings = ["gzip"]
-    elif not encodings and body[:4] == b"\x28\xb5\x2f\xfd":
-        encodings = ["zstd"]
-    for encoding in reversed(encodings):  # the last encoding listed was applied last
-        if encoding in ("gzip", "x-gzip"):
-            body = _zlib(body, 16 + zlib.MAX_WBITS, limit)
-        elif encoding == "deflate":
-            try:
-                body = _zlib(body, zlib.MAX_WBITS, limit)
-            except _BadCompression:  # servers also send raw deflate without the zlib wrapper
-                body = _zlib(body, -zlib.MAX_WBITS, limit)
-        elif encoding == "br":
-            body = _brotli(body, limit)
-        elif encoding == "zstd":
-            body = _zstd(body, limit)
-        elif encoding not in ("identity", "none"):
-            raise BodyError(f"unsupported content encoding {encoding!r}")
-    return body
-
-
-def _zlib(body: bytes, wbits: int, limit: int) -> bytes:
-    try:
-        inflater = zlib.decompressobj(wbits)
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise _BadCompression(f"bad compressed body: {exc}") from None
-    if len(data) > limit:
-        raise BodyError(f"body inflates to more than {limit} bytes")
-    return data
-
-
-def _brotli(body: bytes, limit: int) -> bytes:
-    import brotli
-
-    try:
-        decompressor = brotli.Decompressor()
-        data = decompressor.process(body, output_buffer_limit=limit + 1)
-    except brotli.error as exc:
-        raise BodyError(f"bad brotli body: {exc}") from None
-    if len(data) > limit or not decompressor.can_accept_more_data():
-        raise BodyError(f"body inflates to more than {limit} bytes")
-    return data
-
-
-def _zstd(body: bytes, limit: int) -> bytes:
-    import zstandard
-
-    try:
-        with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body)) as reader:
-            data = reader.read(limit + 1)
-    except zstandard.ZstdError as exc:
-        raise BodyError(f"bad zstd body: {exc}") from None
-    if len(data) > limit:
-        raise BodyError(f"body inflates to more than {limit} bytes")
-    return data
 
 
 def is_openrtb_url(url: str) -> bool:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from mouchard import __version__
 from mouchard.errors import UserError
-from mouchard.metadata import CONFIG_DIR, DATABASE, LICENSE, LICENSE_URL, SOURCE, SOURCE_URL, TITLE, build_metadata
+from mouchard.metadata import DATABASE, LICENSE, LICENSE_URL, SOURCE, SOURCE_URL, TITLE, build_metadata
 from mouchard.schema import TABLES
 from mouchard.serve import check_database, config_dir, datasette_settings
 
