@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/scale.py [--pages 40] [--write]
 
-A real redis-server on 127.0.0.1 and the test web; the same test-web pages as benchmarks/crawl.py (publisher
-homes, articles, products, a clean page). Configurations, each a fresh run of the same pages:
+A real redis-server on 127.0.0.1 and the test web; the pages of benchmarks/crawl.py's list (publisher homes,
+articles, products, a clean page), home pages repeated with a query so that each visit has its own key. Configurations, each a fresh run of the same pages:
 - `mouchard crawl` on one machine (no Redis), concurrency 2: the baseline;
 - one `mouchard worker`, concurrency 2: what one worker machine does;
 - two `mouchard worker` processes, concurrency 1 each, on the same machine: the distributed layer's overhead

@@ -1,292 +1,32 @@
 """Distributed crawls: the same spiders, unchanged, on any number of workers fed from one Redis queue.
 
-scrapy-redis shares a crawl through Redis: a start-URL list the spiders read (`RedisSpider`), or the request
-queue and dupefilter themselves (its `Scheduler`). Neither survives a worker that dies: both pop destructively,
-so a visit in flight on a killed machine is lost. This module keeps scrapy-redis's model (a Redis list of work
-read by every worker, connection settings `REDIS_URL`/`REDIS_PARAMS`) and adds leases:
-
-- a *task* is one unit of a spider's input (a site for the browser spider, a broker for the broker-sites spider),
-  stored once in a hash and queued by id;
-- a worker takes a task with a lease (a Redis sorted set of deadlines, taken atomically by a Lua script with the
-  server's clock), renews its leases while it works, and acknowledges a task when everything it spawned was
-  recorded (the landing page and its sampled internal pages) -- or, for spiders without per-item tracking, when
-  the spider is idle;
-- any worker reaps expired leases: the task goes back to the head of the queue, or, after `max_attempts` leases
-  that never ended (each one a worker or browser that died on it), it is given up and recorded as failed (a
-  `visits` row with status `crashed` and `attempt` = the number of tries), never retried forever.
-
-Everything plugs in from outside through Scrapy settings: the `WorkFromRedis` extension feeds the running spider
-by setting its input attribute and iterating the spider's own `start()` (so the spider's logic is reused as it
-is), `RecordWorker` writes the worker's name in `visits.worker`. `worker_settings()` is the overlay.
-
-Redis keys of run R (prefix `mouchard:run:R:`): `config` (JSON), `tasks` (hash id -> task JSON), `queue` (list
-of ids), `leases` (zset id -> deadline), `owners` (hash id -> worker), `attempts` (hash id -> leases taken),
-`done` (set of ids), `failed` (list of given-up ids), `workers` (hash worker -> last heartbeat). `mouchard:current`
-names the run `mouchard worker` joins by default.
+Everything plugs in from outside through Scrapy settings (`worker_settings()` is the overlay):
+- `WorkFromRedis` (extension) leases tasks from the run's queue (`crawler.frontier`), hands them to the running
+  spider by setting its input attribute and iterating the spider's own `start()` (so the spider's logic is reused
+  as it is), renews the leases, acknowledges a task when everything it spawned was recorded, reaps the leases of
+  dead workers, and lets the spider close only when the whole run is done;
+- a `TaskAdapter` per spider says how a task becomes the spider's input, when it is done (per item for the browser
+  spider: the landing page and the internal pages it sampled; when the spider is idle otherwise), and how a task
+  given up after `max_attempts` is recorded (a `visits` row with status `crashed` and `attempt` = the tries);
+- `RecordWorker` (pipeline) writes the worker's name in `visits.worker`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-import urllib.parse
-import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crawler.frontier import DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, Frontier, Task, connect
 from crawler.spiders.broker_sites import BrokerSitesSpider, load_targets
 from mouchard.errors import UserError
 from mouchard.store import Store, utcnow
 
 if TYPE_CHECKING:
-    import redis
     from scrapy.crawler import Crawler
 
 log = logging.getLogger("mouchard.distributed")
-
-PREFIX = "mouchard:run:"
-CURRENT = "mouchard:current"
-DEFAULT_LEASE = 120.0  # seconds a worker holds a task without renewing it: how long a dead worker's task waits
-DEFAULT_MAX_ATTEMPTS = 3
-
-# Lua scripts run atomically on the server, with the server's clock: two workers never take the same task, and
-# machines with skewed clocks agree on when a lease expires.
-_NOW = "local t = redis.call('TIME'); local now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
-LEASE = _NOW + """
-local out = {}
-local want = tonumber(ARGV[1])
-while #out < want * 3 do
-  local id = redis.call('LPOP', KEYS[1])
-  if not id then break end
-  if redis.call('SISMEMBER', KEYS[4], id) == 0 then
-    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), id)
-    redis.call('HSET', KEYS[3], id, ARGV[3])
-    local attempt = redis.call('HINCRBY', KEYS[5], id, 1)
-    table.insert(out, id); table.insert(out, attempt); table.insert(out, redis.call('HGET', KEYS[6], id))
-  end
-end
-return out
-"""
-RENEW = _NOW + """
-local lost = {}
-for i = 3, #ARGV do
-  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[1] then
-    redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[i])
-  else
-    table.insert(lost, ARGV[i])
-  end
-end
-return lost
-"""
-ACK = """
-local held = redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('SADD', KEYS[3], ARGV[1])
-return held
-"""
-RELEASE = """
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('HINCRBY', KEYS[4], ARGV[1], -1)
-  redis.call('LPUSH', KEYS[3], ARGV[1])
-  return 1
-end
-return 0
-"""
-REAP = _NOW + """
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
-local requeued = 0
-local given_up = {}
-for _, id in ipairs(expired) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  if redis.call('SISMEMBER', KEYS[5], id) == 0 then
-    local attempt = tonumber(redis.call('HGET', KEYS[6], id) or '0')
-    if attempt >= tonumber(ARGV[1]) then
-      redis.call('SADD', KEYS[5], id)
-      redis.call('RPUSH', KEYS[4], id)
-      table.insert(given_up, id); table.insert(given_up, attempt); table.insert(given_up, redis.call('HGET', KEYS[7], id))
-    else
-      redis.call('LPUSH', KEYS[3], id)
-      requeued = requeued + 1
-    end
-  end
-end
-return {requeued, given_up}
-"""
-
-
-@dataclass(frozen=True)
-class Task:
-    """One unit of a spider's input, as the queue holds it; `attempt` counts the leases taken on it (1 = first)."""
-
-    id: str
-    data: dict
-    attempt: int = 1
-
-
-def connect(url: str) -> "redis.Redis":
-    """A Redis client from a URL, with scrapy-redis's connection defaults; a clear error if it cannot be reached."""
-    import redis
-    from scrapy_redis.connection import get_redis
-
-    try:
-        client = get_redis(url=url, decode_responses=True)
-        client.ping()
-    except ValueError as exc:
-        raise UserError(f"bad --redis URL {url!r}: {exc} (expected redis://HOST:PORT/DB)") from None
-    except redis.RedisError as exc:
-        raise UserError(f"cannot reach Redis at {redact_url(url)}: {exc} (start redis-server or check --redis)") from None
-    return client
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, for records and messages."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password:
-        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
-class Frontier:
-    """The run's shared queue of tasks, with leases; every method is one atomic Redis operation."""
-
-    def __init__(self, client: "redis.Redis", run: str):
-        self.client = client
-        self.run = run
-        self.key = {name: f"{PREFIX}{run}:{name}" for name in
-                    ("config", "tasks", "queue", "leases", "owners", "attempts", "done", "failed", "workers")}
-        self._lease = client.register_script(LEASE)
-        self._renew = client.register_script(RENEW)
-        self._ack = client.register_script(ACK)
-        self._release = client.register_script(RELEASE)
-        self._reap = client.register_script(REAP)
-
-    @classmethod
-    def join(cls, url: str, run: str | None = None) -> "Frontier":
-        """The frontier of `run`, or of the run seeded last; a clear error when there is none."""
-        client = connect(url)
-        run = run or client.get(CURRENT)
-        if not run:
-            raise UserError(f"no crawl seeded in Redis at {redact_url(url)}: run 'mouchard crawl --redis URL --list FILE' first")
-        frontier = cls(client, run)
-        if not client.exists(frontier.key["config"]):
-            raise UserError(f"no run {run!r} in Redis at {redact_url(url)}")
-        return frontier
-
-    # --- seeding ------------------------------------------------------------------------------------------------
-    @classmethod
-    def seed(cls, url: str, config: dict, tasks: Iterable[Task], run: str | None = None) -> tuple["Frontier", int]:
-        """Create (or extend) run `run` with its config and tasks; a task already known is not queued again.
-
-        Returns the frontier and how many tasks were queued. The run becomes the one workers join by default.
-        """
-        tasks = list(tasks)
-        client = connect(url)
-        frontier = cls(client, run or uuid.uuid4().hex[:12])
-        key = frontier.key
-        if not client.set(key["config"], json.dumps({**config, "run": frontier.run}, sort_keys=True), nx=True):
-            old = json.loads(client.get(key["config"]))
-            if {k: v for k, v in old.items() if k != "run"} != config:
-                raise UserError(f"run {frontier.run} was seeded with another configuration: choose another run id")
-        queued = 0
-        pipe = client.pipeline()
-        for task in tasks:
-            pipe.hsetnx(key["tasks"], task.id, json.dumps(task.data, sort_keys=True))
-        new = pipe.execute()
-        pipe = client.pipeline()
-        for task, added in zip(tasks, new):
-            if added:
-                pipe.rpush(key["queue"], task.id)
-                queued += 1
-        pipe.set(CURRENT, frontier.run)
-        pipe.execute()
-        return frontier, queued
-
-    @classmethod
-    def unfinished(cls, url: str, config: dict) -> str | None:
-        """The run seeded last, if it has this config and work left: the one to resume."""
-        client = connect(url)
-        run = client.get(CURRENT)
-        if not run:
-            return None
-        frontier = cls(client, run)
-        stored = frontier.config()
-        if {k: v for k, v in stored.items() if k != "run"} != config or frontier.finished():
-            return None
-        return run
-
-    def config(self) -> dict:
-        return json.loads(self.client.get(self.key["config"]) or "{}")
-
-    # --- leases -------------------------------------------------------------------------------------------------
-    def lease(self, n: int, worker: str, seconds: float) -> list[Task]:
-        """Take up to `n` tasks for `worker`, each leased for `seconds`."""
-        if n <= 0:
-            return []
-        k = self.key
-        flat = self._lease(keys=[k["queue"], k["leases"], k["owners"], k["done"], k["attempts"], k["tasks"]],
-                           args=[n, seconds, worker])
-        return _tasks(flat)
-
-    def renew(self, ids: Iterable[str], worker: str, seconds: float) -> list[str]:
-        """Push back the deadlines of `worker`'s leases; returns the ids it no longer holds (reaped meanwhile)."""
-        ids = list(ids)
-        if not ids:
-            return []
-        return list(self._renew(keys=[self.key["leases"], self.key["owners"]], args=[worker, seconds, *ids]))
-
-    def ack(self, task_id: str) -> bool:
-        """The task is done; False if its lease had expired meanwhile (another worker may be doing it again)."""
-        return bool(self._ack(keys=[self.key["leases"], self.key["owners"], self.key["done"]], args=[task_id]))
-
-    def release(self, task_id: str) -> bool:
-        """Give a task back unfinished (a worker stopping cleanly): first in the queue, the attempt not counted."""
-        k = self.key
-        return bool(self._release(keys=[k["leases"], k["owners"], k["queue"], k["attempts"]], args=[task_id]))
-
-    def reap(self, max_attempts: int) -> tuple[int, list[Task]]:
-        """Expired leases: re-queue their tasks at the head, or give up those leased `max_attempts` times.
-
-        Returns (tasks re-queued, tasks given up); a given-up task is done: the caller records its failure.
-        """
-        k = self.key
-        requeued, flat = self._reap(keys=[k["leases"], k["owners"], k["queue"], k["failed"], k["done"],
-                                          k["attempts"], k["tasks"]], args=[max_attempts])
-        return int(requeued), _tasks(flat)
-
-    def heartbeat(self, worker: str) -> None:
-        self.client.hset(self.key["workers"], worker, time.time())
-
-    # --- state --------------------------------------------------------------------------------------------------
-    def finished(self) -> bool:
-        """Nothing queued and nothing leased: every task is done or given up."""
-        pipe = self.client.pipeline()
-        pipe.llen(self.key["queue"])
-        pipe.zcard(self.key["leases"])
-        queued, leased = pipe.execute()
-        return queued == 0 and leased == 0
-
-    def status(self) -> dict:
-        k = self.key
-        pipe = self.client.pipeline()
-        for command, name in (("hlen", "tasks"), ("llen", "queue"), ("zcard", "leases"), ("scard", "done"),
-                              ("llen", "failed")):
-            getattr(pipe, command)(k[name])
-        tasks, queued, leased, done, failed = pipe.execute()
-        return {"run": self.run, "tasks": tasks, "queued": queued, "leased": leased, "done": done - failed,
-                "given_up": failed}
-
-    def owners(self) -> dict[str, str]:
-        """Task id -> worker holding its lease."""
-        return self.client.hgetall(self.key["owners"])
-
-
-def _tasks(flat: list) -> list[Task]:
-    return [Task(flat[i], json.loads(flat[i + 2]), int(flat[i + 1])) for i in range(0, len(flat), 3)]
 
 
 # --- how a task becomes a spider's input ----------------------------------------------------------------------
@@ -505,20 +245,24 @@ class WorkFromRedis:
         self.feed()
 
     def spider_idle(self, spider) -> None:
+        import redis
         from scrapy.exceptions import DontCloseSpider
 
         if self.feeding:
             raise DontCloseSpider
-        if self.held:  # idle: nothing spawned by the held tasks is left anywhere in the engine
-            if self.adapter.per_item:
-                self._count("acked_on_idle", len(self.held))  # items that did not say so: should not happen
-            for task_id in list(self.held):
-                self._ack(task_id)
-        self.reap()
-        if self.feed() or self.held:
-            raise DontCloseSpider
-        if not self.frontier.finished():
-            raise DontCloseSpider  # other workers hold leases: if they die, their tasks come back here
+        try:
+            if self.held:  # idle: nothing spawned by the held tasks is left anywhere in the engine
+                if self.adapter.per_item:
+                    self._count("acked_on_idle", len(self.held))  # items that did not say so: should not happen
+                for task_id in list(self.held):
+                    self._ack(task_id)
+            self.reap()
+            if self.feed() or self.held or not self.frontier.finished():
+                raise DontCloseSpider  # other workers hold leases: if they die, their tasks come back here
+        except redis.RedisError as exc:  # Redis away for a moment: never end the run for that
+            self._count("redis_errors")
+            log.warning("Redis unavailable while idle: %s", exc)
+            raise DontCloseSpider from None
 
     def spider_closed(self, spider, reason: str) -> None:
         if self._loop is not None and self._loop.running:
@@ -531,10 +275,14 @@ class WorkFromRedis:
     def item_done(self, item, spider=None, **kwargs) -> None:
         if not self.adapter.per_item:
             return
-        for task_id in self.adapter.completed(item):
-            if task_id in self.held:
-                self._ack(task_id)
-        self.feed()
+        try:
+            for task_id in self.adapter.completed(item):
+                if task_id in self.held:
+                    self._ack(task_id)
+            self.feed()
+        except Exception as exc:  # the next tick or idle check acks and feeds
+            self._count("redis_errors")
+            log.warning("could not acknowledge or take tasks: %s", exc)
 
     # --- work ---------------------------------------------------------------------------------------------------
     def tick(self) -> None:
@@ -589,6 +337,12 @@ class WorkFromRedis:
                     self.crawler.engine.crawl(output)
                 else:  # start() may yield items (the broker spider answers from pages it already fetched)
                     await self.crawler.engine.scraper.start_itemproc_async(output, response=None)
+        except Exception:  # not started: hand the tasks back rather than acknowledge them when idle
+            for task in tasks:
+                self.held.pop(task.id, None)
+                self.adapter.forget(task.id)
+                self.frontier.release(task.id)
+            raise
         finally:
             self.feeding = False
         for task_id in self.adapter.pop_done():
@@ -598,7 +352,7 @@ class WorkFromRedis:
     def _ack(self, task_id: str) -> None:
         self.held.pop(task_id, None)
         self.adapter.forget(task_id)
-        if self.frontier.ack(task_id):
+        if self.frontier.ack(task_id, self.worker):
             self._count("acked")
         else:
             self._count("acked_after_expiry")

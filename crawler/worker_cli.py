@@ -32,7 +32,7 @@ def seed_browser_run(redis_url: str, targets: Sequence, crawl_config: dict, *, r
     (frontier, tasks queued). `crawl_config` is the crawl's own config (phases, timeout, pages per site, seed...):
     every worker records it, so the shards are one experiment. Like `mouchard crawl`, the same list and config
     resume the last run while it has work left; a finished run is not reopened (a new run starts)."""
-    from crawler.distributed import Frontier, Task
+    from crawler.frontier import Frontier, Task
     from crawler.spiders.browser import visit_key
 
     tasks = [Task(visit_key(t.url), {"key": visit_key(t.url), "url": t.url, "tags": list(t.tags), "phase": "initial"})
@@ -46,7 +46,7 @@ def seed_broker_run(redis_url: str, db: str, *, registries: Sequence[str] = (), 
                     render: str = "auto", timeout: float = 30.0, run: str | None = None, max_attempts: int = 3):
     """Queue one task per broker of `db` (latest snapshot of each registry, as `mouchard brokers crawl` picks
     them) for the broker-sites spider. Each worker's shard must start as a copy of `db`: the brokers are there."""
-    from crawler.distributed import Frontier, Task
+    from crawler.frontier import Frontier, Task
     from crawler.spiders.broker_sites import load_targets
     from mouchard.store import Store
 
@@ -82,7 +82,7 @@ def worker(redis_url: str, run: str | None, db: str, name: str | None, lease: fl
     Runs until the whole run is done: when the queue is empty it waits for the other workers' tasks, and takes
     over those whose worker died. Combine the shards with `mouchard merge SHARD... --into DB`.
     """
-    from crawler.distributed import Frontier
+    from crawler.frontier import Frontier
 
     frontier = Frontier.join(redis_url, run)
     config = frontier.config()
@@ -99,7 +99,7 @@ def worker(redis_url: str, run: str | None, db: str, name: str | None, lease: fl
 
 
 def _distributed_record(frontier, redis_url: str, name: str) -> dict:
-    from crawler.distributed import redact_url
+    from crawler.frontier import redact_url
 
     return {"run": frontier.run, "worker": name, "redis": redact_url(redis_url)}
 
@@ -177,15 +177,16 @@ def run_broker_worker(*, frontier, redis_url: str, db: str, name: str, lease: fl
                       browser: str | None, browser_args: tuple[str, ...], net) -> None:
     """The broker-sites spider as a worker: brokers from the queue, pages into the shard `db` (a copy of the
     database holding the brokers)."""
-    from crawler.brokers.findings import derive_findings
-    from crawler.brokers_cli import crawl_summary, describe_crawl, scrapy_settings
+    from crawler.brokers_cli import check_proxy, crawl_summary, describe_crawl, scrapy_settings
     from crawler.distributed import BrokerSitesFromQueue, worker_settings
     from mouchard.browser import browser_version, find_browser
+    from mouchard.derive import derive_findings
     from mouchard.store import Store
 
     crawl = frontier.config()["crawl"]
     render = crawl.get("render", "auto")
     timeout = float(crawl.get("timeout", 30.0))
+    check_proxy(net)
     store = Store(db, create=False)
     try:
         if not store.count("brokers"):
@@ -204,13 +205,16 @@ def run_broker_worker(*, frontier, redis_url: str, db: str, name: str, lease: fl
         scrapy_settings(db, crawl_id, net, concurrency=concurrency, timeout=timeout, browser=executable,
                         browser_args=browser_args, render=render != "never"),
         redis_url=redis_url, run=frontier.run, worker=name, lease=lease)
+    # Brokers are acknowledged when the spider is idle: lease several per request slot so that one slow broker
+    # does not leave the others idle for long.
+    settings["MOUCHARD_TASKS_IN_FLIGHT"] = 4 * concurrency
     status, stats = "failed", {}
     try:
         status, stats = _run_spider(BrokerSitesFromQueue, settings,
                                     dict(registries=",".join(crawl.get("registries") or []), render=render))
     finally:
         with Store(db) as store:
-            findings = derive_findings(store, crawl_id) if status == "finished" else []
+            findings = derive_findings(store, [crawl_id], ["brokers.*"]) if status == "finished" else []
             summary = {**crawl_summary(store, crawl_id, findings), "distributed": _distributed_stats(stats)}
             store.finish_crawl(crawl_id, status if sys.exc_info()[0] is None else "failed", summary)
     for line in describe_crawl(summary):

@@ -25,7 +25,6 @@ merged again: re-derive them on the merged database with `mouchard classify` / `
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import os
@@ -39,6 +38,7 @@ from pathlib import Path
 
 from mouchard import __version__
 from mouchard.errors import UserError
+from mouchard.idmap import IdMap, copy_order, foreign_keys
 from mouchard.schema import SCHEMA_VERSION, TABLES, Table
 from mouchard.store import Store, utcnow
 
@@ -54,92 +54,6 @@ Progress = Callable[[str], None]
 def evidence_dir(db: str | os.PathLike) -> Path:
     """Where a database keeps its evidence files: `<db>.evidence/`."""
     return Path(f"{db}.evidence")
-
-
-# --- order and references, from the schema --------------------------------------------------------------------
-
-def copy_order(tables: Sequence[Table] = TABLES) -> list[Table]:
-    """Tables with the ones they reference first (self-references aside); ties keep the schema's order."""
-    pending = {t.name: {c.references.split(".")[0] for c in t.columns if c.references} - {t.name} for t in tables}
-    order: list[Table] = []
-    while pending:
-        ready = [t for t in tables if t.name in pending and not pending[t.name] & set(pending)]
-        if not ready:
-            raise ValueError(f"foreign keys form a cycle among {sorted(pending)}")
-        for t in ready:
-            order.append(t)
-            del pending[t.name]
-    return order
-
-
-def foreign_keys(spec: Table) -> dict[str, str]:
-    """Column name -> referenced table, for the columns that reference an `id`."""
-    return {c.name: c.references.split(".")[0] for c in spec.columns if c.references}
-
-
-# --- id maps -----------------------------------------------------------------------------------------------------
-
-@dataclass
-class IdMap:
-    """Shard ids -> target ids of one table: ranges of consecutive ids, duplicates (`twins`), and which of the
-    mapped rows were found already in the target (`matched`: the same fact, e.g. from a shared base database)."""
-
-    ranges: list[list[int]] = field(default_factory=list)  # [first, last, target first], sorted by first
-    twins: dict[int, int] = field(default_factory=dict)  # a duplicate -> the row kept in the target
-    matched: list[list[int]] = field(default_factory=list)  # [first, last] of shard ids found equal in the target
-    seen: int = 0  # highest shard rowid examined
-    _firsts: list[int] = field(default_factory=list)
-    _matched_firsts: list[int] = field(default_factory=list)
-
-    def add(self, src: int, dst: int, *, matched: bool = False) -> None:
-        """Map `src` (ascending within a pass) to `dst`, extending the last range when both follow on."""
-        if matched:
-            if self.matched and self.matched[-1][1] == src - 1:
-                self.matched[-1][1] = src
-            else:
-                self.matched.append([src, src])
-                self._matched_firsts.append(src)
-        if self.ranges:
-            first, last, dst_first = self.ranges[-1]
-            if src == last + 1 and dst == dst_first + (src - first):
-                self.ranges[-1][1] = src
-                return
-        self.ranges.append([src, src, dst])
-        self._firsts.append(src)
-
-    def get(self, src: int) -> int | None:
-        """The target id of a copied (or matched) row; None for a duplicate, a skipped or an unknown row."""
-        i = bisect.bisect_right(self._firsts, src) - 1
-        if i >= 0:
-            first, last, dst_first = self.ranges[i]
-            if src <= last:
-                return dst_first + (src - first)
-        return None
-
-    def is_matched(self, src: int) -> bool:
-        i = bisect.bisect_right(self._matched_firsts, src) - 1
-        return i >= 0 and src <= self.matched[i][1]
-
-    def load(self, part: dict) -> None:
-        """Add the map of an earlier pass (its ids are all below this pass's)."""
-        self.ranges = sorted([*self.ranges, *([a, b, c] for a, b, c in part.get("ranges", []))])
-        self._firsts = [r[0] for r in self.ranges]
-        self.matched = sorted([*self.matched, *([a, b] for a, b in part.get("matched", []))])
-        self._matched_firsts = [r[0] for r in self.matched]
-        self.twins.update((s, d) for s, d in part.get("twins", []))
-        self.seen = max(self.seen, part.get("seen", 0))
-
-    def delta(self, since: "IdMap") -> dict:
-        """What this pass added to `since` (the map loaded from earlier passes), as JSON-ready lists."""
-        old_ranges, old_matched = {tuple(r) for r in since.ranges}, {tuple(r) for r in since.matched}
-        return {"ranges": [r for r in self.ranges if tuple(r) not in old_ranges],
-                "matched": [r for r in self.matched if tuple(r) not in old_matched],
-                "twins": sorted([s, d] for s, d in self.twins.items() if s not in since.twins),
-                "seen": self.seen}
-
-    def changed_since(self, since: "IdMap") -> bool:
-        delta = self.delta(since)
-        return bool(delta["ranges"] or delta["matched"] or delta["twins"]) or self.seen != since.seen
 
 
 # --- results --------------------------------------------------------------------------------------------------
@@ -234,6 +148,8 @@ class ShardMerge:
         self.result = ShardResult(str(path), self.name)
         self.maps: dict[str, IdMap] = {}
         self.before: dict[str, IdMap] = {}
+        self._runs: set[int] = set()  # target crawl rows of the distributed runs this shard belongs to
+        self._updated: set[int] = set()  # target crawl rows this pass changed
         self.evidence_from = evidence_dir(path)
         self.evidence_to = evidence_dir(store.path)
 
@@ -264,6 +180,8 @@ class ShardMerge:
                         self._copy_content_addressed(spec)
                     else:
                         self._copy_table(spec)
+                self._count_run_visits()
+                self.result.crawls_updated = len(self._updated)
                 if self._changed():
                     self._record_pass(started)
         finally:
@@ -488,14 +406,25 @@ class ShardMerge:
                         idmap.add(src, self._insert_row("crawls", values))
                         self.result.count(self.result.copied, "crawls")
                 elif self._update_row("crawls", target, values):
-                    self.result.crawls_updated += 1
+                    self._updated.add(target)
                 continue
             if target is None:
                 target = self._run_row(run, row)
                 idmap.add(src, target)
                 self.result.count(self.result.copied, "crawls")
+            self._runs.add(target)
             if self._update_run(target, row):
-                self.result.crawls_updated += 1
+                self._updated.add(target)
+
+    def _count_run_visits(self) -> None:
+        """`summary.visits_merged` of each run: its visits in the target (a killed shard never wrote its summary)."""
+        for run_id in self._runs:
+            summary = json.loads(self.conn.execute("SELECT summary FROM crawls WHERE id = ?", [run_id]).fetchone()[0]
+                                 or "{}")
+            summary["visits_merged"] = self.conn.execute("SELECT count(*) FROM visits WHERE crawl_id = ?",
+                                                         [run_id]).fetchone()[0]
+            if self._update_row("crawls", run_id, {"summary": json.dumps(summary, ensure_ascii=False, sort_keys=True)}):
+                self._updated.add(run_id)
 
     def _insert_row(self, table: str, values: dict) -> int:
         names = list(values)
@@ -544,7 +473,8 @@ class ShardMerge:
             "status": status,
             "shard": ",".join(dict.fromkeys(s["shard"] for s in shards)),
             "host": ",".join(sorted({s["host"] for s in shards if s["host"]})),
-            "summary": json.dumps({**sum_counts(s["summary"] for s in shards), "shards": shards},
+            "summary": json.dumps({**sum_counts(s["summary"] for s in shards), "shards": shards,
+                                   **({"visits_merged": summary["visits_merged"]} if "visits_merged" in summary else {})},
                                   ensure_ascii=False, sort_keys=True),
         }
         return self._update_row("crawls", run_id, values)
@@ -607,7 +537,7 @@ def sum_counts(summaries: Iterable[dict | None]) -> dict:
         if not isinstance(summary, dict):
             continue
         for key, value in summary.items():
-            if key == "shards":
+            if key in ("shards", "visits_merged"):
                 continue
             if isinstance(value, bool):
                 continue

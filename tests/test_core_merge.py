@@ -13,7 +13,8 @@ import pytest
 
 from mouchard import schema
 from mouchard.errors import UserError
-from mouchard.merge import IdMap, copy_order, merge, origin
+from mouchard.idmap import IdMap, copy_order
+from mouchard.merge import merge, origin
 from mouchard.store import Store
 
 RUN = "run-7f3a"
@@ -197,6 +198,19 @@ def test_run_is_running_until_every_shard_has_finished(tmp_path):
     assert run["status"] == "finished" and run["finished_at"]
     summary = json.loads(run["summary"])
     assert summary["visits"] == 2 and [s["status"] for s in summary["shards"]] == ["finished", "finished"]
+    assert summary["visits_merged"] == 2
+
+
+def test_a_killed_shard_still_counts_in_its_run(tmp_path):
+    a = shard(tmp_path, "w1", ["a.example", "b.example"])  # killed: its crawl row says running, no summary
+    b = shard(tmp_path, "w2", ["c.example"])
+    with Store(b) as store:
+        store.finish_crawl(1, summary={"visits": 1})
+    into = tmp_path / "all.db"
+    merge([a, b], into)
+    run = rows(into, "SELECT status, summary FROM crawls WHERE kind = 'web'")[0]
+    summary = json.loads(run["summary"])
+    assert run["status"] == "running" and summary["visits"] == 1 and summary["visits_merged"] == 3
 
 
 def test_crawls_of_separate_machines_stay_separate_with_their_shard_named(tmp_path):

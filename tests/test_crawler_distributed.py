@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.distributed import Frontier, Task
+from crawler.frontier import Frontier, Task
 from mouchard.errors import UserError
 from mouchard.merge import merge
 from mouchard.sitelist import Target
@@ -80,7 +80,7 @@ def test_a_task_is_leased_to_one_worker_at_a_time(redis_url):
     assert frontier.owners() == {"a": "w1", "b": "w1", "c": "w2"}
     assert not frontier.finished()
     for task in first + second:
-        assert frontier.ack(task.id)
+        assert frontier.ack(task.id, "w1" if task in first else "w2")
     assert frontier.finished() and frontier.status()["done"] == 3
 
 
@@ -93,8 +93,8 @@ def test_an_expired_lease_goes_back_first_in_the_queue_as_a_new_attempt(redis_ur
     assert frontier.reap(3) == (1, [])
     again = frontier.lease(1, "alive", 60)
     assert [(t.id, t.attempt) for t in again] == [("a", 2)]
-    assert frontier.ack("a") is True
-    assert frontier.ack("b") is False  # never leased: done all the same, and no longer handed out
+    assert frontier.ack("a", "alive") is True
+    assert frontier.ack("b", "alive") is False  # never leased: done all the same, and no longer handed out
     assert frontier.lease(1, "alive", 60) == [] and frontier.finished()
 
 
@@ -107,9 +107,23 @@ def test_a_task_whose_workers_keep_dying_is_given_up_after_max_attempts(redis_ur
         requeued, given_up = frontier.reap(2)
     assert requeued == 0 and [(t.id, t.attempt) for t in given_up] == [("killer", 2)]
     assert [t.id for t in frontier.lease(5, "w", 60)] == ["fine"]  # never handed out again
-    frontier.ack("fine")
+    frontier.ack("fine", "w")
     assert frontier.finished()
     assert frontier.status() == {"run": frontier.run, "tasks": 2, "queued": 0, "leased": 0, "done": 1, "given_up": 1}
+
+
+def test_a_slow_worker_acking_late_leaves_the_new_holder_its_lease(redis_url):
+    frontier = new_run(redis_url, ["a"])
+    frontier.lease(1, "slow", 0.1)
+    time.sleep(0.15)
+    frontier.reap(3)
+    (task,) = frontier.lease(1, "fast", 60)
+    assert frontier.ack("a", "slow") is False  # the slow one finished after all: the task is done...
+    assert frontier.owners() == {"a": "fast"}  # ...and the new holder keeps its lease until it acks
+    assert frontier.renew(["a"], "fast", 60) == []
+    assert frontier.ack("a", "fast") is True and frontier.finished()
+    frontier.reap(3)
+    assert frontier.lease(1, "other", 60) == []  # never queued again
 
 
 def test_renewing_keeps_a_lease_alive_and_reports_one_taken_back(redis_url):
@@ -400,7 +414,7 @@ def test_broker_sites_spider_runs_unchanged_on_two_workers(testweb, redis_url, t
     assert pages(base) == pages(single)
     assert findings(base) == findings(single)
     assert db_rows(base, "SELECT count(*) AS n FROM brokers")[0]["n"] == len(broker_sites.BROKERS)  # not copied twice
-    crawls = db_rows(base, "SELECT kind, shard FROM crawls WHERE kind != 'merge' ORDER BY id")
+    crawls = db_rows(base, "SELECT kind, shard FROM crawls WHERE kind LIKE 'brokers-%' ORDER BY id")
     assert crawls == [{"kind": "brokers-fetch", "shard": None}, {"kind": "brokers-crawl", "shard": "w1,w2"}]
 
 
@@ -414,6 +428,6 @@ def test_seeding_the_same_crawl_resumes_its_run_until_it_is_finished(redis_url):
     again, queued = seed_browser_run(redis_url, targets, config)
     assert again.run == first.run and queued == 0
     for task in first.lease(2, "w", 60):
-        first.ack(task.id)
+        first.ack(task.id, "w")
     later, queued = seed_browser_run(redis_url, targets, config)
     assert later.run != first.run and queued == 2  # a finished run is not reopened
