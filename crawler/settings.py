@@ -84,7 +84,7 @@ def proxy_meta(net: "NetworkOptions") -> dict[str, str]:
 def browser_settings(*, db: str, crawl_id: int, net: "NetworkOptions", launch_options: dict, concurrency: int,
                      timeout: float, collectors: list[str] | None = None) -> dict[str, Any]:
     """Settings of the browser crawl: scrapy-playwright with one fresh persistent profile (browser) per visit."""
-    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    handler = "crawler.browser.handler.VisitDownloadHandler"
     return {
         **base_settings(db, crawl_id),
         **network_settings(net),

@@ -192,13 +192,17 @@ def judge_identifier(value: str, lifetime: float | None, other_values: list[str]
     if others:
         # Differs from at least one other fresh profile: random parts of a small alphabet (digits, hex) can look
         # alike by chance in one pair, a setting or a timestamp looks alike in every pair.
-        lowest = min(profile_difference(value, other) for other in others)
+        lowest = 1.0
+        for other in others:  # the first clear difference settles it
+            lowest = min(lowest, profile_difference(value, other))
+            if lowest < SIMILARITY_MAX:
+                break
         profiles = len(others) + 1
         if lowest >= SIMILARITY_MAX:
             return False, (f"same or similar value in {profiles} fresh profiles (similarity {lowest:.2f}): "
                            "not user-specific")
         return True, (f"lives {lifetime:g} days, {len(value)} characters, differs between fresh profiles "
-                      f"({profiles} compared, similarity {lowest:.2f} < {SIMILARITY_MAX})")
+                      f"(similarity {lowest:.2f} < {SIMILARITY_MAX})")
     bits = entropy_bits(value)
     if bits < ENTROPY_MIN_BITS:
         return False, f"seen in one profile only; low entropy ({bits:.1f} bits/char)"

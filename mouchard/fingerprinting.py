@@ -238,7 +238,8 @@ def canvas_font_fingerprinting(uses: Uses) -> bool:
 def webgl_fingerprinting(uses: Uses) -> bool:
     """Unmasked vendor/renderer read, or many distinct getParameter parameters."""
     parameters = {v[0] for v in _values(uses, "getParameter", _GL) if _number(v[0]) is not None}
-    return bool(parameters & {UNMASKED_VENDOR_WEBGL, UNMASKED_RENDERER_WEBGL}) or len(parameters) >= WEBGL_MIN_PARAMETERS
+    unmasked = parameters & {UNMASKED_VENDOR_WEBGL, UNMASKED_RENDERER_WEBGL}
+    return bool(unmasked) or len(parameters) >= WEBGL_MIN_PARAMETERS
 
 
 def audio_fingerprinting(uses: Uses) -> bool:

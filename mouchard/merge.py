@@ -40,7 +40,7 @@ from mouchard import __version__
 from mouchard.errors import UserError
 from mouchard.idmap import IdMap, copy_order, foreign_keys
 from mouchard.schema import SCHEMA_VERSION, TABLES, Table
-from mouchard.store import Store, utcnow
+from mouchard.store import Store, evidence_dir, utcnow
 
 BATCH = 5000  # rows per executemany
 MERGE_KIND = "merge"
@@ -49,11 +49,6 @@ JSON_REFS = {("findings", "evidence")}
 STATUS_ORDER = ("running", "failed", "interrupted", "finished")  # a run's status is its shards' first in this order
 
 Progress = Callable[[str], None]
-
-
-def evidence_dir(db: str | os.PathLike) -> Path:
-    """Where a database keeps its evidence files: `<db>.evidence/`."""
-    return Path(f"{db}.evidence")
 
 
 # --- results --------------------------------------------------------------------------------------------------

@@ -39,6 +39,11 @@ def utcnow() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def evidence_dir(db: str | os.PathLike) -> Path:
+    """Where a database keeps its evidence files (screenshots, HAR, registry copies): `<db>.evidence/`."""
+    return Path(f"{db}.evidence")
+
+
 def default_db_path() -> str:
     return os.environ.get(ENV_DB) or DEFAULT_DB
 

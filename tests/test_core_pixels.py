@@ -54,7 +54,8 @@ def test_ga4_hit_on_doubleclick_without_event_is_remarketing():
 
 
 def test_universal_analytics_hit():
-    event = only(parse_request("https://www.google-analytics.com/collect?v=1&tid=UA-7654321-1&t=event&ec=video&ea=play"))
+    event = only(parse_request("https://www.google-analytics.com/collect?v=1&tid=UA-7654321-1&t=event&ec=video"
+                               "&ea=play"))
     assert (event.tag_id, event.event, event.parameters) == ("UA-7654321-1", "event", {"ec": "video", "ea": "play"})
 
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from crawler.collectors.fingerprinting import arm_expression, condition, recorder_source, rearm_expression
+from crawler.collectors.recorder import arm_expression, condition, rearm_expression, recorder_source
 from crawler.collectors.keylogging import detector_for, field_kind, typed_values
 from mouchard.fingerprinting import APIS
 from mouchard.replay import matches, replay_payload, service_of_collector, service_of_script

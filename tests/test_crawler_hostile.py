@@ -12,7 +12,7 @@ import urllib.parse
 import pytest
 
 from test_crawler_recall import run_crawl
-from web.sites import hostile
+from web.sites import crawler_lab, hostile
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,12 +31,13 @@ def hostile_crawl(testweb, tmp_path_factory):
     pages = list(hostile.EXPECTED)
     lines = [testweb.url(page.split("/", 1)[0], "/" + page.split("/", 1)[1]) for page in pages]
     site_list = folder / "hostile.txt"
-    site_list.write_text("\n".join([*lines[:3], "javascript:alert(1)", *lines[3:]]) + "\n")
+    busy_after_load = testweb.url(crawler_lab.HOST, "/busy-after-load")
+    site_list.write_text("\n".join([*lines[:3], "javascript:alert(1)", *lines[3:], busy_after_load]) + "\n")
     db = folder / "hostile.db"
     result = run_crawl(testweb, db, [], "--list", str(site_list), timeout=TIMEOUT, concurrency=2, wait=400)
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
-    yield conn, result, dict(zip(lines, pages))
+    yield conn, result, {**dict(zip(lines, pages)), busy_after_load: f"{crawler_lab.HOST}/busy-after-load"}
     conn.close()
 
 
@@ -66,6 +67,15 @@ def test_hostile_page_ends_with_its_status_within_the_timeout(hostile_crawl, pag
                             (visit["id"],)).fetchone()[0] >= 5
     if outcome == "download":
         assert "download" in visit["reason"]
+
+
+def test_page_that_blocks_its_main_thread_after_load_still_ends(hostile_crawl):
+    """scrapy-playwright reads the page after load and would wait forever: the watchdog kills the renderer."""
+    conn, _, pages = hostile_crawl
+    url = next(u for u, p in pages.items() if p.endswith("/busy-after-load"))
+    visit = conn.execute("SELECT * FROM visits WHERE url = ?", (url,)).fetchone()
+    assert (visit["status"], visit["reason"]) == ("timeout", "page unresponsive after load (main thread blocked)")
+    assert visit["duration_ms"] <= (TIMEOUT + MARGIN_S) * 1000
 
 
 def test_popups_are_closed_and_their_requests_recorded(hostile_crawl):

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mouchard.brokers import BrokerRecord, diff_snapshots
-from mouchard.merge import evidence_dir
-from mouchard.store import Store, utcnow
+from mouchard.store import Store, evidence_dir, utcnow
 
 
 def evidence_root(store: Store) -> Path:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -59,7 +61,7 @@ class VisitSettings:
     quiet: float = 0.75  # the network counts as quiet after this long without a new request
     hook_timeout: float = 10.0
     command_timeout: float = 5.0
-    watchdog_margin: float = 20.0  # seconds past the navigation timeout before the renderer is killed
+    watchdog_margin: float = 12.0  # seconds past the navigation timeout before the renderer is killed
 
 
 @dataclass
@@ -198,8 +200,6 @@ class VisitRun:
             browser = self.visit.context.browser
             session = await browser.new_browser_cdp_session()
             info = await asyncio.wait_for(session.send("SystemInfo.getProcessInfo"), 5)
-            import os
-            import signal
             for process in info.get("processInfo", []):
                 if process.get("type") == "renderer":
                     os.kill(int(process["id"]), signal.SIGKILL)
@@ -324,7 +324,8 @@ class VisitRun:
             except Exception as exc:
                 self.visit.count("visits/close_failed")
                 log.warning("visit %s: closing the browser failed: %s", self.spec.url, exc)
-        remove_profile(self.profile_dir)
+        # Hundreds of small files: deleted in a thread, not on the event loop that drives the other visits.
+        await asyncio.get_running_loop().run_in_executor(None, remove_profile, self.profile_dir)
 
 
 async def _quietly(awaitable: Any) -> None:

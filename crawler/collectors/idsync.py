@@ -1,10 +1,12 @@
 """DetectIdSyncs: an identifier cookie of one party seen in a request to another party (`id_syncs`).
 
 Identifiers are the visit's cookies that live at least `mouchard.cookies.IDENTIFIER_MIN_DAYS` and whose value
-looks like an identifier (`mouchard.idsync.looks_like_identifier`); each belongs to the site of its cookie domain
-(a first-party cookie belongs to the visited site, whoever's script set it). Header cookies are taken in the
-order the responses set them, then the browser's jar: a value already owned is not given to a later party
-(a partner storing a synced id in its own cookie does not become its owner).
+looks like an identifier (`mouchard.idsync.looks_like_identifier`); each belongs to the site of its cookie domain.
+Header cookies are taken in the order the responses set them, then the browser's jar: a value already owned is
+not given to a later party (a partner storing a synced id in its own cookie does not become its owner).
+First-party cookies count only when the site's own server set them: one a script wrote on the site's domain
+usually belongs to the script's owner (an analytics client id sent back to its collector), so calling it the
+site's identifier would invent syncs.
 
 Every request row is then searched with `mouchard.idsync.IdSyncFinder`: URL path and query, headers, cookies and
 body, in every encoding the leak detector knows except hashes; a redirect hop's URL is reported as `redirect`.
@@ -93,5 +95,7 @@ class DetectIdSyncs(Collector):
             expires = cookie.get("expires", -1)
             if expires is None or expires < 0 or (expires - now) / 86400 < IDENTIFIER_MIN_DAYS:
                 continue
-            found.append((site_of(cookie.get("domain", "")), cookie.get("name", ""), cookie.get("value", "")))
+            site = site_of(cookie.get("domain", ""))
+            if site != visit.site:  # first-party jar cookies not set by a header: owner unknown (see docstring)
+                found.append((site, cookie.get("name", ""), cookie.get("value", "")))
         return found

@@ -37,22 +37,23 @@ class JudgeIdentifiers:
         if not isinstance(item, VisitRecord) or not item.rows.get("cookies"):
             return item
         for row in item.rows["cookies"]:
+            value = row.get("value") or ""
             earlier = self.store.rows(
                 "SELECT c.id, c.visit_id, c.value, c.lifetime_days, c.identifier, c.identifier_reason FROM cookies c "
                 "JOIN visits v ON v.id = c.visit_id WHERE v.crawl_id = ? AND c.name = ? AND c.domain = ? "
                 "AND c.value IS NOT NULL ORDER BY c.id DESC LIMIT ?",
                 (self.crawl_id, row.get("name"), row.get("domain"), MAX_OTHERS))
-            value = row.get("value") or ""
-            row["identifier"], row["identifier_reason"] = judge_identifier(
-                value, row.get("lifetime_days"), _one_per_visit(earlier))
-            row["identifier"] = int(row["identifier"])
-            for old in earlier:  # the new profile's value may change older verdicts
+            verdict, reason = judge_identifier(value, row.get("lifetime_days"), _one_per_visit(earlier))
+            row["identifier"], row["identifier_reason"] = int(verdict), reason
+            for old in earlier:
+                # A new profile can only add a difference: rows already judged identifiers by comparison stay so.
+                # The others are judged again against this profile's value (and the values they were judged on).
+                if old["identifier"] and not (old["identifier_reason"] or "").startswith("seen in one"):
+                    continue
                 others = [value, *_one_per_visit(r for r in earlier if r["visit_id"] != old["visit_id"])]
                 verdict, reason = judge_identifier(old["value"] or "", old["lifetime_days"], others)
-                # Rewrite when the verdict changes, or when it rested on one profile and now rests on several.
-                if int(verdict) != old["identifier"] or (old["identifier_reason"] or "").startswith("seen in one"):
-                    item.updates.append(("cookies", old["id"], {"identifier": int(verdict),
-                                                                "identifier_reason": reason}))
+                if int(verdict) != old["identifier"] or reason != old["identifier_reason"]:
+                    item.updates.append(("cookies", old["id"], {"identifier": int(verdict), "identifier_reason": reason}))
         return item
 
 

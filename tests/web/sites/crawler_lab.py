@@ -5,6 +5,7 @@ Host www.cookie-lab.fr (first party) and ads.lab-adserver.com (an ad server, thi
   pixel from the same ad host; a direct image to the ad host sets `lab_px`, and a second image after load must
   carry it back. A browser that blocks third-party cookies sends no `Cookie` on `/frame-pixel` and `/seen`.
 - `/workers`: a dedicated worker and a service worker that fetch, a beacon, a two-hop redirect chain, a JSON POST.
+- `/busy-after-load`: loads, then blocks its main thread: reading the page after load never returns.
 - `/probe`: what a page can see of its visitor (webdriver flag, user agent, languages, window, globals, whether
   `document.cookie`'s accessors are native), posted as JSON to `/report`: compare a crawl with a bare browser.
 """
@@ -47,6 +48,8 @@ EXPECTED = {
                     {"kind": "indexedDB", "host": HOST, "key": "lab-db"}],
     },
     f"{HOST}/probe": {"third_party_hosts": [], "reports_to": f"{HOST}/report"},
+    f"{HOST}/busy-after-load": {"third_party_hosts": [], "outcome": "timeout",
+                                 "behaviour": "the load event fires, then the main thread is blocked forever"},
 }
 
 PAGE = "<!doctype html><html><head><meta charset=utf-8><title>{title}</title></head><body>{body}</body></html>"
@@ -177,3 +180,10 @@ def probe(req: Request) -> Response:
 @SITE.route("/report", ["POST"])
 def report(req: Request) -> Response:
     return Response.empty()
+
+
+@SITE.route("/busy-after-load")
+def busy_after_load(req: Request) -> Response:
+    """Loads, then blocks its main thread for good: whoever reads the page after `load` waits forever."""
+    script = 'window.addEventListener("load", function () { setTimeout(function () { while (true) {} }, 0); });'
+    return Response.html(PAGE.format(title="Busy after load", body=f"<p>loaded</p><script>{script}</script>"))

@@ -6,8 +6,9 @@ All on www.example-detectors.org (third parties in detectors_thirdparty.py):
   chart (/static/chart.js) that draws coloured bars and text between save/restore and reads a thumbnail back:
   an ordinary canvas that must not be flagged. Frames: a same-site iframe (/fingerprinting/frame) and a
   cross-site one (openfpcdn.io/fingerprintjs/frame.html, its own renderer process) call canvas and navigator
-  APIs in their first script, and a last inline script borrows an about:blank iframe's pristine toDataURL
-  (`image/bmp`), a known trick against page-side wrappers.
+  APIs in their first script, a last inline script borrows an about:blank iframe's pristine toDataURL
+  (`image/bmp`), a known trick against page-side wrappers, and a dedicated worker (/static/worker.js) draws text
+  on an OffscreenCanvas and reads navigator properties.
 - /chart: the chart alone (no fingerprinting at all).
 - /replay: an rrweb-style recorder shipping DOM mutations to ingest.replay-example.io, and Microsoft Clarity's
   tag; the page changes its DOM after load so there are mutations to ship.
@@ -69,13 +70,15 @@ CHART = r"""(function () {
 
 PIXELS = r"""(function () {
   var page = encodeURIComponent(location.href);
-  new Image().src = "__FB__?id=__PIXEL__&ev=PageView&dl=" + page + "&rl=&if=false&ts=" + Date.now() + "&cd[content_type]=product";
+  new Image().src = "__FB__?id=__PIXEL__&ev=PageView&dl=" + page + "&rl=&if=false&ts=" + Date.now()
+                    + "&cd[content_type]=product";
   fetch("__FB__", {method: "POST", keepalive: true, mode: "no-cors",
     headers: {"Content-Type": "application/x-www-form-urlencoded"},
     body: "id=__PIXEL__&ev=Purchase&dl=" + page + "&cd[value]=42.50&cd[currency]=EUR&cd[content_ids]=%5B%22sku-1%22%5D"
           + "&ud[em]=__EMAIL_SHA256__&eid=ord-1001"});
   navigator.sendBeacon("__GA4__?v=2&tid=__GA4_ID__&cid=555.666&en=page_view&dl=" + page + "&dt=Pixels");
-  navigator.sendBeacon("__GA4__?v=2&tid=__GA4_ID__&cid=555.666&en=purchase&cu=EUR&epn.value=42.5&ep.transaction_id=ord-1001&dl=" + page);
+  navigator.sendBeacon("__GA4__?v=2&tid=__GA4_ID__&cid=555.666&en=purchase&cu=EUR&epn.value=42.5"
+                       + "&ep.transaction_id=ord-1001&dl=" + page);
   new Image().src = "__UA__?v=1&tid=__UA_ID__&cid=555.666&t=pageview&dl=" + page;
   new Image().src = "__STATS__?v=2&tid=__GA4_ID__&cid=555.666&aip=1";
   new Image().src = "__CONV__?label=__LABEL__&value=42.5&currency_code=EUR&guid=ON&script=0";
@@ -103,8 +106,21 @@ def fingerprinting(req: Request) -> Response:
               f'<iframe src="{html.escape(req.url(FP_HOST, "/fingerprintjs/frame.html"))}" width="10" height="10">'
               '</iframe>')
     body = ('<canvas id="chart" width="280" height="180"></canvas><img id="thumb" alt="">'
-            + _script("/static/chart.js") + scripts + frames + BORROWED)
+            + _script("/static/chart.js") + scripts + frames + BORROWED
+            + "<script>new Worker('/static/worker.js');</script>")
     return Response.html(_page("Fingerprinting", first, body))
+
+
+WORKER = r"""setTimeout(function () {
+  var c = new OffscreenCanvas(200, 50), x = c.getContext("2d");
+  x.font = "16px serif"; x.fillText("worker fingerprint", 2, 20);
+  postMessage([navigator.hardwareConcurrency, navigator.userAgent]);
+}, 300);"""
+
+
+@SITE.route("/static/worker.js", ["GET"])
+def worker_js(req: Request) -> Response:
+    return Response.js(WORKER)
 
 
 @SITE.route("/fingerprinting/frame", ["GET"])
@@ -224,8 +240,10 @@ EXPECTED: dict[str, dict] = {
             _fp("frame.html"): ["Navigator.hardwareConcurrency", "HTMLCanvasElement.getContext",
                                 "HTMLCanvasElement.toDataURL"],
         },
-        # the page's own scripts: toDataURL arguments seen, including the one called through about:blank
-        "page_to_data_url_types": [None, "image/bmp"],
+        # a dedicated worker (its calls wait 300 ms: Playwright resumes workers before we can hook them)
+        "worker": {f"{HOST}/static/worker.js": ["Navigator.hardwareConcurrency", "Navigator.userAgent",
+                                                "OffscreenCanvas.getContext",
+                                                "OffscreenCanvasRenderingContext2D.fillText"]},
         # script -> the only flags set among FLAGS (the others must be 0)
         "scripts": {
             _fp("canvas.js"): ["canvas_fingerprinting"],
