@@ -14,11 +14,14 @@ import logging
 import shutil
 import sys
 import tempfile
+from collections import Counter
 
 import click
 
+from mouchard.derive import derive_findings
 from mouchard.errors import UserError
 from mouchard.options import browser_options, db_option, network_from, network_options, run_options
+from mouchard.store import evidence_dir as store_evidence_dir
 
 DEFAULT_SEED = 20240601
 
@@ -65,19 +68,29 @@ def _find_unfinished(store, config: dict) -> int | None:
               help="Seed of the internal-link sample (recorded with the crawl).")
 @click.option("--screenshots", is_flag=True, help="Keep a screenshot of each page (in <db>.evidence/).")
 @click.option("--har", is_flag=True, help="Keep a HAR file of each visit (in <db>.evidence/).")
+@click.option("--consent", type=click.Choice(["none", "reject", "accept", "all"]), default="all", show_default=True,
+              help="Consent phases besides 'initial' (no interaction): reject all, accept all, or both; each in a "
+                   "fresh profile.")
+@click.option("--gpc", is_flag=True, help="Also visit each page sending Global Privacy Control (Sec-GPC: 1).")
+@click.option("--redis", "redis_url", envvar="MOUCHARD_REDIS", metavar="URL",
+              help="Distribute the crawl: queue the sites in this Redis for `mouchard worker` (env MOUCHARD_REDIS).")
+@click.option("--workers", type=click.IntRange(0, 256), default=0, show_default=True,
+              help="With --redis: run this many workers here, then merge their shards into --db (0: only queue).")
 @browser_options
 @network_options
-def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, screenshots, har, browser, browser_args,
-          proxy, host_map, ignore_https_errors, ca_file):
+def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, screenshots, har, consent, gpc, redis_url,
+          workers, browser, browser_args, proxy, host_map, ignore_https_errors, ca_file):
     """Visit websites in Chromium, each in a fresh profile, and record requests, cookies and storage.
 
     URLS are pages to visit; or give --list FILE. Each visit is one row of `visits`, with its requests, cookies,
     storage items and evidence files; trackers are classified with the tracker lists in the cache.
     """
+    from crawler.consent.phases import phases_for
     from mouchard.browser import browser_version, find_browser
     from mouchard.store import Store
 
     targets = _targets(urls, list_file)
+    phases = phases_for(consent, gpc)
     net = network_from(proxy, host_map, ignore_https_errors, ca_file)
     executable = find_browser(browser)
     version = browser_version(executable)
@@ -88,10 +101,19 @@ def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, scree
     target_text = "\n".join(f"{t.url}\t{','.join(t.tags)}" for t in targets)
     config = {
         "targets": len(targets), "targets_sha256": hashlib.sha256(target_text.encode()).hexdigest(),
-        "list": list_file, "phases": ["initial"], "concurrency": concurrency, "timeout": timeout,
+        "list": list_file, "phases": phases, "concurrency": concurrency, "timeout": timeout,
         "pages_per_site": pages_per_site, "seed": seed, "screenshots": screenshots, "har": har,
         "user_agent": plan.options()["user_agent"], "viewport": plan.options()["viewport"],
     }
+    if redis_url:
+        from crawler.worker_cli import distributed_crawl
+
+        distributed_crawl(targets, config, redis_url=redis_url, workers=workers, db=db, concurrency=concurrency,
+                          browser=browser, browser_args=browser_args, proxy=proxy, host_map=host_map,
+                          ignore_https_errors=ignore_https_errors, ca_file=ca_file)
+        return
+    if workers:
+        raise UserError("--workers needs --redis URL: the queue the workers share")
     store = Store(db)
     try:
         crawl_id = _find_unfinished(store, config)
@@ -105,16 +127,19 @@ def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, scree
         old_config = json.loads(store.rows("SELECT config FROM crawls WHERE id = ?", (crawl_id,))[0]["config"] or "{}")
     finally:
         store.close()
-    status = _run(targets, done, old_config.get("samples", {}), db=db, crawl_id=crawl_id, plan=plan, net=net,
+    status = _run(targets, phases, done, old_config.get("samples", {}), db=db, crawl_id=crawl_id, plan=plan, net=net,
                   concurrency=concurrency, timeout=timeout, pages_per_site=pages_per_site, seed=seed,
                   screenshots=screenshots, har=har)
     with Store(db) as store:
-        summary = _summary(store, crawl_id)
+        summary = crawl_summary(store, crawl_id)
+        if status == "finished":  # findings are derived by the audit rules (mouchard.derive)
+            findings = derive_findings(store, [crawl_id], ["web.*", "consent.*"])
+            summary["findings"] = dict(Counter(f["rule_id"] for f in findings))
         store.finish_crawl(crawl_id, status, summary)
-    _print_summary(summary, crawl_id, db)
+    print_summary(summary, crawl_id, db)
 
 
-def _run(targets, done: set[str], samples: dict, *, db: str, crawl_id: int, plan, net, concurrency: int,
+def _run(targets, phases: list[str], done: set[str], samples: dict, *, db: str, crawl_id: int, plan, net, concurrency: int,
          timeout: float, pages_per_site: int, seed: int, screenshots: bool, har: bool) -> str:
     """Run the browser spider in this process; returns the crawl's final status."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -124,7 +149,7 @@ def _run(targets, done: set[str], samples: dict, *, db: str, crawl_id: int, plan
     from crawler.settings import browser_settings
     from crawler.spiders.browser import BrowserSpider, visit_key
 
-    specs = [VisitSpec(visit_key(t.url), t.url, t.tags) for t in targets]
+    specs = [VisitSpec(visit_key(t.url, phase), t.url, t.tags, phase) for t in targets for phase in phases]
     by_key = {s.key: s for s in specs}
     pending = []
     for parent_key, sample in samples.items():
@@ -132,10 +157,10 @@ def _run(targets, done: set[str], samples: dict, *, db: str, crawl_id: int, plan
         if parent is None or parent_key not in done:
             continue
         for url in sample.get("chosen", []):
-            child = VisitSpec(visit_key(url), url, parent.tags, parent.phase, 1, parent_key)
+            child = VisitSpec(visit_key(url, parent.phase), url, parent.tags, parent.phase, 1, parent_key)
             if child.key not in done:
                 pending.append(child)
-    evidence_dir = f"{db}.evidence" if (screenshots or har) else None
+    evidence_dir = str(store_evidence_dir(db))  # banner screenshots of the consent phases are always kept
     profile_root = tempfile.mkdtemp(prefix="mouchard-crawl-")
     total = len(specs) * (1 + pages_per_site)
     progress = Progress(TextColumn("[bold]crawl[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
@@ -151,7 +176,7 @@ def _run(targets, done: set[str], samples: dict, *, db: str, crawl_id: int, plan
                                 concurrency=concurrency, timeout=timeout)
     settings.update({"MOUCHARD_PROGRESS": advance, "MOUCHARD_EVIDENCE_DIR": evidence_dir,
                      "LOG_INSTALL_ROOT_HANDLER": False})
-    _quiet_logs()
+    quiet_logs()
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(BrowserSpider)
     process.crawl(crawler, specs=specs, pending=pending, pages_per_site=pages_per_site, seed=seed,
@@ -166,7 +191,7 @@ def _run(targets, done: set[str], samples: dict, *, db: str, crawl_id: int, plan
     return "finished" if reason == "finished" else "interrupted"
 
 
-def _quiet_logs() -> None:
+def quiet_logs() -> None:
     """Our warnings to stderr; Scrapy's and Playwright's own chatter only when it is an error."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("mouchard: %(message)s"))
@@ -177,7 +202,7 @@ def _quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def _summary(store, crawl_id: int) -> dict:
+def crawl_summary(store, crawl_id: int) -> dict:
     statuses = {r["status"]: r["n"] for r in store.rows(
         "SELECT status, count(*) AS n FROM visits WHERE crawl_id = ? GROUP BY status ORDER BY n DESC", (crawl_id,))}
     trackers = store.rows(
@@ -192,10 +217,12 @@ def _summary(store, crawl_id: int) -> dict:
             "top_trackers": trackers}
 
 
-def _print_summary(summary: dict, crawl_id: int, db: str) -> None:
+def print_summary(summary: dict, crawl_id: int, db: str) -> None:
     statuses = ", ".join(f"{n} {status}" for status, n in summary["statuses"].items()) or "none"
     click.echo(f"crawl {crawl_id}: {summary['visits']} visits ({statuses}); {summary['requests']} requests, "
                f"{summary['cookies']} cookies ({summary['identifier_cookies']} identifiers), "
                f"{summary['storage_items']} storage items -> {db}")
     if summary["top_trackers"]:
         click.echo("top trackers: " + ", ".join(f"{t['entity']} ({t['visits']} visits)" for t in summary["top_trackers"]))
+    if summary.get("findings"):
+        click.echo("findings: " + ", ".join(f"{n} {rule}" for rule, n in sorted(summary["findings"].items())))

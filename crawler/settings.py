@@ -24,6 +24,13 @@ DEFAULT_COLLECTORS = [
     "crawler.browser.network.RecordRequests",
     "crawler.browser.cookies.RecordCookies",
     "crawler.browser.storage.RecordStorage",
+    "crawler.collectors.consent.RecordConsent",  # acts on the banner in after_load: before collectors that read
+    "crawler.collectors.bidding.RecordBidding",  # the page's final state
+    "crawler.collectors.replay.DetectSessionReplay",
+    "crawler.collectors.keylogging.DetectKeyLogging",  # types into forms: after the consent click
+    "crawler.collectors.pixels.RecordPixels",
+    "crawler.collectors.idsync.DetectIdSyncs",
+    "crawler.collectors.fingerprinting.RecordFingerprinting",  # last of the detectors: writes the scripts rows
     "crawler.browser.evidence.KeepEvidence",
 ]
 

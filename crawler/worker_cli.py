@@ -130,7 +130,7 @@ def run_browser_worker(*, frontier, redis_url: str, db: str, name: str, lease: f
     """
     from crawler.browser.launch import LaunchPlan
     from crawler.browser.visit import VisitSettings
-    from crawler.cli import _print_summary, _quiet_logs, _summary
+    from crawler.cli import crawl_summary, print_summary, quiet_logs
     from crawler.distributed import worker_settings
     from crawler.settings import browser_settings
     from crawler.spiders.browser import BrowserSpider
@@ -156,7 +156,7 @@ def run_browser_worker(*, frontier, redis_url: str, db: str, name: str, lease: f
                          timeout=timeout),
         redis_url=redis_url, run=frontier.run, worker=name, lease=lease)
     settings["MOUCHARD_EVIDENCE_DIR"] = evidence_dir
-    _quiet_logs()
+    quiet_logs()
     profile_root = tempfile.mkdtemp(prefix="mouchard-worker-")
     status = "failed"
     stats: dict = {}
@@ -168,9 +168,9 @@ def run_browser_worker(*, frontier, redis_url: str, db: str, name: str, lease: f
     finally:
         shutil.rmtree(profile_root, ignore_errors=True)
         with Store(db) as store:
-            summary = {**_summary(store, crawl_id), "distributed": _distributed_stats(stats)}
+            summary = {**crawl_summary(store, crawl_id), "distributed": _distributed_stats(stats)}
             store.finish_crawl(crawl_id, status if sys.exc_info()[0] is None else "failed", summary)
-    _print_summary(summary, crawl_id, db)
+    print_summary(summary, crawl_id, db)
 
 
 def run_broker_worker(*, frontier, redis_url: str, db: str, name: str, lease: float, concurrency: int,

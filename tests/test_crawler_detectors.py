@@ -30,7 +30,8 @@ PAGES = ["/fingerprinting", "/chart", "/replay", "/form", "/form-clean", "/pixel
 def crawled(testweb, tmp_path_factory):
     """A database after one crawl of the detector pages."""
     db = tmp_path_factory.mktemp("detectors") / "detectors.db"
-    args = [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--timeout", "20", "--concurrency", "2"]
+    args = [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--consent", "none", "--timeout", "20",
+            "--concurrency", "2"]
     args += [f"--browser-arg={flag}" for flag in testweb.chromium_args()]
     result = subprocess.run([*args, *(testweb.url(HOST, page) for page in PAGES)], capture_output=True, text=True,
                             timeout=300)

@@ -246,7 +246,7 @@ def fingerprint(db) -> dict[str, dict]:
 def single(testweb, tmp_path_factory) -> Path:
     """The same list crawled by `mouchard crawl` on one machine."""
     db = tmp_path_factory.mktemp("single") / "single.db"
-    out = subprocess.run([sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--timeout", str(TIMEOUT),
+    out = subprocess.run([sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--consent", "none", "--timeout", str(TIMEOUT),
                           "--concurrency", "2", "--seed", "1", *browser_flags(testweb),
                           *[t.url for t in site_list(testweb)]], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -32,7 +32,7 @@ STORAGE_KIND = {"localStorage": "local", "sessionStorage": "session", "indexedDB
 def run_crawl(testweb, db, urls: list[str], *extra: str, timeout: float = 15, concurrency: int = 2,
               wait: float = 240) -> subprocess.CompletedProcess:
     """`mouchard crawl` against the test web (its resolver rules and certificate pins as browser flags)."""
-    args = [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--timeout", str(timeout),
+    args = [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--consent", "none", "--timeout", str(timeout),
             "--concurrency", str(concurrency)]
     for flag in testweb.chromium_args():
         args.append(f"--browser-arg={flag}")

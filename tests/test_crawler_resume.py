@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def crawl_command(testweb, db, site_list) -> list[str]:
-    return [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--list", str(site_list), "--timeout", "15",
+    return [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--consent", "none", "--list", str(site_list), "--timeout", "15",
             "--concurrency", "2", "--pages-per-site", "1", "--seed", "7",
             *(f"--browser-arg={flag}" for flag in testweb.chromium_args())]
 

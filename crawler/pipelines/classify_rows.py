@@ -1,4 +1,5 @@
-"""ClassifyRows: tracker entity and category of each request, cookie and storage origin of a visit.
+"""ClassifyRows: tracker entity and category of each request, cookie, storage origin and script of a visit,
+and the companies on both sides of each ID sync.
 
 Uses `mouchard.classify.classify_rows` (the shipped list and whatever lists `mouchard lists update` cached);
 the same derivation `mouchard classify` re-runs later when lists change.
@@ -8,11 +9,12 @@ from __future__ import annotations
 
 from crawler.browser.visit import VisitRecord
 
-TABLES = ("requests", "cookies", "storage_items")
+TABLES = ("requests", "cookies", "storage_items", "js_calls", "scripts")
 
 
 class ClassifyRows:
-    """Fills tracker_entity, tracker_category and tracker_list in requests, cookies and storage_items rows."""
+    """Fills tracker_entity/category/list in requests, cookies, storage_items, js_calls and scripts rows, and
+    from_entity/to_entity in id_syncs rows."""
 
     def __init__(self, stats=None):
         self.stats = stats
@@ -38,4 +40,8 @@ class ClassifyRows:
                 classify_rows(rows, first_party=item.spec.url, classifier=self.classifier)
                 if self.stats is not None:
                     self.stats.inc_value(f"mouchard/{table}/trackers", sum(1 for r in rows if r.get("tracker_entity")))
+        for row in item.rows.get("id_syncs", []):
+            for side in ("from", "to"):
+                found = self.classifier.classify(row.get(f"{side}_site") or "", None, item.spec.url)
+                row[f"{side}_entity"] = found.entity if found else None
         return item

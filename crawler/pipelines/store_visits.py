@@ -70,7 +70,9 @@ class StoreVisits:
                 parent_id = found[0] if found else None
             visit_id = tx.insert("visits", {**item.visit, "crawl_id": self.crawl_id, "parent_visit_id": parent_id})
             ids: dict[tuple[str, object], int] = {}
-            tables = ["requests", *[t for t in item.rows if t != "requests"]]
+            # requests and evidence files first: other rows point at them (rtb.request_id, consent.screenshot_file_id)
+            first = ("requests", "evidence_files")
+            tables = [*first, *[t for t in item.rows if t not in first]]
             for table in tables:
                 for row in item.rows.get(table, []):
                     values = {}
@@ -86,7 +88,9 @@ class StoreVisits:
                         values["post_body_sha256"] = tx.add_body(row["_body"])
                         values["post_body_size"] = len(row["_body"])
                     if table == "evidence_files":
-                        self._add_evidence(tx, row, visit_id)
+                        row_id = self._add_evidence(tx, row, visit_id)
+                        if row_id is not None and "_ref" in row:
+                            ids[(table, row["_ref"])] = row_id
                         continue
                     if table != "bodies":
                         values["visit_id"] = visit_id
@@ -98,12 +102,12 @@ class StoreVisits:
             if item.samples:
                 self._record_sample(store, item)
 
-    def _add_evidence(self, tx, row: dict, visit_id: int) -> None:
+    def _add_evidence(self, tx, row: dict, visit_id: int) -> int | None:
         path = row.get("_path")
         if not path or not os.path.exists(path):
             self._count("evidence/missing")
-            return
-        self.store.add_evidence_file(path, row.get("documents") or "capture", root=self.evidence_dir,
+            return None
+        return self.store.add_evidence_file(path, row.get("documents") or "capture", root=self.evidence_dir,
                                      crawl_id=self.crawl_id, visit_id=visit_id, media_type=row.get("media_type"), tx=tx)
 
     def _record_sample(self, store: Store, item: VisitRecord) -> None:

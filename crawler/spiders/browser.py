@@ -23,6 +23,7 @@ from scrapy.utils.misc import load_object
 
 from crawler.browser.profile import new_profile, remove_profile
 from crawler.browser.visit import VisitRecord, VisitRun, VisitSettings, VisitSpec
+from crawler.consent.gpc import gpc_launch_args
 from mouchard.domains import site_of
 from mouchard.store import utcnow
 
@@ -121,6 +122,9 @@ class BrowserSpider(scrapy.Spider):
         context_kwargs: dict[str, Any] = {"user_data_dir": profile}
         if evidence.get("har"):
             context_kwargs.update(record_har_path=evidence["har"], record_har_content="omit")
+        if spec.phase == "gpc":  # GPC from Chromium itself: a launch flag of this visit's browser only
+            launch_args = self.settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS").get("args") or []
+            context_kwargs["args"] = gpc_launch_args(launch_args)
         name = f"visit-{hashlib.sha256(f'{spec.key} {spec.attempt} {profile}'.encode()).hexdigest()[:20]}"
         return scrapy.Request(
             spec.url, callback=self.visited, errback=self.failed, dont_filter=True,
