@@ -16,4 +16,4 @@ metadata: setup
 	.venv/bin/python -m mouchard.metadata
 
 bench: setup
-	.venv/bin/python benchmarks/crawl.py && .venv/bin/python benchmarks/proxy.py && .venv/bin/python benchmarks/datasette.py && .venv/bin/python benchmarks/ingest.py
+	.venv/bin/python benchmarks/crawl.py && .venv/bin/python benchmarks/proxy.py && .venv/bin/python benchmarks/datasette.py && .venv/bin/python benchmarks/ingest.py && .venv/bin/python benchmarks/scale.py

@@ -206,6 +206,8 @@ def fetch(url: str, net: NetworkOptions = NetworkOptions(), *, timeout: float = 
 
 
 def _decoded(url: str, body: bytes, encoding: str, max_bytes: int) -> bytes:
+    if not encoding.strip():  # a download is what it says it is: a .tgz stays gzipped (no sniffing here)
+        return body
     try:
         return decode_body(body, encoding, max_bytes)
     except BodyError as exc:
