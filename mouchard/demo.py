@@ -37,8 +37,8 @@ DEMO_SITES = (
     ("https://www.fair-news.org/", "news,cmp"),
     ("https://www.cookie-example.com/", "cmp"),
 )
-CAPTURE = DATA / "audits" / "capture.har"
-PROFILE = DATA / "audits" / "phone.yml"
+CAPTURE = DATA / "demo" / "phone.har"  # made by tests/data/demo/make_capture.py from the labelled app corpus
+PROFILE = DATA / "profiles" / "android.yml"
 REGISTRY = DATA / "brokers" / "ca-registry-2025.csv"
 
 
@@ -91,7 +91,7 @@ def run_demo(db: str, *, serve: bool, port: int, concurrency: int) -> None:
               ["crawl", "--db", db, "--list", str(sites), "--consent", "all", "--gpc", "--screenshots",
                "--concurrency", str(concurrency), "--timeout", "20", *browser_args], log)
         _step("importing a sample phone capture", ["import", str(CAPTURE), "--profile", str(PROFILE),
-                                                   "--app", "demo.app", "--db", db], log)
+                                                   "--app", "com.example.app", "--db", db], log)
         _step("importing the 2025 California data-broker registry",
               ["brokers", "fetch", "--registry", "ca", "--from", str(REGISTRY), "--db", db], log)
         _step("importing a journalist's list of brokers",

@@ -1,0 +1,35 @@
+"""`mouchard demo`, the README's first command: the whole chain on the demo web, then Datasette's questions."""
+
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_demo_builds_a_database_with_every_kind_of_record(tmp_path):
+    db = tmp_path / "demo.db"
+    out = subprocess.run([sys.executable, "-m", "mouchard", "demo", "--no-serve", "--db", str(db)],
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:] + (tmp_path / "demo.db.log").read_text()[-4000:]
+    for step in ("crawling", "phone capture", "registry", "brokers' sites", "rules", "done in"):
+        assert step in out.stdout
+    conn = sqlite3.connect(db)
+    phases = {row[0] for row in conn.execute("SELECT DISTINCT phase FROM visits WHERE status = 'ok'")}
+    assert phases == {"initial", "reject", "accept", "gpc"}
+    for table in ("requests", "cookies", "consent", "rtb", "flows", "leaks", "brokers", "broker_pages", "findings"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0, table
+    rules = {row[0] for row in conn.execute("SELECT DISTINCT rule_id FROM findings")}
+    assert {"consent.tracking-before-consent", "brokers.hidden-opt-out-page"} <= rules
+    assert conn.execute("SELECT count(*) FROM consent WHERE source = 'action' AND verified = 1").fetchone()[0] >= 4
+
+
+def test_demo_outside_a_clone_is_one_line(tmp_path, monkeypatch):
+    from mouchard import demo
+    from mouchard.errors import UserError
+
+    monkeypatch.setattr(demo, "TESTS", tmp_path)
+    with pytest.raises(UserError, match="needs a clone"):
+        demo._demo_web()
