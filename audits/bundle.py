@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from mouchard.store import file_sha256
 from mouchard.errors import UserError
 
 from audits.timestamp import timestamp_request
@@ -33,12 +34,6 @@ def evidence_folder(db: str | os.PathLike) -> Path:
     return Path(f"{db}.evidence")
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def bundle_files(root: Path) -> list[str]:
@@ -59,7 +54,7 @@ def file_entries(root: Path) -> list[dict]:
         if "\n" in rel or "\r" in rel:
             raise UserError(f"{root}: file name with a line break cannot be listed in a manifest: {rel!r}")
         path = root / rel
-        entries.append({"path": rel, "sha256": sha256_file(path), "size": path.stat().st_size})
+        entries.append({"path": rel, "sha256": file_sha256(path), "size": path.stat().st_size})
     return entries
 
 

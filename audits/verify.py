@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mouchard.errors import UserError
+from mouchard.store import file_sha256
 
-from audits.bundle import (DIGEST_METHOD, FORMAT, MANIFEST, TSQ, TSR, bundle_digest, bundle_files, manifest_bytes,
-                           sha256_file)
+from audits.bundle import (DIGEST_METHOD, FORMAT, MANIFEST, TSQ, TSR, bundle_digest, bundle_files, manifest_bytes)
 from audits.timestamp import parse_timestamp_request, timestamp_request
 
 
@@ -78,7 +78,7 @@ def verify_bundle(root: str | Path) -> Verification:
         else:
             file = root / path
             size, want = file.stat().st_size, listed[path]
-            actual = sha256_file(file)
+            actual = file_sha256(file)
             if actual != want.get("sha256") or size != want.get("size"):
                 problems.append(Problem(path, "changed", f"sha256 {actual[:16]}… (size {size}), manifest says "
                                                          f"{str(want.get('sha256'))[:16]}… (size {want.get('size')})"))

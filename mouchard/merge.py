@@ -25,7 +25,6 @@ merged again: re-derive them on the merged database with `mouchard classify` / `
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -40,7 +39,7 @@ from mouchard import __version__
 from mouchard.errors import UserError
 from mouchard.idmap import IdMap, copy_order, foreign_keys
 from mouchard.schema import SCHEMA_VERSION, TABLES, Table
-from mouchard.store import Store, evidence_dir, utcnow
+from mouchard.store import Store, evidence_dir, file_sha256, utcnow
 
 BATCH = 5000  # rows per executemany
 MERGE_KIND = "merge"
@@ -543,12 +542,6 @@ def sum_counts(summaries: Iterable[dict | None]) -> dict:
     return total
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def origin(store: Store, table: str, row_id: int) -> list[tuple[str, int]]:

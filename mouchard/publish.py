@@ -8,7 +8,6 @@ docs/datasette.md and counted in the output folder's `redaction.json`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import importlib.util
 import json
 import re
@@ -22,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from mouchard import __version__
+from mouchard.store import file_sha256
 from mouchard.errors import UserError
 from mouchard.metadata import DATABASE, LICENSE, LICENSE_URL, SOURCE, SOURCE_URL, TITLE, build_metadata
 from mouchard.schema import TABLES
@@ -378,7 +378,7 @@ def publish(options: PublishOptions) -> PublishResult:
 def _write_instructions(out: Path, options: PublishOptions, result: PublishResult, source: Path) -> None:
     (out / "redaction.json").write_text(json.dumps({
         "source": source.name,
-        "source_sha256": _sha256(source),
+        "source_sha256": file_sha256(source),
         "published_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "mouchard": __version__,
         "redacted": options.redact,
@@ -395,9 +395,3 @@ def _write_instructions(out: Path, options: PublishOptions, result: PublishResul
     path.chmod(0o755)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -44,6 +44,15 @@ def evidence_dir(db: str | os.PathLike) -> Path:
     return Path(f"{db}.evidence")
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks (evidence files can be large HAR files)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def default_db_path() -> str:
     return os.environ.get(ENV_DB) or DEFAULT_DB
 
@@ -254,12 +263,8 @@ class Store:
                           media_type: str | None = None, tx: Writer | None = None) -> int:
         """Hash a file kept as evidence and record it; `path` is stored relative to `root` when given."""
         file = Path(path)
-        digest = hashlib.sha256()
-        with file.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
         rel = os.path.relpath(file, root) if root else str(file)
-        row = {"crawl_id": crawl_id, "visit_id": visit_id, "path": rel, "sha256": digest.hexdigest(),
+        row = {"crawl_id": crawl_id, "visit_id": visit_id, "path": rel, "sha256": file_sha256(file),
                "size": file.stat().st_size, "media_type": media_type or _media_type(file),
                "documents": documents, "created_at": utcnow()}
         if tx is not None:
