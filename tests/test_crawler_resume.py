@@ -21,8 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def crawl_command(testweb, db, site_list) -> list[str]:
-    return [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--consent", "none", "--list", str(site_list), "--timeout", "15",
-            "--concurrency", "2", "--pages-per-site", "1", "--seed", "7",
+    return [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--consent", "none", "--list", str(site_list),
+            "--timeout", "15", "--concurrency", "2", "--pages-per-site", "1", "--seed", "7",
             *(f"--browser-arg={flag}" for flag in testweb.chromium_args())]
 
 
@@ -70,7 +70,7 @@ def test_sigkill_then_rerun_resumes_without_loss_or_duplicate(testweb, tmp_path)
     assert landing == {testweb.url(host) for host in PUBLISHERS}
 
     conn = sqlite3.connect(db)
-    crawls = conn.execute("SELECT id, status, config FROM crawls").fetchall()
+    crawls = conn.execute("SELECT id, status, config FROM crawls WHERE kind = 'web'").fetchall()
     assert [(c[0], c[1]) for c in crawls] == [(1, "finished")]
     config = json.loads(crawls[0][2])
     samples = config["samples"]
