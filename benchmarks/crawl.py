@@ -140,8 +140,8 @@ def run_pair(web, urls: list[str], concurrency: int, folder: str) -> dict:
     if bare_run.returncode != 0:
         raise SystemExit(f"bare run failed: {bare_run.stderr[-2000:]}")
     db = Path(folder) / f"crawl-{concurrency}.db"
-    command = [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--list", str(site_list),
-               "--concurrency", str(concurrency), "--timeout", "30",
+    command = [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--consent", "none",
+               "--list", str(site_list), "--concurrency", str(concurrency), "--timeout", "30",
                *(f"--browser-arg={flag}" for flag in web.chromium_args())]
     crawl_time, crawl_peak, crawl_run = measure(command)
     if crawl_run.returncode != 0:
@@ -150,14 +150,15 @@ def run_pair(web, urls: list[str], concurrency: int, folder: str) -> dict:
 
     conn = sqlite3.connect(db)
     ok = conn.execute("SELECT count(*) FROM visits WHERE status = 'ok'").fetchone()[0]
-    counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("requests", "cookies", "storage_items")}
+    counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in ("requests", "cookies", "storage_items")}
     conn.close()
     return {"concurrency": concurrency, "pages": len(urls), "bare_s": bare_time, "bare_peak": bare_peak,
             "crawl_s": crawl_time, "crawl_peak": crawl_peak, "crawl_ok": ok, **counts,
             "bare_ppm": len(urls) / bare_time * 60, "crawl_ppm": len(urls) / crawl_time * 60}
 
 
-def report(results: list[dict], pages: int) -> str:
+def report(results: list[dict], pages: int, load: float) -> str:
     mib = 1024 * 1024
     lines = [
         "## crawl", "",
@@ -165,17 +166,20 @@ def report(results: list[dict], pages: int) -> str:
         f"Python {platform.python_version()}), {dt.date.today().isoformat()}: {pages} test-web pages (publisher "
         "homes, articles and products with their trackers, and a clean page), each in a fresh persistent profile. "
         "Bare: Playwright launches the same browser on the same kind of profile, navigates to `load`, settles "
-        f"(network quiet {QUIET} s, at most {SETTLE:g} s) and closes. Instrumented: `mouchard crawl` (Scrapy, "
-        "scrapy-playwright, CDP collectors for requests, cookies with their setting script, storage; "
-        "classification; one SQLite transaction per visit). Peak memory: RSS of the whole process tree. Machine "
-        "shared with other jobs: compare rows of one run, not runs.", "",
+        f"(network quiet {QUIET} s, at most {SETTLE:g} s) and closes. Instrumented: `mouchard crawl --consent none` "
+        "(Scrapy, scrapy-playwright, every default collector: requests, cookies with their setting script, storage, "
+        "consent reading, bidding, session replay, key logging, pixels, ID syncs, fingerprinting; classification; "
+        "one SQLite transaction per visit). Peak memory: sum of RSS over the whole process tree (shared pages "
+        f"counted in every process). Load average at the start: {load:.1f}. Machine shared with "
+        "other jobs: compare rows of one run, not runs.", "",
         "| concurrency | bare pages/min | instrumented pages/min | throughput ratio | bare peak MiB | "
         "instrumented peak MiB | memory ratio | recorded |",
         "|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         lines.append(
-            f"| {r['concurrency']} | {r['bare_ppm']:.1f} | {r['crawl_ppm']:.1f} | {r['crawl_ppm'] / r['bare_ppm']:.2f} | "
+            f"| {r['concurrency']} | {r['bare_ppm']:.1f} | {r['crawl_ppm']:.1f} | "
+            f"{r['crawl_ppm'] / r['bare_ppm']:.2f} | "
             f"{r['bare_peak'] / mib:.0f} | {r['crawl_peak'] / mib:.0f} | {r['crawl_peak'] / r['bare_peak']:.2f} | "
             f"{r['crawl_ok']} ok visits, {r['requests']} requests, {r['cookies']} cookies, "
             f"{r['storage_items']} storage items |")
@@ -211,6 +215,7 @@ def main() -> None:
         return
     from web import TestWeb
 
+    load = os.getloadavg()[0]
     web = TestWeb().start()
     try:
         urls = page_urls(web, args.pages)
@@ -218,7 +223,7 @@ def main() -> None:
             results = [run_pair(web, urls, c, folder) for c in args.concurrency]
     finally:
         web.stop()
-    text = report(results, args.pages)
+    text = report(results, args.pages, load)
     print(text)
     if args.write:
         write_section(text)

@@ -4,8 +4,8 @@ its lifetime and party, and whether it looks like a user identifier.
 Independent of any browser library: the crawler feeds it CDP cookies and raw headers, the app-traffic addons feed
 it headers from flows. Identifier rule (Acar et al. 2014, Englehardt et al. 2015, see docs/field notes): a cookie
 is an identifier when it lives at least `IDENTIFIER_MIN_DAYS`, its value has 6-100 characters, and two fresh
-profiles got different values (similarity < 0.33, part by part: see `profile_difference`). When only one profile saw it, the value's length and entropy
-decide, and `identifier_reason` says so.
+profiles got different values (similarity < 0.33, part by part: see `profile_difference` and `similarity`).
+When only one profile saw it, the value's length and entropy decide, and `identifier_reason` says so.
 """
 
 from __future__ import annotations

@@ -130,8 +130,9 @@ class RecordCookies(Collector):
         finals = {}
         for target, context_id in {(w["target"], w["context"]) for w in self.state(visit)["writes"] if w["context"]}:
             try:
-                answer = await target.send("Runtime.evaluate", {"expression": "document.cookie", "contextId": context_id,
-                                                                "returnByValue": True, "silent": True}, timeout=2.0)
+                answer = await target.send("Runtime.evaluate", {
+                    "expression": "document.cookie", "contextId": context_id, "returnByValue": True, "silent": True},
+                    timeout=2.0)
                 finals[(target, context_id)] = (answer.get("result") or {}).get("value")
             except CDPError:
                 pass
@@ -201,7 +202,8 @@ class RecordCookies(Collector):
                 row = from_browser(cookie, set_at, first_party=visit.site)
             else:  # overwritten or deleted since: what the page saw, without the attributes
                 row = {"name": found["name"], "value": found["value"], "domain": _host(found["origin"]),
-                       "site": visit.site_of(found["origin"] or ""), "third_party": int(visit.third_party(found["origin"] or ""))}
+                       "site": visit.site_of(found["origin"] or ""),
+                       "third_party": int(visit.third_party(found["origin"] or ""))}
             row.update(set_by="script", setter_url=found["script"])
             rows.append(finish(row, found["time_ms"]))
 

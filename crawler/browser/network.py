@@ -198,7 +198,8 @@ class RecordRequests(Collector):
             chain = Chain(request_id, target)
             state["chains"][request_id] = chain
         hop = self._new_hop(visit, chain, target, params)
-        if hop and state["main_request_id"] is None and hop.row["main_frame"] and hop.row["resource_type"] == "document":
+        if hop and state["main_request_id"] is None and hop.row["main_frame"] \
+                and hop.row["resource_type"] == "document":
             state["main_request_id"] = request_id
 
     def _request_extra(self, visit: VisitContext, target: "Target", params: dict) -> None:

@@ -53,7 +53,8 @@ class JudgeIdentifiers:
                 others = [value, *_one_per_visit(r for r in earlier if r["visit_id"] != old["visit_id"])]
                 verdict, reason = judge_identifier(old["value"] or "", old["lifetime_days"], others)
                 if int(verdict) != old["identifier"] or reason != old["identifier_reason"]:
-                    item.updates.append(("cookies", old["id"], {"identifier": int(verdict), "identifier_reason": reason}))
+                    item.updates.append(("cookies", old["id"], {"identifier": int(verdict),
+                                                                "identifier_reason": reason}))
         return item
 
 

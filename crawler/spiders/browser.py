@@ -162,7 +162,8 @@ class BrowserSpider(scrapy.Spider):
             spec = run.spec
             return VisitRecord(spec, {
                 "key": spec.key, "url": spec.url, "site": spec.site, "tags": list(spec.tags), "phase": spec.phase,
-                "depth": spec.depth, "status": "crashed", "reason": f"mouchard error: {type(exc).__name__}: {exc}"[:300],
+                "depth": spec.depth, "status": "crashed",
+                "reason": f"mouchard error: {type(exc).__name__}: {exc}"[:300],
                 "started_at": run.visit.started_at or now, "finished_at": now, "attempt": spec.attempt})
 
     async def visited(self, response) -> AsyncIterator[Any]:
