@@ -35,8 +35,10 @@ def seed_browser_run(redis_url: str, targets: Sequence, crawl_config: dict, *, r
     from crawler.frontier import Frontier, Task
     from crawler.spiders.browser import visit_key
 
-    tasks = [Task(visit_key(t.url), {"key": visit_key(t.url), "url": t.url, "tags": list(t.tags), "phase": "initial"})
-             for t in targets]
+    phases = crawl_config.get("phases") or ["initial"]  # one task per site and consent phase, as `mouchard crawl`
+    tasks = [Task(visit_key(t.url, phase), {"key": visit_key(t.url, phase), "url": t.url, "tags": list(t.tags),
+                                            "phase": phase})
+             for t in targets for phase in phases]
     config = {"spider": "browser", "kind": KINDS["browser"], "max_attempts": max_attempts,
               "crawl": {k: v for k, v in crawl_config.items() if k not in ("concurrency", "user_agent", "viewport")}}
     return Frontier.seed(redis_url, config, tasks, run or Frontier.unfinished(redis_url, config))

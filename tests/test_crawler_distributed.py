@@ -431,3 +431,14 @@ def test_seeding_the_same_crawl_resumes_its_run_until_it_is_finished(redis_url):
         first.ack(task.id, "w")
     later, queued = seed_browser_run(redis_url, targets, config)
     assert later.run != first.run and queued == 2  # a finished run is not reopened
+
+
+def test_seeding_queues_one_task_per_site_and_consent_phase(redis_url):
+    from crawler.worker_cli import seed_browser_run
+
+    targets = [Target("https://a.example/"), Target("https://b.example/")]
+    config = {**CRAWL_CONFIG, "phases": ["initial", "reject", "accept"], "targets_sha256": uuid.uuid4().hex}
+    frontier, queued = seed_browser_run(redis_url, targets, config)
+    assert queued == 6
+    phases = sorted(task.data["phase"] for task in frontier.lease(6, "w", 60))
+    assert phases == ["accept", "accept", "initial", "initial", "reject", "reject"]
