@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,8 @@ PAGES = [("www.example-news.fr", "/article/{n}"), ("www.daily-example.co.uk", "/
          ("www.example-campaign.org", "/"), ("www.clean-example.org", "/"), ("www.example-news.fr", "/")]
 SETTLE, QUIET = 3.0, 0.75
 
+
+from results import write_section  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 def page_urls(web, count: int) -> list[str]:
     """`count` distinct pages, cycling through PAGES (numbered pages make each cycle new)."""
@@ -189,16 +190,6 @@ def report(results: list[dict], pages: int, load: float) -> str:
                   f"(target <= 25 %: {verdict}).", ""]
     return "\n".join(lines)
 
-
-def write_section(text: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## crawl\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        current = pattern.sub(lambda _: text + "\n", current)
-    else:
-        current = current.rstrip() + "\n\n" + text + "\n"
-    path.write_text(current)
 
 
 def main() -> None:

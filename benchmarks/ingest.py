@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import random
-import re
 import sqlite3
 import statistics
 import sys
@@ -42,6 +41,8 @@ TRACKERS = ["www.google-analytics.com", "connect.facebook.net", "securepubads.g.
             "sb.scorecardresearch.com", "cdn.cookielaw.org", "script.hotjar.com", "c.amazon-adsystem.com"]
 TYPES = ["script", "image", "xhr", "fetch", "ping", "stylesheet", "font", "document", "sub_frame"]
 
+
+from results import write_section  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 def visit_rows(rng: random.Random, crawl_id: int, n: int) -> dict[str, list[dict]]:
     """One visit as the browser crawl records it: the visit row and its child rows (without visit ids)."""
@@ -210,13 +211,6 @@ def report(r: dict) -> str:
         f"Database size: **{r['bytes_per_1000_visits'] / 1e6:.0f} MB per 1,000 visits** "
         f"({r['bytes_per_1000_visits'] / 1000 / 1024:.0f} KiB per visit).", ""])
 
-
-def write_section(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## ingest\n.*?(?=^## |\Z)", re.S | re.M)
-    current = pattern.sub(lambda _: text + "\n", current) if pattern.search(current) \
-        else current.rstrip() + "\n\n" + text + "\n"
-    RESULTS.write_text(current)
 
 
 def main() -> None:

@@ -56,6 +56,8 @@ addons = [RewriteAddress()]
 '''
 
 
+from results import write_section  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -271,18 +273,6 @@ def section(proxy: dict, detector: dict, total: int, threads: int, rounds: int) 
     ]
     return "\n".join(lines)
 
-
-def write_section(text: str, path: Path = RESULTS) -> None:
-    """Replace the "## proxy" section of RESULTS.md, keeping every other section."""
-    lines = path.read_text().splitlines() if path.exists() else ["# Benchmarks", ""]
-    start = next((i for i, line in enumerate(lines) if line.strip() == "## proxy"), None)
-    new = text.rstrip("\n").splitlines()
-    if start is None:
-        lines += ([""] if lines and lines[-1].strip() else []) + new
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines[start:end] = new + ([""] if end < len(lines) else [])
-    path.write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:

@@ -21,7 +21,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import resource
 import shutil
 import socket
@@ -44,6 +43,8 @@ from crawl import PAGES, PeakMemory  # noqa: E402  (benchmarks/crawl.py: same pa
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 MiB = 1024 * 1024
 
+
+from results import write_section  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -219,13 +220,6 @@ def report(results: list[dict], pages: int, merge_result: dict | None = None) ->
     lines.append("")
     return "\n".join(lines)
 
-
-def write_section(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## scale\n.*?(?=^## |\Z)", re.S | re.M)
-    current = pattern.sub(lambda _: text + "\n", current) if pattern.search(current) \
-        else current.rstrip() + "\n\n" + text + "\n"
-    RESULTS.write_text(current)
 
 
 def main() -> None:
