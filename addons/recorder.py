@@ -21,6 +21,8 @@ from pathlib import Path
 
 from addons.pipeline import BACKLOG_BYTES, BACKLOG_LIMIT, Analyser, FlowRecord, RowRef
 
+RECORDER_NICENESS = 10  # added to the recording process's nice value: analysis yields the CPU to the proxy
+
 
 class StoreSink:
     """Writes batches of records in one transaction each; the only user of the SQLite connection."""
@@ -193,6 +195,12 @@ def _record(stages, db, crawl_id, keep_bodies, busy_timeout, inbox, outbox, done
 
     # Ctrl-C reaches the whole process group: mitmdump shuts down and tells us; we must not die first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The phone's traffic comes first: on a busy machine the proxy gets the CPU and we catch up when it idles
+    # (the backlog is bounded: past BACKLOG_LIMIT snapshots the proxy waits for us, nothing is dropped).
+    try:
+        os.nice(RECORDER_NICENESS)
+    except OSError:
+        pass
     logging.basicConfig(level=logging.WARNING, format="[mouchard recorder] %(message)s")
     failed: list[str] = []
 

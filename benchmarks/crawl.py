@@ -1,13 +1,16 @@
 """Browser crawl throughput: instrumented `mouchard crawl` vs bare Playwright navigation of the same pages.
 
-    .venv/bin/python benchmarks/crawl.py [--pages 100] [--concurrency 1 4] [--write]
+    .venv/bin/python benchmarks/crawl.py [--pages 100] [--concurrency 1 4] [--latency-ms 0] [--write]
 
 Both sides run in their own process on the same test-web pages (publisher home, article and product pages), with
 the same profile strategy (a fresh persistent profile per page, third-party cookies allowed, same launch flags)
 and the same settle rule after load (network quiet for 0.75 s, at most 3 s). The bare side only navigates; the
 instrumented side is the real command: Scrapy, scrapy-playwright, CDP collectors, classification, SQLite.
 Peak memory is the largest sum of RSS over the process tree (Python, Playwright's driver, every Chromium
-process), sampled every 0.2 s. `--write` replaces the "## crawl" section of benchmarks/RESULTS.md.
+process), sampled every 0.2 s. `--latency-ms` makes the test web wait that long before every response (a network
+round trip; 0, the default, is the worst case for the ratio: the instrumentation's fixed costs per page and per
+renderer process weigh most when pages load at loopback speed). `--write` replaces the "## crawl" section of
+benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -159,13 +162,14 @@ def run_pair(web, urls: list[str], concurrency: int, folder: str) -> dict:
             "bare_ppm": len(urls) / bare_time * 60, "crawl_ppm": len(urls) / crawl_time * 60}
 
 
-def report(results: list[dict], pages: int, load: float) -> str:
+def report(results: list[dict], pages: int, load: float, latency_ms: float) -> str:
     mib = 1024 * 1024
     lines = [
         "## crawl", "",
-        f"`benchmarks/crawl.py --pages {pages}` on {platform.node()} ({platform.machine()}, {os.cpu_count()} cores, "
+        f"`benchmarks/crawl.py --pages {pages} --latency-ms {latency_ms:g}` on {platform.node()} ({platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}), {dt.date.today().isoformat()}: {pages} test-web pages (publisher "
-        "homes, articles and products with their trackers, and a clean page), each in a fresh persistent profile. "
+        "homes, articles and products with their trackers, and a clean page), each in a fresh persistent profile; "
+        f"the test web answers after {latency_ms:g} ms. "
         "Bare: Playwright launches the same browser on the same kind of profile, navigates to `load`, settles "
         f"(network quiet {QUIET} s, at most {SETTLE:g} s) and closes. Instrumented: `mouchard crawl --consent none` "
         "(Scrapy, scrapy-playwright, every default collector: requests, cookies with their setting script, storage, "
@@ -196,6 +200,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="test web's delay before every response")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     parser.add_argument("--bare", metavar="URLS_JSON", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -207,14 +212,14 @@ def main() -> None:
     from web import TestWeb
 
     load = os.getloadavg()[0]
-    web = TestWeb().start()
+    web = TestWeb(latency=args.latency_ms / 1000).start()
     try:
         urls = page_urls(web, args.pages)
         with tempfile.TemporaryDirectory(prefix="mouchard-bench-") as folder:
             results = [run_pair(web, urls, c, folder) for c in args.concurrency]
     finally:
         web.stop()
-    text = report(results, args.pages, load)
+    text = report(results, args.pages, load, args.latency_ms)
     print(text)
     if args.write:
         write_section(text)

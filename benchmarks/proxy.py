@@ -265,8 +265,9 @@ def section(proxy: dict, detector: dict, total: int, threads: int, rounds: int) 
         f"({'meets' if ratio >= TARGET_RATIO else 'misses'} the {TARGET_RATIO} target), **{cpu_ratio:.2f}** in "
         f"mitmdump's CPU per request ({'meets' if cpu_ratio >= TARGET_RATIO else 'misses'} it): the analysis and "
         "the writes run in the recording process, so with a core to spare the proxy's own cost is what limits "
-        "it; on a saturated machine the recording process competes with the proxy, the client and the test web "
-        f"for the same cores (load average {load:.1f} on {os.cpu_count()} cores when the run ended).", "",
+        "it; on a saturated machine the recording process, at a lower priority (nice +10), yields the cores to "
+        "the proxy, the client and the test web and catches up after the burst (see the last flow's delay; "
+        f"load average {load:.1f} on {os.cpu_count()} cores when the run ended).", "",
         f"Leak detector alone on the corpus ({detector['requests']} requests, {detector['bytes']} bytes, "
         f"{detector['needles']} needles built in {detector['build_ms']} ms): **{detector['mb_per_s']} MB/s**, "
         f"{detector['requests_per_s']} requests/s ({detector['ms_per_request']} ms per request).", "",

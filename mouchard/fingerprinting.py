@@ -3,6 +3,7 @@
 `APIS` is the catalogue the browser crawl instruments (one DevTools breakpoint per entry): canvas, canvas fonts,
 WebGL, audio, navigator and screen properties, fonts, WebRTC, battery, sensors, media and speech capabilities.
 Each entry says which arguments are worth keeping and whether the receiver's size matters (a canvas read-back).
+One entry is not about fingerprinting: the `document.cookie` setter, whose writes the cookies collector reads.
 
 `script_flags(uses)` applies the thresholds to one script's calls in one visit, as `scripts` columns:
 
@@ -46,8 +47,9 @@ class Api:
     The function is found at document start from `interfaces` (candidate global names, the first that exists
     wins: `WorkerNavigator` in workers), `member` and `kind`: `method` (on the prototype; on the global object
     itself for `Window`), `static` (on the interface object), `constructor`, or an accessor (`get`/`set`, on the
-    prototype or the global object). `keep` lists argument indexes recorded;
-    `receiver` is `canvas` or `offscreen` when the receiver's width and height are recorded too.
+    prototype or the global object). `keep` lists argument indexes recorded, strings cut to `cut` characters
+    (the recorder's default when None); `receiver` is `canvas` or `offscreen` when the receiver's width and
+    height are recorded too. `js_calls` is False for an API recorded for another table than `js_calls`.
     """
 
     name: str
@@ -57,6 +59,8 @@ class Api:
     kind: str = "method"  # method | static | constructor | get | set
     keep: tuple[int, ...] = ()
     receiver: str | None = None
+    cut: int | None = None
+    js_calls: bool = True
 
     @property
     def operation(self) -> str:
@@ -151,7 +155,11 @@ APIS: tuple[Api, ...] = (
     _api("Permissions.query", "media"),
     _api("SpeechSynthesis.getVoices", "media"),
     _api("Intl.DateTimeFormat.resolvedOptions", "timezone"),
+    # Not fingerprinting: a script's cookie writes, for the `cookies` table (crawler/browser/cookies.py). Whole
+    # strings: a cookie's name and value may take 4096 bytes, its attributes more.
+    Api("Document.cookie", "cookies", ("Document",), "cookie", "set", keep=(0,), cut=8192, js_calls=False),
 )
+COOKIE_WRITE = len(APIS) - 1  # index of the document.cookie setter in APIS
 
 BY_NAME: dict[str, Api] = {api.name: api for api in APIS}
 
@@ -165,9 +173,10 @@ class ApiUse:
     calls: int = 0
     values: list[tuple] = field(default_factory=list)
     first_ms: int | None = None
+    value_ms: dict[tuple, int] = field(default_factory=dict)  # when each argument list was first seen, if known
 
     def add(self, calls: int, values: Iterable[Iterable] = (), time_ms: int | None = None,
-            max_values: int = 256) -> None:
+            max_values: int = 256, value_ms: Mapping[tuple, int] | None = None) -> None:
         self.calls += calls
         known = set(self.values)
         for value in values:
@@ -175,6 +184,9 @@ class ApiUse:
             if value not in known and len(self.values) < max_values:
                 known.add(value)
                 self.values.append(value)
+        for value, ms in (value_ms or {}).items():
+            if value in known and (value not in self.value_ms or ms < self.value_ms[value]):
+                self.value_ms[value] = ms
         if time_ms is not None and (self.first_ms is None or time_ms < self.first_ms):
             self.first_ms = time_ms
 

@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from mouchard.leakdetect import LeakDetector, Match
 
@@ -52,7 +53,7 @@ class Identifier:
     name: str
     value: str
     entity: str | None = None
-    cookie_id: int | None = None
+    cookie_id: Any = None  # cookies.id, or a reference to a row not yet written that the caller resolves
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class IdSync:
     location: str
     parameter: str | None
     encoding: str
-    cookie_id: int | None = None
+    cookie_id: Any = None  # as Identifier.cookie_id
 
     def row(self, **extra) -> dict:
         return {"from_site": self.from_site, "from_entity": self.from_entity, "to_site": self.to_site,
@@ -92,7 +93,7 @@ class IdSyncFinder:
         return len(self._known)
 
     def add(self, site: str, name: str, value: str, *, entity: str | None = None,
-            cookie_id: int | None = None) -> bool:
+            cookie_id: Any = None) -> bool:
         """Remember `value` as `site`'s identifier; False if refused or already owned by a party."""
         if not site or not value or value in self._values:
             return False

@@ -163,15 +163,16 @@ def decode_tc_string(value: str | bytes) -> dict:
     return decoded
 
 
+def _read_header(r: BitReader, version: int) -> dict:
+    """The fields v1 and v2 core segments share, in the same order, after the version."""
+    return {"version": version, "created": r.deciseconds("Created"), "last_updated": r.deciseconds("LastUpdated"),
+            "cmp_id": r.int(12, "CmpId"), "cmp_version": r.int(12, "CmpVersion"),
+            "consent_screen": r.int(6, "ConsentScreen"), "consent_language": r.letters(2, "ConsentLanguage"),
+            "vendor_list_version": r.int(12, "VendorListVersion")}
+
+
 def _decode_core(r: BitReader) -> dict:
-    d: dict = {"version": 2}
-    d["created"] = r.deciseconds("Created")
-    d["last_updated"] = r.deciseconds("LastUpdated")
-    d["cmp_id"] = r.int(12, "CmpId")
-    d["cmp_version"] = r.int(12, "CmpVersion")
-    d["consent_screen"] = r.int(6, "ConsentScreen")
-    d["consent_language"] = r.letters(2, "ConsentLanguage")
-    d["vendor_list_version"] = r.int(12, "VendorListVersion")
+    d = _read_header(r, 2)
     d["tcf_policy_version"] = r.int(6, "TcfPolicyVersion")
     d["is_service_specific"] = r.bool("IsServiceSpecific")
     d["use_non_standard_texts"] = r.bool("UseNonStandardTexts")  # "UseNonStandardStacks" before TCF 2.2
@@ -233,14 +234,7 @@ def _decode_segment(decoded: dict, segment: str, index: int, warnings: list[str]
 
 def _decode_v1(r: BitReader) -> dict:
     """Legacy TCF v1.1 consent string (deprecated in 2020, still found in old cookies)."""
-    d: dict = {"version": 1}
-    d["created"] = r.deciseconds("Created")
-    d["last_updated"] = r.deciseconds("LastUpdated")
-    d["cmp_id"] = r.int(12, "CmpId")
-    d["cmp_version"] = r.int(12, "CmpVersion")
-    d["consent_screen"] = r.int(6, "ConsentScreen")
-    d["consent_language"] = r.letters(2, "ConsentLanguage")
-    d["vendor_list_version"] = r.int(12, "VendorListVersion")
+    d = _read_header(r, 1)
     d["purposes_consent"] = r.bitfield(24, "PurposesAllowed")
     max_id = r.int(16, "MaxVendorId")
     if r.bool("EncodingType"):

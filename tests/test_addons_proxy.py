@@ -365,3 +365,32 @@ def test_a_failing_store_stops_the_proxy(testweb, tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_wireguard_mode_starts_with_the_addons_and_shows_the_client_configuration(tmp_path):
+    """The phone joins a WireGuard VPN: mitmdump's configuration for it is shown, and the run is recorded.
+    (No WireGuard client is available on the test machines, so no traffic goes through the tunnel here.)"""
+    port = free_port()
+    args = [sys.executable, "-m", "mouchard", "proxy", "--profile", str(PROFILE_PATH), "--mode", f"wireguard@{port}",
+            "--listen-host", "127.0.0.1", "--db", str(tmp_path / "wg.db"), "--confdir", str(tmp_path / "conf")]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("mouchard: recording into" in line for line in seen):
+            line = process.stdout.readline()  # mitmdump's log; mouchard's own messages go to stderr
+            if not line:
+                break
+            seen.append(line)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = "".join(seen) + out
+    assert process.returncode == 0, (text + err)[-2000:]
+    assert "[Interface]" in text and "[Peer]" in text and f"Endpoint = 127.0.0.1:{port}" in text
+    assert f"WireGuard server listening at 127.0.0.1:{port}" in text
+    crawl = sqlite3.connect(tmp_path / "wg.db").execute("SELECT kind, status, config FROM crawls").fetchone()
+    assert crawl[:2] == ("app", "finished") and json.loads(crawl[2])["modes"] == [f"wireguard@{port}"]

@@ -170,6 +170,7 @@ def test_an_identifier_cookie_passed_to_two_partners_is_two_id_syncs(crawled):
     assert found == planted
     cookie = next(r for r in rows(crawled, "cookies", "/sync") if r["name"] == "TDID")
     assert {s["identifier_sha256"] for s in syncs} == {hashlib.sha256(cookie["value"].encode()).hexdigest()}
+    assert {s["cookie_id"] for s in syncs} == {cookie["id"]}  # the row of the cookie whose value was shared
 
 
 def test_the_clean_page_gives_no_detector_row(crawled):

@@ -70,12 +70,26 @@ def test_hostile_page_ends_with_its_status_within_the_timeout(hostile_crawl, pag
 
 
 def test_page_that_blocks_its_main_thread_after_load_still_ends(hostile_crawl):
-    """scrapy-playwright reads the page after load and would wait forever: the watchdog kills the renderer."""
+    """Once settled, the page's renderer does not answer: the visit says so and ends."""
     conn, _, pages = hostile_crawl
     url = next(u for u, p in pages.items() if p.endswith("/busy-after-load"))
     visit = conn.execute("SELECT * FROM visits WHERE url = ?", (url,)).fetchone()
     assert (visit["status"], visit["reason"]) == ("timeout", "page unresponsive after load (main thread blocked)")
     assert visit["duration_ms"] <= (TIMEOUT + MARGIN_S) * 1000
+
+
+def test_a_blocked_page_read_for_its_links_is_ended_by_the_watchdog(testweb, tmp_path):
+    """With --pages-per-site, scrapy-playwright reads the landing page after load and would wait forever on a
+    blocked main thread: the watchdog kills the renderer and the visit still ends as a row."""
+    db = tmp_path / "busy.db"
+    result = run_crawl(testweb, db, [testweb.url(crawler_lab.HOST, "/busy-after-load")], "--pages-per-site", "1",
+                       timeout=TIMEOUT, concurrency=1, wait=200)
+    assert result.returncode == 0, result.stderr[-2000:]
+    conn = sqlite3.connect(db)
+    visit = conn.execute("SELECT status, reason, duration_ms FROM visits").fetchone()
+    conn.close()
+    assert visit[:2] == ("timeout", "page unresponsive after load (main thread blocked)")
+    assert visit[2] <= (TIMEOUT + MARGIN_S) * 1000
 
 
 def test_popups_are_closed_and_their_requests_recorded(hostile_crawl):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from crawler.browser.cookies import parse_document_cookie
+from crawler.browser.cookies import browser_accepts
 from crawler.browser.launch import LaunchPlan, user_agent
 from crawler.browser.network import _accepted_set_cookies, initiator_script
 from crawler.browser.visit import classify_failure
@@ -53,9 +53,15 @@ def test_browser_cookie_from_cdp():
     assert session["session"] == 1 and session["expires_at"] is None and session["third_party"] is None
 
 
-def test_document_cookie_parsing():
-    assert parse_document_cookie("a=1; b=x=y; lone") == {"a": "1", "b": "x=y", "": "lone"}
-    assert parse_document_cookie(None) == {}
+def test_script_cookie_writes_a_browser_would_refuse_are_told_apart():
+    def written(line: str, url: str = "https://www.news.fr/a") -> bool:
+        return browser_accepts(parse_set_cookie(line, url, NOW, first_party="news.fr"), url)
+
+    assert written("a=1") and written("a=1; Domain=news.fr; Secure") and written("a=1; domain=.www.news.fr")
+    assert not written("a=1; Domain=tracker.com")  # not a domain of the document's host
+    assert not written("a=1; Domain=ws.fr")  # a suffix of the host, not one of its domains
+    assert not written("a=1; Secure", "http://www.news.fr/")  # Secure from plain HTTP
+    assert not written("a=1; HttpOnly")  # scripts cannot set HttpOnly cookies
 
 
 # --- identifiers ----------------------------------------------------------------------------------------------

@@ -3,22 +3,21 @@
 Header cookies come from `Network.responseReceivedExtraInfo` (RecordRequests keeps them): the raw Set-Cookie lines
 minus those the browser refused (`blockedCookies`), tied to the response's request row.
 
-Script cookies: a DevTools breakpoint on the `document.cookie` setter of every page and frame (main world only:
-`Debugger.setBreakpointOnFunctionCall`, set while each new document is paused at its first script statement and
-found through `Runtime.getProperties` on the prototype chain of `document`, so no page function runs and nothing
-changes that a page can see). A write pauses the page; we note the calling script (first frame of the call stack
-with a URL) and read `document.cookie` while paused. The cookie a write set is the difference between that
-reading and the next one in the same document (the next write's, or the final one at the end of the visit), so
-name and value come from the page's own view.
-Limits: `cookieStore.set()` is not hooked (its cookies are still recorded from the final jar, with `setter_url`
-empty, as are cookies of a document that navigated away before the end); HttpOnly cookies cannot come from
-scripts; a header cookie arriving between two writes of the same document could be credited to the script
-(header lines are excluded by name and value to avoid it); each script start costs one pause (about a
-millisecond), each cookie write two CDP round trips.
+Script cookies: the `document.cookie` setter is one of the APIs the fingerprinting collector's page-side recorder
+watches (`mouchard.fingerprinting.COOKIE_WRITE`; crawler/collectors/fingerprinting.py says how, invisibly to the
+page and without pausing it). Each distinct string a script wrote, with the script that wrote it (from the call
+stack), the document it was written in and when it was first written, becomes a row: the string is a Set-Cookie
+line for the document's URL. Writes the browser would refuse (a Domain attribute the document's host is not in,
+Secure on plain HTTP, HttpOnly) and deletions (an expiry in the past) make no row; nor does a script re-writing a
+cookie a header set with the same value.
+Limits: with the fingerprinting collector off (`MOUCHARD_FINGERPRINTING`), script cookies come from the final jar
+only (`setter_url` empty); `cookieStore.set()` is not hooked (its cookies come from the jar too); beyond 100
+distinct strings per script and document, further writes are not attributed.
 
 Finally the browser's cookie jar (`context.cookies()`, all domains and partitions) completes the rows: the
 domain as the browser stored it, the expiry, the partition; jar cookies nothing explains become rows too
-(`setter_url` empty) and are counted in `mouchard/cookies/unattributed`.
+(`setter_url` empty) and are counted in `mouchard/cookies/unattributed`. The rows are left in
+`visit.extra["cookie_rows"]`, each with a `_ref`, for collectors that point at them (id_syncs.cookie_id).
 """
 
 from __future__ import annotations
@@ -26,28 +25,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from crawler.browser.targets import CDPError
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
+from crawler.collectors.fingerprinting import RecordFingerprinting
 from mouchard.cookies import cookie_key, from_browser, parse_set_cookie
-
-if TYPE_CHECKING:
-    from crawler.browser.targets import Target
-
-MAX_SCRIPT_WRITES = 500  # document.cookie writes followed per visit; later ones are left to the final jar
-
-
-def parse_document_cookie(text: str | None) -> dict[str, str]:
-    """`document.cookie` ("a=1; b=2") as a dict; a nameless cookie is keyed ''."""
-    out: dict[str, str] = {}
-    for part in (text or "").split(";"):
-        name, sep, value = part.strip().partition("=")
-        if not sep:
-            name, value = "", name
-        if name or value:
-            out[name] = value
-    return out
+from mouchard.fingerprinting import COOKIE_WRITE
 
 
 def _utc(epoch: float) -> dt.datetime:
@@ -60,101 +43,28 @@ class RecordCookies(Collector):
     name = "cookies"
     tables = ("cookies",)
 
-    def __init__(self, follow_scripts: bool = True):
-        self.follow_scripts = follow_scripts
-
     @classmethod
     def from_crawler(cls, crawler: Any) -> "RecordCookies":
-        return cls(crawler.settings.getbool("MOUCHARD_COOKIE_SCRIPTS", True))
-
-    @staticmethod
-    def state(visit: VisitContext) -> dict:
-        return visit.extra.setdefault("cookies", {"writes": [], "subscribed": False})
+        return cls()
 
     # --- script writes ---------------------------------------------------------------------------------------
-    async def attach(self, visit: VisitContext, target: "Target") -> None:
-        if not self.follow_scripts or target.type not in ("page", "iframe"):
-            return
-        state = self.state(visit)
-        if not state["subscribed"]:
-            state["subscribed"] = True
-            visit.on_new_context(lambda t, context, frame: self._hook_setter(visit, t, context))
-            visit.on_pause(lambda t, p: self._paused(visit, t, p))
-        target.state["cookies"] = {"breakpoints": set()}
-
-    async def _hook_setter(self, visit: VisitContext, target: "Target", context: dict) -> None:
-        """Breakpoint on Document.prototype.cookie's setter in a new (paused) context, without running page code."""
-        found = await target.send("Runtime.evaluate", {"expression": "document", "contextId": context["id"],
-                                                       "objectGroup": "mouchard", "silent": True})
-        object_id = found.get("result", {}).get("objectId")
-        for _ in range(4):  # document -> HTMLDocument.prototype -> Document.prototype
-            if not object_id:
-                break
-            props = await target.send("Runtime.getProperties", {"objectId": object_id, "ownProperties": True})
-            cookie = next((p for p in props.get("result", []) if p.get("name") == "cookie"), None)
-            if cookie and (cookie.get("set") or {}).get("objectId"):
-                bp = await target.send("Debugger.setBreakpointOnFunctionCall", {"objectId": cookie["set"]["objectId"]})
-                target.state["cookies"]["breakpoints"].add(bp.get("breakpointId"))
-                visit.count("cookies/setter_hooked")
-                return
-            proto = next((p for p in props.get("internalProperties", []) if p.get("name") == "[[Prototype]]"), None)
-            object_id = ((proto or {}).get("value") or {}).get("objectId")
-        visit.count("cookies/setter_hook_failed")
-
-    async def _paused(self, visit: VisitContext, target: "Target", params: dict) -> None:
-        mine = target.state.get("cookies")
-        if mine is None or not set(params.get("hitBreakpoints") or ()) & mine["breakpoints"]:
-            return
-        state = self.state(visit)
-        if len(state["writes"]) >= MAX_SCRIPT_WRITES:
-            visit.count("cookies/script_writes_not_followed")
-            return
-        frames = params.get("callFrames") or []
-        context_id = target.context_of(frames)
-        snapshot = None
-        if frames:
-            try:
-                answer = await target.send("Debugger.evaluateOnCallFrame", {
-                    "callFrameId": frames[0]["callFrameId"], "expression": "document.cookie", "returnByValue": True,
-                    "silent": True, "objectGroup": "mouchard"})
-                snapshot = (answer.get("result") or {}).get("value")
-            except CDPError:
-                pass
-        state["writes"].append({"target": target, "context": context_id, "script": target.script_url(frames),
-                                "time_ms": visit.elapsed_ms(), "wall": time.time(), "before": snapshot,
-                                "origin": (target.contexts.get(context_id) or {}).get("origin")})
-        visit.count("cookies/script_writes")
-
-    async def _final_snapshots(self, visit: VisitContext) -> dict:
-        """`document.cookie` now, in every context that wrote (main world; no page function is called)."""
-        finals = {}
-        for target, context_id in {(w["target"], w["context"]) for w in self.state(visit)["writes"] if w["context"]}:
-            try:
-                answer = await target.send("Runtime.evaluate", {
-                    "expression": "document.cookie", "contextId": context_id, "returnByValue": True, "silent": True},
-                    timeout=2.0)
-                finals[(target, context_id)] = (answer.get("result") or {}).get("value")
-            except CDPError:
-                pass
-        return finals
-
-    def _script_cookies(self, visit: VisitContext, finals: dict, header_pairs: set) -> list[dict]:
-        """(name, value, script, time) of each cookie a followed write set."""
+    @staticmethod
+    async def _script_writes(visit: VisitContext) -> list[tuple[dict, int, dt.datetime, str]]:
+        """(cookies row, ms from navigation start, time, document URL) per distinct string a script wrote."""
+        epoch_at_start = time.time() - (time.monotonic() - visit.nav_start)
         found = []
-        by_context: dict[tuple, list[dict]] = {}
-        for write in self.state(visit)["writes"]:
-            by_context.setdefault((write["target"], write["context"]), []).append(write)
-        for key, writes in by_context.items():
-            writes.sort(key=lambda w: w["time_ms"])
-            readings = [w["before"] for w in writes[1:]] + [finals.get(key)]
-            for write, after in zip(writes, readings):
-                if write["before"] is None or after is None:
+        for (script, document_url), use in (await RecordFingerprinting.recorded_calls(visit, COOKIE_WRITE)).items():
+            for value in use.values:
+                if not value or not isinstance(value[0], str) or not document_url:
                     continue
-                before, now = parse_document_cookie(write["before"]), parse_document_cookie(after)
-                for name, value in now.items():
-                    if before.get(name) != value and (name, value) not in header_pairs:
-                        found.append({"name": name, "value": value, "script": write["script"],
-                                      "time_ms": write["time_ms"], "wall": write["wall"], "origin": write["origin"]})
+                time_ms = use.value_ms.get(value, use.first_ms if use.first_ms is not None else visit.elapsed_ms())
+                set_at = _utc(epoch_at_start + time_ms / 1000)
+                row = parse_set_cookie(value[0], document_url, set_at, first_party=visit.site)
+                if row is None or not browser_accepts(row, document_url):
+                    visit.count("cookies/script_writes_refused")
+                    continue
+                row.update(set_by="script", setter_url=script)
+                found.append((row, time_ms, set_at, document_url))
         return found
 
     # --- rows ------------------------------------------------------------------------------------------------
@@ -193,19 +103,18 @@ class RecordCookies(Collector):
         for cookie in jar:
             jar_by_name.setdefault((cookie.get("name", ""), cookie.get("value", "")), []).append(cookie)
 
-        finals = await self._final_snapshots(visit) if self.state(visit)["writes"] and visit.responsive else {}
-        for found in self._script_cookies(visit, finals, header_pairs):
-            candidates = jar_by_name.get((found["name"], found["value"]), [])
-            cookie = _closest(candidates, found["origin"])
-            set_at = _utc(found["wall"])
-            if cookie is not None:
-                row = from_browser(cookie, set_at, first_party=visit.site)
-            else:  # overwritten or deleted since: what the page saw, without the attributes
-                row = {"name": found["name"], "value": found["value"], "domain": _host(found["origin"]),
-                       "site": visit.site_of(found["origin"] or ""),
-                       "third_party": int(visit.third_party(found["origin"] or ""))}
-            row.update(set_by="script", setter_url=found["script"])
-            rows.append(finish(row, found["time_ms"]))
+        for written, time_ms, set_at, document_url in await self._script_writes(visit):
+            if written["lifetime_days"] is not None and written["lifetime_days"] <= 0:
+                visit.count("cookies/deleted_by_script")
+                continue
+            if (written["name"], written["value"]) in header_pairs:
+                continue
+            cookie = _closest(jar_by_name.get((written["name"], written["value"]), []), document_url)
+            row = written
+            if cookie is not None:  # as the browser stored it; otherwise overwritten or deleted since: as written
+                row = {**from_browser(cookie, set_at, first_party=visit.site), "set_by": "script",
+                       "setter_url": written["setter_url"]}
+            rows.append(finish(row, time_ms))
 
         # The jar completes what the events said: browser-normalised domain, expiry and partition.
         explained = {cookie_key(r) for r in rows}
@@ -226,6 +135,9 @@ class RecordCookies(Collector):
             rows.append(finish(row, visit.elapsed_ms()))
             visit.count("cookies/unattributed")
         rows = _dedupe(rows)
+        for ref, row in enumerate(rows):  # later collectors point at these rows (id_syncs.cookie_id)
+            row["_ref"] = ref
+        visit.extra["cookie_rows"] = rows
         visit.count("cookies/recorded", len(rows))
         return {"cookies": rows}
 
@@ -237,6 +149,15 @@ class RecordCookies(Collector):
         except Exception:
             visit.count("cookies/jar_unavailable")
             return []
+
+
+def browser_accepts(row: dict, url: str) -> bool:
+    """Would a browser take this `document.cookie` write from a document at `url`? (RFC 6265 5.3, 6265bis)"""
+    host = _host(url)
+    domain = (row.get("domain") or "").lstrip(".").lower()
+    if row.get("http_only") or (row.get("secure") and not url.startswith("https:")):
+        return False
+    return not host or host == domain or host.endswith("." + domain)
 
 
 def _host(origin: str | None) -> str:

@@ -273,12 +273,16 @@ class TargetHub:
             pass
 
     async def _attach_hooks(self, target: Target) -> None:
-        for collector in self.collectors:
+        # The collectors' attach hooks run side by side: their CDP commands are pipelined, not one round trip after
+        # another, while the target waits. Each starts in collector order and subscribes before its first await.
+        async def attach(collector: "Collector") -> None:
             try:
                 await asyncio.wait_for(collector.attach(self.visit, target), self.visit.hook_timeout)
             except Exception as exc:
                 if not target.detached:
                     self.on_hook_error(collector.name, "attach", exc)
+
+        await asyncio.gather(*(attach(collector) for collector in self.collectors))
         if self._context_handlers and target.type in ("page", "iframe"):
             await self.debug(target)
 

@@ -2,9 +2,10 @@
 
 scrapy-playwright creates the visit's browser (a persistent context on a fresh profile) and page, calls
 `VisitRun.prepare` (its page-init callback) before `page.goto`, then the spider's callback or errback, which call
-`VisitRun.finish`. Every step has a bound: CDP commands and collector hooks have timeouts, and a watchdog kills
-the page's renderer if the download handler itself hangs (a script that blocks the main thread after load makes
-`page.content()` wait forever), so each visit ends as a row within its timeout plus fixed margins.
+`VisitRun.finish`. Every step has a bound: CDP commands and collector hooks have timeouts; a settled page whose
+renderer does not answer ends as `timeout` (its main thread is blocked); and a watchdog kills the page's renderer
+if the download handler itself hangs (with `--pages-per-site` it reads the landing page with `page.content()`,
+which waits forever on a blocked main thread), so each visit ends as a row within its timeout plus fixed margins.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ log = logging.getLogger("mouchard.visit")
 
 STATUSES = ("ok", "timeout", "http-error", "dns-error", "tls-error", "crashed", "aborted")
 POPUP_GRACE = 2.0  # seconds a popup may load (its requests are recorded) before we close it
+RESPONSIVE_AFTER_LOAD = 3.0  # seconds a settled page's renderer may take to answer before it counts as blocked
+UNRESPONSIVE = "page unresponsive after load (main thread blocked)"
 CLOSE_TIMEOUT = 15.0
 TITLE_MAX = 1000
 
@@ -225,7 +228,7 @@ class VisitRun:
         if error is not None:
             visit.status, visit.reason = classify_failure(str(error), self.settings.timeout)
             if self.watchdog_fired:
-                visit.status, visit.reason = "timeout", "page unresponsive after load (main thread blocked)"
+                visit.status, visit.reason = "timeout", UNRESPONSIVE
             elif self.downloads and visit.status == "aborted":
                 visit.reason = f"the page is a download (cancelled, not saved): {self.downloads[0][:200]}"
         else:
@@ -233,6 +236,11 @@ class VisitRun:
         visit.timings.setdefault("nav_ms", nav_ms)
         if visit.status == "ok" or (visit.status == "http-error" and error is None):
             await self._settle()
+            # A page that blocks its main thread after load: collectors could read nothing, the visit says so.
+            if visit.hub is not None and visit.hub.page is not None:
+                await self._probe_renderer(RESPONSIVE_AFTER_LOAD)
+                if not visit.responsive:
+                    visit.status, visit.reason = "timeout", UNRESPONSIVE
         elif visit.hub is not None and visit.hub.page is not None:
             await self._probe_renderer()
         for collector in self.collectors:
@@ -283,10 +291,12 @@ class VisitRun:
                 last_count, last_change = len(self.visit.requests), time.monotonic()
         self.visit.timings["settle_ms"] = int((time.monotonic() - start) * 1000)
 
-    async def _probe_renderer(self) -> None:
-        """After a failed navigation: can the page's renderer still answer? Collectors skip it if not."""
+    async def _probe_renderer(self, timeout: float = 1.0) -> None:
+        """Can the page's renderer still answer (after a failed navigation, or once settled)? Collectors skip it if
+        not."""
         try:
-            await self.visit.hub.page.send("Runtime.evaluate", {"expression": "0", "returnByValue": True}, timeout=1.0)
+            await self.visit.hub.page.send("Runtime.evaluate", {"expression": "0", "returnByValue": True},
+                                           timeout=timeout)
         except Exception:
             self.visit.extra["unresponsive"] = True
             self.visit.count("visits/unresponsive_renderer")

@@ -7,7 +7,9 @@ the collectors listed in the `MOUCHARD_COLLECTORS` setting (ordered, import path
 
 1. `attach(visit, target)` for the page and then for every target the browser auto-attaches (out-of-process
    iframes, dedicated/shared/service workers) *while that target waits for the debugger*: enable domains, set
-   breakpoints here and nothing scripted runs before you are done. Return quickly: the target is paused.
+   breakpoints here and nothing scripted runs before you are done. Return quickly: the target is paused. The
+   collectors' attach hooks of one target run concurrently (their commands are pipelined): do not rely on another
+   collector's attach having finished.
 2. `before_navigation(visit)` once the page's CDP session is ready, before `page.goto`.
 3. `after_load(visit)` when the page has loaded and settled (or timed out: look at `visit.status`).
 4. `collect(visit)` before the browser closes: return rows per table,

@@ -287,11 +287,24 @@ class RecordFingerprinting(Collector):
         visit.count("fingerprinting/pauses")
 
     # --- reading the recorders -------------------------------------------------------------------------------
-    async def _drain_target(self, visit: VisitContext, target: "Target") -> None:
+    @classmethod
+    async def recorded_calls(cls, visit: VisitContext, api: int) -> dict[tuple[str | None, str | None], ApiUse]:
+        """(script URL, frame URL) -> use of catalogue API `api` in this visit, reading the recorders now.
+
+        For other collectors (the cookies collector reads `document.cookie` writes); empty if this one is off.
+        """
+        if "fingerprinting" not in visit.extra:
+            return {}
+        if visit.responsive:
+            await cls._drain_all(visit)
+        return {(script, frame): use for (script, frame, index), use in cls._calls(visit).items() if index == api}
+
+    @classmethod
+    async def _drain_target(cls, visit: VisitContext, target: "Target") -> None:
         mine = target.state.get("fingerprinting")
         if mine is None or target.detached:
             return
-        state = self.state(visit)
+        state = cls.state(visit)
         name = state["name"]
         for context_id in list(mine["contexts"]):
             params = {"expression": f'typeof {name} === "function" ? {name}(-1) : null', "returnByValue": True,
@@ -315,8 +328,9 @@ class RecordFingerprinting(Collector):
         if visit.responsive:
             await self._drain_all(visit)
 
-    async def _drain_all(self, visit: VisitContext) -> None:
-        await asyncio.gather(*(self._drain_target(visit, t) for t in visit.targets if not t.detached),
+    @classmethod
+    async def _drain_all(cls, visit: VisitContext) -> None:
+        await asyncio.gather(*(cls._drain_target(visit, t) for t in visit.targets if not t.detached),
                              return_exceptions=True)
 
     # --- rows ------------------------------------------------------------------------------------------------
@@ -326,9 +340,9 @@ class RecordFingerprinting(Collector):
         js_calls, by_script = [], {}
         for (script, frame_url, index), use in sorted(self._calls(visit).items(),
                                                       key=lambda kv: (kv[1].first_ms or 0, kv[0][2])):
-            if not use.calls:
-                continue
             api = APIS[index]
+            if not use.calls or not api.js_calls:
+                continue
             by_script.setdefault(script, {}).setdefault(api.name, ApiUse()).add(use.calls, use.values, use.first_ms)
             js_calls.append({
                 "script_url": script, "script_site": visit.site_of(script) if script else None,
@@ -350,9 +364,10 @@ class RecordFingerprinting(Collector):
                                "audio_fingerprinting", "session_replay"))))
         return {"js_calls": js_calls, "scripts": scripts}
 
-    def _calls(self, visit: VisitContext) -> dict[tuple, ApiUse]:
+    @classmethod
+    def _calls(cls, visit: VisitContext) -> dict[tuple, ApiUse]:
         """(script URL, frame URL, API index) -> use, from the recorders read and the real pauses."""
-        state = self.state(visit)
+        state = cls.state(visit)
         epoch_at_start_ms = time.time() * 1000 - (time.monotonic() - visit.nav_start) * 1000
         calls: dict[tuple, ApiUse] = {}
         unattributed: dict[tuple, ApiUse] = {}  # (frame URL, API index) -> calls recorded without a stack
@@ -361,23 +376,24 @@ class RecordFingerprinting(Collector):
             if not isinstance(index, int) or not 0 <= index < len(APIS):
                 continue
             caller = entry.get("s") or ""
-            values = [_tuple(v) for v in (entry.get("v") or {}).values() if isinstance(v, dict)]
+            values, value_ms = _values(entry, epoch_at_start_ms)
             time_ms = int(entry["t"] - epoch_at_start_ms) if isinstance(entry.get("t"), (int, float)) else None
             if caller:
                 key = (caller_script(caller) if caller != "~" else None, frame_url, index)
-                calls.setdefault(key, ApiUse()).add(int(entry.get("n") or 0), values, time_ms)
+                calls.setdefault(key, ApiUse()).add(int(entry.get("n") or 0), values, time_ms, value_ms=value_ms)
             else:
-                unattributed.setdefault((frame_url, index), ApiUse()).add(int(entry.get("n") or 0), values, time_ms)
+                unattributed.setdefault((frame_url, index), ApiUse()).add(int(entry.get("n") or 0), values, time_ms,
+                                                                         value_ms=value_ms)
         # Calls without a stack were paused (up to MAX_PAUSES): those are attributed, the rest stays anonymous.
         for (frame_url, index), use in unattributed.items():
             paused = {k: n for k, n in state["paused"].items() if k[1] == frame_url and k[2] == index}
             for key, n in paused.items():
                 calls.setdefault(key, ApiUse()).add(n, use.values if len(paused) == 1 else (),
-                                                    state["paused_first"].get(key))
+                                                    state["paused_first"].get(key), value_ms=use.value_ms)
             rest = use.calls - sum(paused.values())
             if rest > 0:
                 calls.setdefault((None, frame_url, index), ApiUse()).add(rest, () if paused else use.values,
-                                                                        use.first_ms)
+                                                                        use.first_ms, value_ms=use.value_ms)
         for key, n in state["paused"].items():  # paused in a document that could not be read any more
             if (key[1], key[2]) not in unattributed:
                 calls.setdefault(key, ApiUse()).add(n, (), state["paused_first"].get(key))
@@ -387,6 +403,19 @@ class RecordFingerprinting(Collector):
 def _tuple(value: dict) -> tuple:
     """A recorded argument list (an object keyed 0..n) as a tuple."""
     return tuple(value[k] for k in sorted(value, key=lambda k: int(k) if str(k).isdigit() else 0))
+
+
+def _values(entry: dict, epoch_at_start_ms: float) -> tuple[list[tuple], dict[tuple, int]]:
+    """A recorder entry's argument lists, and when each was first seen (ms from navigation start)."""
+    values, value_ms = [], {}
+    seen = entry.get("f") if isinstance(entry.get("f"), dict) else {}
+    for key, value in (entry.get("v") or {}).items():
+        if not isinstance(value, dict):
+            continue
+        values.append(_tuple(value))
+        if isinstance(seen.get(key), (int, float)):
+            value_ms[values[-1]] = int(seen[key] - epoch_at_start_ms)
+    return values, value_ms
 
 
 def _arguments(values: list[tuple]) -> str | None:

@@ -2,9 +2,9 @@
 
 The recorder is JavaScript run at the start of every document (crawler/collectors/fingerprinting.py says how and
 why that is invisible). Called from a breakpoint condition as `NAME(api index, receiver, arguments)`, it counts
-the call per (API, caller), keeps up to `MAX_VALUES` distinct argument lists (strings cut to `VALUE_CUT`
-characters, objects as their type, a canvas's width and height for read-backs) and returns false, so the page does
-not stop. The caller is named from a stack trace taken with the captured `Error.captureStackTrace` into a
+the call per (API, caller), keeps up to `MAX_VALUES` distinct argument lists with the time each was first seen
+(strings cut to the API's `cut` or `VALUE_CUT` characters, objects as their type, a canvas's width and height for
+read-backs) and returns false, so the page does not stop. The caller is named from a stack trace taken with the captured `Error.captureStackTrace` into a
 prototype-less object: the frames under the recorder's and the condition's (`STACK_FRAMES` of them) are the key.
 When `Error.prepareStackTrace` is defined or `Error.stackTraceLimit` is too small (a stack would run page code or
 be empty), it returns true instead, for the first `MAX_PAUSES` calls per API, and remembers which API asked.
@@ -13,7 +13,7 @@ Commands (negative first argument, used by the collector only):
 `-1` the entries changed since the last reading `{u: document URL, e: {key: entry}}`; `-2` the catalogue's
 functions, as found at document start; `-3` the API of the last pause it asked for; `-4` the spare built-in used to
 re-arm breakpoints (`HTMLMarqueeElement.prototype.start`). An entry is `{i: API index, s: caller frames, n: calls,
-t: first call (epoch ms), v: {id: argument list}, c: distinct lists}`.
+t: first call (epoch ms), v: {id: argument list}, f: {id: first seen (epoch ms)}, c: distinct lists}`.
 """
 
 from __future__ import annotations
@@ -60,9 +60,9 @@ _RECORDER = r"""let __NAME__ = (() => {
   const spare = find([["HTMLMarqueeElement"], "start", "method"]);  // never armed: see REARM
   let entries = {__proto__: null}, dirty = {__proto__: null}, count = 0, last = -1;
   const pauses = {__proto__: null};
-  function value(v) {
+  function value(v, cut) {
     const t = typeof v;
-    if (t === "string") return v.length > __CUT__ ? apply(slice, v, [0, __CUT__]) : v;
+    if (t === "string") return v.length > cut ? apply(slice, v, [0, cut]) : v;
     if (t === "number" || t === "boolean") return v;
     if (v === null || v === undefined) return null;
     if (t === "bigint") return "" + v;
@@ -103,17 +103,17 @@ _RECORDER = r"""let __NAME__ = (() => {
     let key = i + "|" + caller, e = entries[key];
     if (e === undefined && count >= __ENTRIES__) { key = i + "|~"; caller = "~"; e = entries[key]; }
     if (e === undefined) {
-      e = {__proto__: null, i: i, s: caller, n: 0, t: now(), v: {__proto__: null}, c: 0};
+      e = {__proto__: null, i: i, s: caller, n: 0, t: now(), v: {__proto__: null}, f: {__proto__: null}, c: 0};
       entries[key] = e;
       count++;
     }
     e.n++;
-    const spec = APIS[i], keep = spec[3], kind = spec[4];
+    const spec = APIS[i], keep = spec[3], kind = spec[4], cut = spec[5] || __CUT__;
     if ((keep.length > 0 || kind > 0) && e.c < __VALUES__) {
       const tuple = {__proto__: null};
       let n = 0, id = "";
       for (let j = 0; j < keep.length; j++) {
-        const a = keep[j] < args.length ? value(args[keep[j]]) : null;
+        const a = keep[j] < args.length ? value(args[keep[j]], cut) : null;
         tuple[n++] = a;
         id += "\u0001" + a;
       }
@@ -122,7 +122,7 @@ _RECORDER = r"""let __NAME__ = (() => {
         tuple[n++] = w; tuple[n++] = h;
         id += "\u0001" + w + "\u0001" + h;
       }
-      if (e.v[id] === undefined) { e.v[id] = tuple; e.c++; }
+      if (e.v[id] === undefined) { e.v[id] = tuple; e.f[id] = now(); e.c++; }
     }
     dirty[key] = e;
     return pause;
@@ -134,7 +134,7 @@ _RECORDER = r"""let __NAME__ = (() => {
 def recorder_source(name: str) -> str:
     """The recorder's JavaScript, bound to `name` (see the module docstring)."""
     specs = [[list(api.interfaces), api.member, api.kind, list(api.keep),
-              {"canvas": 1, "offscreen": 2}.get(api.receiver or "", 0)] for api in APIS]
+              {"canvas": 1, "offscreen": 2}.get(api.receiver or "", 0), api.cut or 0] for api in APIS]
     return (_RECORDER.replace("__NAME__", name).replace("__APIS__", json.dumps(specs, separators=(",", ":")))
             .replace("__CUT__", str(VALUE_CUT)).replace("__FRAMES__", str(STACK_FRAMES))
             .replace("__PAUSES__", str(MAX_PAUSES)).replace("__ENTRIES__", str(MAX_ENTRIES))

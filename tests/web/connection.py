@@ -243,7 +243,8 @@ class Connection(BaseHTTPRequestHandler):
 
     # --- responses ---------------------------------------------------------------------------------------------
     def _send(self, req: Request, resp: Response) -> None:
-        if resp.delay and self.web.stopping.wait(resp.delay):
+        delay = resp.delay + self.web.latency
+        if delay and self.web.stopping.wait(delay):
             self.close_connection = True
             return
         if resp.hang:

@@ -22,14 +22,16 @@ from .tls import Certificates
 class TestWeb:
     """Many hostnames on 127.0.0.1: HTTPS (SNI picks the certificate), HTTP, and an HTTP proxy on the HTTP port.
 
-    `sites=None` discovers every module of `web.sites`. Ports 0 pick free ones. See the package docstring.
+    `sites=None` discovers every module of `web.sites`. Ports 0 pick free ones. `latency` seconds pass before every
+    response (a network's round trip, for benchmarks; tests leave it at 0). See the package docstring.
     """
 
     __test__ = False  # not a pytest test class, despite the name
 
     def __init__(self, sites: Iterable[Site] | None = None, *, bind: str = "127.0.0.1",
-                 https_port: int = 0, http_port: int = 0) -> None:
+                 https_port: int = 0, http_port: int = 0, latency: float = 0.0) -> None:
         self.bind = bind
+        self.latency = latency
         self._wanted_ports = (https_port, http_port)
         self.https_port = 0
         self.http_port = 0
