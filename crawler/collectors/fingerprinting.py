@@ -27,6 +27,9 @@ Workers get the recorder through `Runtime.evaluate` while they wait for the debu
 Limits: calls after the last reading of a document that then vanished (an iframe removed mid-visit, a worker
 that ended) are lost. Every condition costs tens of microseconds per call of an instrumented API.
 
+Other collectors read the recorders through `RecordFingerprinting.recorded_calls` (the cookies collector takes the
+`document.cookie` writes, which are in the catalogue but not in `js_calls`).
+
 Rows: `js_calls` per (script, frame, API) with the call count, first time and a few argument lists; `scripts`
 per script with the flags of `mouchard.fingerprinting.script_flags`, plus the `session_replay` marks other
 collectors leave with `mark_script` (they must come before this collector in `MOUCHARD_COLLECTORS`).
