@@ -16,6 +16,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
+from mouchard.domains import under
 from mouchard.gpp import decode_gpp_string, decode_us_privacy, gpp_section
 from mouchard.tcf import ConsentStringError, decode_tc_string
 
@@ -110,7 +111,7 @@ def vendor_for(bidder_or_host: str) -> GvlVendor | None:
     host = urllib.parse.urlsplit(key).hostname if "//" in key else key.split("/")[0].split(":")[0]
     host = (host or "").rstrip(".")
     for vendor in GVL_VENDORS:
-        if any(host == h or host.endswith("." + h) for h in vendor.hosts):
+        if under(host, *vendor.hosts):
             return vendor
     return None
 

@@ -57,6 +57,11 @@ def _ascii(host: str) -> str:
                         for label in host.split("."))
 
 
+def under(host: str, *domains: str) -> bool:
+    """`host` is one of `domains` or a subdomain of one (on a label boundary: `xads.com` is not under `ads.com`)."""
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
 @lru_cache(maxsize=65536)
 def normalize_host(host: str) -> str:
     """`host` in normal form: lower case, punycode, no port, brackets or trailing dot; '' if empty."""

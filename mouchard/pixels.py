@@ -24,7 +24,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 
-from mouchard.domains import host_of
+from mouchard.domains import host_of, under
 
 VALUE_CUT = 500  # characters of a parameter value kept
 
@@ -95,11 +95,6 @@ def _bracket(name: str, prefix: str) -> str | None:
     if name.startswith(prefix + "[") and name.endswith("]"):
         return name[len(prefix) + 1:-1]
     return None
-
-
-def _under(host: str, *domains: str) -> bool:
-    """`host` is one of `domains` or a subdomain of one (on a label boundary)."""
-    return any(host == d or host.endswith("." + d) for d in domains)
 
 
 def _meta(query: list[tuple[str, str]], body_fields: list[tuple[str, str]]) -> list[PixelEvent]:
@@ -180,24 +175,24 @@ def parse_request(url: str, body: bytes | str | None = None, content_type: str |
     host = host_of(url)
     path = parts.path or "/"
     query = _pairs(parts.query)
-    if _under(host, "facebook.com"):
+    if under(host, "facebook.com"):
         if path.rstrip("/") == "/tr":
             return _meta(query, _form_body(body, content_type))
         return []
     if host == "connect.facebook.net":
         found = re.match(r"/signals/config/(\d+)", path)
         return [PixelEvent("meta", found[1], "tag")] if found else []
-    if _under(host, "googleadservices.com", "doubleclick.net", "google.com"):
+    if under(host, "googleadservices.com", "doubleclick.net", "google.com"):
         found = _ADS_PATH.search(path)
         if found:
             return _ads(found[1], found[2], query)
-    if _under(host, *GA_HOSTS):
+    if under(host, *GA_HOSTS):
         if path.endswith("/g/collect"):
             return _ga4(host, query, body)
         if path in _UA_PATHS:
             return _universal(query, body)
         return []
-    if _under(host, "googletagmanager.com") and path in ("/gtag/js", "/gtm.js"):
+    if under(host, "googletagmanager.com") and path in ("/gtag/js", "/gtm.js"):
         tag_id = dict(query).get("id") or None
         return [PixelEvent(_google_id_vendor(tag_id, "google-analytics"), tag_id, "tag")] if tag_id else []
     return []

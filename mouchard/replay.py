@@ -21,7 +21,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
-from mouchard.domains import host_of
+from mouchard.domains import host_of, under
 from mouchard.leakdetect import decompress
 
 MAX_BODY = 8 * 1024 * 1024  # bytes of a body examined
@@ -73,7 +73,7 @@ def matches(url: str, pattern: str) -> bool:
     host = host_of(url)
     if host_pattern.startswith("*."):
         domain = host_pattern[2:]
-        if host != domain and not host.endswith("." + domain):
+        if not under(host, domain):
             return False
     elif host != host_pattern:
         return False

@@ -239,3 +239,13 @@ def test_script_cookie_of_the_probe_names_the_page_as_setter(crawled):
     visit = visit_of(conn, crawler_lab.HOST, "/probe")
     cookie = [c for c in rows(conn, "cookies", visit["id"]) if c["name"] == "probe"][0]
     assert cookie["set_by"] == "script" and path_of(cookie["setter_url"]) == "/probe"
+
+
+def test_script_cookie_writes_are_rows_as_the_browser_took_them(crawled):
+    """A refused write and a deletion make no row; a cookie set then deleted or overwritten keeps each value set."""
+    conn, _, _ = crawled
+    visit = visit_of(conn, crawler_lab.HOST, "/probe")
+    written = {(c["name"], c["value"]) for c in rows(conn, "cookies", visit["id"]) if c["name"].startswith("probe_")}
+    assert written == {("probe_gone", "1"), ("probe_twice", "a"), ("probe_twice", "b")}
+    setters = {path_of(c["setter_url"]) for c in rows(conn, "cookies", visit["id"]) if c["name"].startswith("probe_")}
+    assert setters == {"/probe"}

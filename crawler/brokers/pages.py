@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from parsel import Selector
 
 from mouchard.brokers import normalise_url
-from mouchard.domains import host_of, site_of
+from mouchard.domains import host_of, site_of, under
 
 # Kinds of pages we look for, most specific first; the registered rights page is kind "rights" too.
 RIGHTS_KINDS = ("opt-out", "deletion", "access", "rights")
@@ -179,7 +179,7 @@ def hosted_by(url: str, broker_sites: set[str] | frozenset[str] = frozenset()) -
         prefix, name = PRIVACY_SERVICE_PATHS[host]
         return name if path.startswith(prefix) else None
     for domain, name in PRIVACY_SERVICES.items():
-        if host == domain or host.endswith("." + domain):
+        if under(host, domain):
             return name
     return None
 

@@ -25,11 +25,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from typing import Any
 
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
 from crawler.collectors.fingerprinting import RecordFingerprinting
 from mouchard.cookies import cookie_key, from_browser, parse_set_cookie
+from mouchard.domains import host_of, under
 from mouchard.fingerprinting import COOKIE_WRITE
 
 
@@ -42,10 +42,6 @@ class RecordCookies(Collector):
 
     name = "cookies"
     tables = ("cookies",)
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> "RecordCookies":
-        return cls()
 
     # --- script writes ---------------------------------------------------------------------------------------
     @staticmethod
@@ -153,26 +149,20 @@ class RecordCookies(Collector):
 
 def browser_accepts(row: dict, url: str) -> bool:
     """Would a browser take this `document.cookie` write from a document at `url`? (RFC 6265 5.3, 6265bis)"""
-    host = _host(url)
+    host = host_of(url)
     domain = (row.get("domain") or "").lstrip(".").lower()
     if row.get("http_only") or (row.get("secure") and not url.startswith("https:")):
         return False
-    return not host or host == domain or host.endswith("." + domain)
-
-
-def _host(origin: str | None) -> str:
-    from mouchard.domains import host_of
-
-    return host_of(origin or "")
+    return not host or under(host, domain)
 
 
 def _domain_match(cookie_domain: str, host_or_domain: str) -> bool:
     a, b = cookie_domain.lstrip(".").lower(), host_or_domain.lstrip(".").lower()
-    return a == b or b.endswith("." + a) or a.endswith("." + b)
+    return under(b, a) or under(a, b)
 
 
 def _closest(candidates: list[dict], origin: str | None) -> dict | None:
-    host = _host(origin)
+    host = host_of(origin or "")
     for cookie in candidates:
         if _domain_match(cookie.get("domain", ""), host):
             return cookie

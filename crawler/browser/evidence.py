@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
 
 from crawler.collectors.base import Collector, Rows, VisitContext
 
@@ -34,7 +33,3 @@ class KeepEvidence(Collector):
         if wanted.get("har"):
             rows.append({"_path": wanted["har"], "documents": "har", "media_type": "application/json"})
         return {"evidence_files": rows}
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> "KeepEvidence":
-        return cls()

@@ -8,7 +8,7 @@ by the top-level site. Items are read with `DOMStorage.getDOMStorageItems` and d
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from crawler.browser.targets import CDPError
 from crawler.collectors.base import Collector, Rows, VisitContext
@@ -85,6 +85,3 @@ class RecordStorage(Collector):
         visit.count("storage/recorded", len(rows))
         return {"storage_items": rows}
 
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> "RecordStorage":
-        return cls()

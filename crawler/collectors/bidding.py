@@ -281,10 +281,6 @@ class RecordBidding(Collector):
     name = "bidding"
     tables = ("rtb",)
 
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> "RecordBidding":
-        return cls()
-
     @staticmethod
     def state(visit: VisitContext) -> dict:
         return visit.extra.setdefault("bidding", {"methods": {}, "candidates": {}, "bodies": {}})

@@ -7,7 +7,8 @@ Host www.cookie-lab.fr (first party) and ads.lab-adserver.com (an ad server, thi
 - `/workers`: a dedicated worker and a service worker that fetch, a beacon, a two-hop redirect chain, a JSON POST.
 - `/busy-after-load`: loads, then blocks its main thread: reading the page after load never returns.
 - `/probe`: what a page can see of its visitor (webdriver flag, user agent, languages, window, globals, whether
-  `document.cookie`'s accessors are native), posted as JSON to `/report`: compare a crawl with a bare browser.
+  `document.cookie`'s accessors are native), posted as JSON to `/report`: compare a crawl with a bare browser. Its
+  script also writes cookies: one kept, one a browser refuses (foreign Domain), one deleted, one overwritten.
 """
 
 from __future__ import annotations
@@ -167,6 +168,11 @@ PROBE = """
     fetch_native: native(window.fetch), to_string_native: native(Function.prototype.toString)
   };
   document.cookie = "probe=1; path=/";
+  document.cookie = "probe_foreign=1; domain=elsewhere-tracker.com; path=/";  // refused by the browser
+  document.cookie = "probe_gone=1; path=/";  // set, then deleted
+  document.cookie = "probe_gone=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/";
+  document.cookie = "probe_twice=a; path=/";  // overwritten: both values were set
+  document.cookie = "probe_twice=b; path=/";
   fetch("/report", {method: "POST", body: JSON.stringify(facts), headers: {"Content-Type": "text/plain"}});
 })();
 """
