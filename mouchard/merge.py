@@ -150,11 +150,13 @@ class ShardMerge:
     def _identity(self) -> tuple[frozenset[str], str]:
         """(the shard's crawls, display name). Its crawls identify it: a database that holds every crawl of a
         database merged earlier is that database grown (rows are only ever added), so its earlier id maps apply;
-        two copies of one base database that each added a crawl are two shards."""
+        two copies of one base database that each added a crawl are two shards. The workers of one run start
+        their crawl rows on one machine at the same instant, with the same row id: the shard name tells them
+        apart."""
         rows = self.shard.execute("SELECT id, host, started_at, shard FROM crawls WHERE kind IS NOT ? ORDER BY id",
                                   [MERGE_KIND]).fetchall()
         name = next((r[3] for r in reversed(rows) if r[3]), None) or self.path.stem
-        keys = frozenset(f"{host}|{started_at}|{row_id}" for row_id, host, started_at, _ in rows)
+        keys = frozenset(f"{host}|{started_at}|{row_id}|{shard or ''}" for row_id, host, started_at, shard in rows)
         return keys or frozenset([f"path:{self.path.resolve()}"]), name
 
     # --- the pass ------------------------------------------------------------------------------------------------

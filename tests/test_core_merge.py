@@ -120,6 +120,23 @@ def test_shards_of_one_run_become_one_crawl_without_duplicate_visits(tmp_path):
     assert result.shards[1].skipped["requests"] == 3
 
 
+def test_workers_that_started_at_the_same_instant_are_two_shards(tmp_path):
+    """`crawl --workers` starts every worker's crawl row on one host at one instant, each with row id 1."""
+    a = shard(tmp_path, "w1", ["a.example"])
+    b = shard(tmp_path, "w2", ["b.example", "c.example"])
+    for path in (a, b):
+        conn = sqlite3.connect(path)
+        conn.execute("UPDATE crawls SET host = 'vm', started_at = '2026-11-22T20:56:51.755Z'")
+        conn.commit()
+        conn.close()
+    into = tmp_path / "all.db"
+    result = merge([a, b], into)
+    assert [s.visits for s in result.shards] == [1, 2]
+    visits = rows(into, "SELECT v.key, count(r.id) AS requests FROM visits v JOIN requests r ON r.visit_id = v.id "
+                        "GROUP BY v.id ORDER BY v.key")
+    assert visits == [{"key": f"https://www.{s}.example/|initial", "requests": 3} for s in "abc"]
+
+
 def test_every_link_points_at_the_merged_copy_of_its_row(tmp_path):
     a = shard(tmp_path, "w1", ["a.example"])
     b = tmp_path / "w2.db"

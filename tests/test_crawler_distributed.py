@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from crawler.frontier import Frontier, Task
 from mouchard.errors import UserError
 from mouchard.merge import merge
 from mouchard.sitelist import Target
+from test_crawler_brokers_sites import rows as db_rows
 
 PUBLISHERS = ["www.example-news.fr", "www.daily-example.co.uk", "shop.example-store.com", "www.clean-example.org"]
 SLOW_SECONDS = 8  # long enough to kill a worker in the middle of the visit
@@ -212,15 +212,6 @@ def start_worker(redis_url: str, run: str, shard: Path, name: str, testweb, leas
                              "--db", str(shard), "--name", name, "--lease", str(lease), "--concurrency", "1",
                              *browser_flags(testweb)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def db_rows(db, sql: str, params=()) -> list[dict]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
 
 
 def fingerprint(db) -> dict[str, dict]:
