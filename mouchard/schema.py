@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -411,6 +411,16 @@ TABLES: tuple[Table, ...] = (
         C("size", "integer", "File size.", unit="bytes"),
         C("media_type", "text", "Media type, e.g. image/png."),
         C("documents", "text", "What it documents: screenshot, har, banner, snapshot, registry, capture."),
+        C("created_at", "text", "When (UTC)."),
+    )),
+    Table("failures", "What could not be recorded or analysed in full: a collector that failed on a visit, a flow "
+          "whose redaction failed, an analysis cut at its budget, a value out of range. Never holds raw data.", (
+        ID, crawl_ref(), visit_ref(), flow_ref(),
+        C("component", "text", "What failed: a collector, an addon stage, a decoder or the store.", index=True),
+        C("kind", "text", "collector-error, redaction-failed, analysis-truncated, value-out-of-range, "
+          "decode-error or missing-dependency.", index=True),
+        C("detail", "text", "One line saying what happened (exception type and message, budget that ran out); "
+          "redacted, never the record's raw text."),
         C("created_at", "text", "When (UTC)."),
     )),
     Table("tracker_lists", "Tracker lists used for classification: source, version, hash and licence.", (

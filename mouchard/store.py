@@ -65,6 +65,24 @@ def _value(value):
     return value
 
 
+FAILURE_DETAIL_LIMIT = 300  # characters of a failure's one-line detail
+
+
+def failure_row(component: str, kind: str, detail: str, *, crawl_id: int | None = None,
+                visit_id: int | None = None, flow_id: int | None = None) -> dict:
+    """A `failures` row: the detail folded to one bounded line (callers pass no raw record text)."""
+    line = " ".join(str(detail).split())
+    if len(line) > FAILURE_DETAIL_LIMIT:
+        line = line[:FAILURE_DETAIL_LIMIT - 1] + "…"
+    return {"crawl_id": crawl_id, "visit_id": visit_id, "flow_id": flow_id, "component": component,
+            "kind": kind, "detail": line, "created_at": utcnow()}
+
+
+def record_failure(writer: "Writer | Store", component: str, kind: str, detail: str, **refs) -> int:
+    """Insert one `failures` row through a Writer (inside a visit's transaction) or a Store."""
+    return writer.insert("failures", failure_row(component, kind, detail, **refs))
+
+
 class Writer:
     """Inserts rows inside one transaction; obtained from `Store.transaction()`."""
 
@@ -250,6 +268,12 @@ class Store:
 
     def finish_crawl(self, crawl_id: int, status: str = "finished", summary: dict | None = None) -> None:
         self.update("crawls", crawl_id, {"finished_at": utcnow(), "status": status, "summary": summary or {}})
+
+    def record_failure(self, component: str, kind: str, detail: str, *, crawl_id: int | None = None,
+                       visit_id: int | None = None, flow_id: int | None = None, tx: Writer | None = None) -> int:
+        """Record in `failures` that something was not recorded or analysed in full (one line, no raw data)."""
+        return record_failure(tx or self, component, kind, detail, crawl_id=crawl_id, visit_id=visit_id,
+                              flow_id=flow_id)
 
     def tracker_list_versions(self) -> list[dict]:
         """The newest row of each tracker list: what a run's classification depends on."""
