@@ -7,10 +7,8 @@ command, the profile's kinds — never its values — and the network options) a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -28,7 +26,7 @@ def mitmdump_path() -> Path:
     """The mitmdump installed next to this Python (the same environment as mouchard)."""
     path = Path(sys.executable).parent / "mitmdump"
     if not path.exists():
-        raise UserError(f"mitmdump not found next to {sys.executable}: pip install 'mitmproxy>=11,<13'")
+        raise UserError(f"mitmdump not found next to {sys.executable}: pip install 'mitmproxy>=12,<13'")
     return path
 
 
@@ -47,6 +45,12 @@ def _options(**values) -> list[str]:
 
 
 def _common(profile: str, app: str | None, db: str, crawl_id: int, keep_bodies: str | None, net) -> list[str]:
+    if keep_bodies:
+        from mouchard.store import evidence_dir
+
+        root, keep = evidence_dir(Path(db).resolve()).resolve(), Path(keep_bodies).resolve()
+        if keep != root and root not in keep.parents:  # evidence paths are relative to the evidence folder
+            raise UserError(f"--keep-bodies must be the database's evidence folder {root} or a folder inside it")
     args = [str(mitmdump_path()), "-s", str(addons_script())]
     args += _options(mouchard_profile=str(Path(profile).resolve()), mouchard_app=app or "",
                      mouchard_db=str(Path(db).resolve()), mouchard_crawl_id=crawl_id,
@@ -68,21 +72,26 @@ def _start_run(db: str, kind: str, profile, config: dict, net):
     return store, crawl_id
 
 
-def _run(args: list[str]) -> int:
-    """Run mitmdump in the foreground; Ctrl-C reaches it (same process group) and we wait for its clean exit."""
-    process = subprocess.Popen(args)
-    while True:
-        try:
-            return process.wait()
-        except KeyboardInterrupt:
-            process.send_signal(signal.SIGINT)
+def _run(args: list[str]) -> tuple[int, int | None]:
+    """Run mitmdump to its end: (its exit status, the stop signal we received, if any).
+
+    mitmdump runs in its own process group with a parent-death signal (mouchard.lifecycle): a stop signal
+    reaching us (SIGINT, SIGTERM or SIGHUP, even inherited ignored) is passed on to it and we wait for its clean
+    exit, which finishes the run; if we are killed outright, the kernel sends it SIGTERM and it still does.
+    """
+    from mouchard.lifecycle import StopSignals
+
+    with StopSignals() as stop:
+        return stop.run(args), stop.received
 
 
-def _end_run(store, crawl_id: int, code: int) -> dict:
-    """Mark a run mitmdump could not finish, and return its crawls row."""
+def _end_run(store, crawl_id: int, code: int, stopped: int | None = None) -> dict:
+    """Mark a run mitmdump could not finish (stopped before its recorder started, or failed), and return its
+    crawls row."""
     row = store.rows("SELECT * FROM crawls WHERE id = ?", [crawl_id])[0]
     if row["status"] == "running":
-        store.finish_crawl(crawl_id, "failed" if code not in (0, -signal.SIGINT, 130) else "interrupted",
+        ok = code in (0, -signal.SIGINT, 130) or stopped is not None
+        store.finish_crawl(crawl_id, "interrupted" if ok else "failed",
                            json.loads(row["summary"]) if row["summary"] else {})
         row = store.rows("SELECT * FROM crawls WHERE id = ?", [crawl_id])[0]
     return row
@@ -139,7 +148,7 @@ def _net(proxy, host_map, ignore_https_errors, ca_file):
               help="Address to listen on (default: every interface, so the phone can reach it).")
 @click.option("--mode", "modes", multiple=True, metavar="MODE", help=f"mitmproxy mode (repeatable): {MODES_HELP}.")
 @click.option("--keep-bodies", type=click.Path(file_okay=False), metavar="DIR",
-              help="Keep raw bodies in DIR as hashed evidence files (never in the database).")
+              help="Keep raw bodies as hashed evidence files in DIR: DB.evidence/ or a folder in it (never in the database).")
 @click.option("--confdir", default=DEFAULT_CONFDIR, show_default=True, type=click.Path(file_okay=False),
               help="mitmproxy configuration folder (its CA certificate lives here).")
 @click.option("--flow-detail", type=click.IntRange(0, 4), default=1, show_default=True,
@@ -173,11 +182,11 @@ def proxy(profile, app, port, listen_host, modes, keep_bodies, confdir, flow_det
             raise UserError(f"--set {option!r}: expected NAME=VALUE of a mitmproxy option (mouchard's own have flags)")
         args += ["--set", option]
     click.echo(_ca_help(confdir_path), err=True)
-    click.echo(f"recording into {store.path} (run {crawl_id}); stop with Ctrl-C", err=True)
-    code = _run(args)
-    _end_run(store, crawl_id, code)
+    click.echo(f"recording into {store.path} (run {crawl_id}); stop with Ctrl-C (or SIGTERM)", err=True)
+    code, stopped = _run(args)
+    _end_run(store, crawl_id, code, stopped)
     print_summary(store, crawl_id)
-    if code not in (0, 130, -signal.SIGINT):
+    if code not in (0, 130, -signal.SIGINT) and not (stopped and code == -stopped):
         raise UserError(f"mitmdump stopped with status {code} (see its messages above)")
 
 
@@ -187,7 +196,7 @@ def proxy(profile, app, port, listen_host, modes, keep_bodies, confdir, flow_det
               help="Device profile (YAML) of the phone the capture was made on.")
 @click.option("--app", metavar="NAME", help="App the capture is of: every flow is attributed to it.")
 @click.option("--keep-bodies", type=click.Path(file_okay=False), metavar="DIR",
-              help="Keep raw bodies in DIR as hashed evidence files (never in the database).")
+              help="Keep raw bodies as hashed evidence files in DIR: DB.evidence/ or a folder in it (never in the database).")
 @db_option
 def import_(capture, profile, app, keep_bodies, db) -> None:
     """Record flows and leaks from a saved capture (.mitm from mitmproxy, or .har), offline.
@@ -204,29 +213,16 @@ def import_(capture, profile, app, keep_bodies, db) -> None:
                                                        "sha256": digest}, net)
     args = _common(profile, app, db, crawl_id, keep_bodies, net)
     args += ["-n", "-r", str(path.resolve())] + _options(flow_detail=0)
-    code = _run(args)
-    row = _end_run(store, crawl_id, code)
+    code, stopped = _run(args)
+    row = _end_run(store, crawl_id, code, stopped)
     print_summary(store, crawl_id)
     if code != 0 or row["status"] != "finished":
         raise UserError(f"import of {path} did not finish (mitmdump status {code}): see its messages above")
 
 
 def _check_capture(path: Path) -> tuple[str, str]:
-    """(sha256, 'har' or 'mitm') of a capture file; a one-line error if it is neither."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        head = handle.read(4096)
-        handle.seek(0)
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    stripped = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    if stripped.startswith(b"{"):
-        try:
-            data = json.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
-            data["log"]["entries"]
-        except (ValueError, KeyError, TypeError):
-            raise UserError(f"{path} is not a HAR file (JSON with log.entries)") from None
-        return digest.hexdigest(), "har"
-    if not head[:1].isdigit():  # mitmproxy dumps are tnetstrings: "<length>:..."
-        raise UserError(f"{path} is neither a mitmproxy capture (.mitm) nor a HAR file")
-    return digest.hexdigest(), "mitm"
+    """(sha256, 'har' or 'mitm') of a capture file, every flow of which mitmproxy can read; else a one-line error."""
+    from addons.capture import check_capture
+
+    capture = check_capture(path)
+    return capture.sha256, capture.kind

@@ -14,7 +14,8 @@ from addons.pipeline import FlowRecord, FlowSnapshot, RowRef, StageAddon, packag
 
 
 class IdSyncStage:
-    """Stage: identifiers of one site found in requests and redirects to another."""
+    """Stage: identifiers of one site found in requests and redirects to another (charged to the flow's budget:
+    if it runs out here, the pipeline records the analysis as truncated and redaction fails closed)."""
 
     order = 50
 
@@ -31,12 +32,13 @@ class IdSyncStage:
         if snap.kind not in ("http", "websocket") or not site or not snap.url:
             return
         syncs = self.finder.scan_request(site, snap.url, snap.request_headers, snap.request_body,
-                                         snap.request_header("content-type"), snap.request_header("content-encoding"))
+                                         snap.request_header("content-type"), snap.request_header("content-encoding"),
+                                         budget=record.budget)
         target = snap.response_header("location")
         if target and snap.status and 300 <= snap.status < 400:
             to_site = site_of(target)
             if to_site and to_site != site:
-                syncs += self.finder.scan_redirect(to_site, target)
+                syncs += self.finder.scan_redirect(to_site, target, budget=record.budget)
         record.id_syncs.extend(s.row() for s in syncs)
         self.found += len(syncs)
         self._remember(site, snap, record)

@@ -34,9 +34,14 @@ def leak_row(match, host: str | None, site: str | None, position, first_party: s
 
 
 class LeakStage:
-    """Stage: leaks rows for the profile's values in requests and the device's WebSocket messages."""
+    """Stage: leaks rows for the profile's values in requests and the device's WebSocket messages.
+
+    Its matches decide the redaction (`redaction`: if it raises, the pipeline seals the flow). Work is charged
+    to the flow's budget (`record.budget`); when that runs out the redaction stage fails closed.
+    """
 
     order = 20
+    redaction = True
 
     def __init__(self, profile_path: str):
         self.profile_path = profile_path
@@ -61,9 +66,9 @@ class LeakStage:
         if snap.kind in ("http", "websocket") and snap.url:
             matches = self.detector.scan_http(snap.url, snap.request_headers, snap.request_body,
                                               snap.request_header("content-type"),
-                                              snap.request_header("content-encoding"))
+                                              snap.request_header("content-encoding"), budget=record.budget)
         elif snap.kind == "tcp" and snap.request_body:
-            matches = self.detector.scan_message(snap.request_body, "body")
+            matches = self.detector.scan_message(snap.request_body, "body", budget=record.budget)
         else:
             return
         record.matches.extend(matches)
@@ -73,13 +78,13 @@ class LeakStage:
                                          first_party))
             self.counts[m.kind] += 1
 
-    def message(self, msg: MessageSnapshot, rows: list[dict]) -> None:
+    def message(self, msg: MessageSnapshot, rows: list[dict], budget=None) -> None:
         if not msg.from_client:
             return
         from mouchard.domains import host_of, site_of
 
         host = host_of(msg.host or "") or None
-        for m in self.detector.scan_message(msg.content, "websocket", f"message {msg.index}"):
+        for m in self.detector.scan_message(msg.content, "websocket", f"message {msg.index}", budget=budget):
             rows.append(leak_row(m, host, site_of(host) if host else None, self.profile.position, None))
             self.counts[m.kind] += 1
 
@@ -128,46 +133,62 @@ class Redact:
 
     URLs, headers and cookie values get the full two-pass treatment (`mouchard.redact`); every other text or
     JSON value of every row (a JSON key that was an identifier, a setter URL, OpenRTB fields) gets the first pass.
+    Fails closed: if the flow's budget ran out (in any stage, before or during redaction) it raises
+    `RedactionIncomplete` and the pipeline stores placeholders instead of the flow's texts.
     """
 
     order = 100
+    redaction = True
     URL_COLUMNS = ("url", "setter_url")
 
     def __init__(self, owner: LeakStage):
         self.owner = owner  # shares the leak stage's detector and matches
 
     def process(self, snap: FlowSnapshot, record: FlowRecord) -> None:
+        from mouchard.budget import RedactionIncomplete
+
+        budget = record.budget
+        if budget.exhausted:  # the detector could not finish: its matches cannot be trusted to redact
+            raise RedactionIncomplete(f"analysis budget ran out before redaction: {budget.reason}")
         redactor = self.owner.redactor
         flow = record.flow
         matches = record.matches
         if flow.get("url"):
-            flow["url"] = redactor.url(flow["url"], matches)
-        flow["request_headers"] = [list(p) for p in redactor.headers(flow["request_headers"], matches)]
+            flow["url"] = redactor.url(flow["url"], matches, budget=budget)
+        flow["request_headers"] = [list(p) for p in redactor.headers(flow["request_headers"], matches,
+                                                                     budget=budget)]
         # Response headers are not searched for leaks (the device sends leaks): the first pass is enough there.
-        flow["response_headers"] = [list(p) for p in redactor.headers(flow["response_headers"], [])]
+        flow["response_headers"] = [list(p) for p in redactor.headers(flow["response_headers"], [], budget=budget)]
         for row in record.cookies:
-            row["value"] = redactor.cookie_value(row.get("value"))
+            row["value"] = redactor.cookie_value(row.get("value"), budget=budget)
         done = {"url", "request_headers", "response_headers"}
-        self._sweep(flow, done)
+        self._sweep(flow, done, budget)
         for rows in (record.leaks, record.cookies, record.rtb, record.id_syncs):
             for row in rows:
-                self._sweep(row, {"value"} if rows is record.cookies else set())
+                self._sweep(row, {"value"} if rows is record.cookies else set(), budget)
 
-    def _sweep(self, row: dict, done: set[str]) -> None:
+    def _sweep(self, row: dict, done: set[str], budget) -> None:
+        from mouchard.budget import RedactionIncomplete
+
         redactor = self.owner.redactor
         todo = [k for k, v in row.items() if k not in done and not k.startswith("_") and isinstance(v, (str, dict, list))]
         # One search over all of the row's texts first: most rows hold nothing to redact.
         joined = "\n".join(row[k] if isinstance(row[k], str) else json.dumps(row[k], default=str) for k in todo)
-        if not joined or not redactor.detector.spans(joined):
+        if not joined:
+            return
+        spans = redactor.detector.spans(joined, budget=budget)
+        if budget.exhausted:
+            raise RedactionIncomplete(f"redaction budget ran out: {budget.reason}")
+        if not spans:
             return
         for key in todo:
             value = row[key]
             if key in self.URL_COLUMNS and isinstance(value, str):
-                row[key] = redactor.url(value)
+                row[key] = redactor.url(value, budget=budget)
             elif isinstance(value, str):
-                row[key] = redactor.text(value)
+                row[key] = redactor.text(value, budget=budget)
             else:
-                row[key] = redactor.json(value)
+                row[key] = redactor.json(value, budget=budget)
 
 
 addons = [packaged("addons.detect_leaks", "DetectLeaks")]

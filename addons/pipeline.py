@@ -9,8 +9,17 @@ the SQLite connection and writes one transaction per small batch; a stage addon 
 (`mitmdump -s addons/detect_leaks.py`) runs an analyser in a `Worker` thread and logs what it finds.
 
 A stage is a plain picklable object with `order: int` and `process(snapshot, record)`; it may also have
-`setup()` (build heavy state where it runs), `message(message, rows)` (each WebSocket message),
-`written(record)` (after its transaction committed), `summary()` and `describe(record)` (log lines).
+`setup()` (build heavy state where it runs), `message(message, rows, budget)` (each WebSocket message),
+`written(record)` (after its transaction committed), `summary()` and `describe(record)` (log lines), and
+`redaction = True` when the database's redaction depends on it (leak detection, redaction).
+
+Nothing fails silently, and redaction fails closed. Each flow gets one `mouchard.budget.Budget` (`record.budget`)
+that every decoder and walker charges. A stage that raises becomes a `failures` row of its flow: `collector-error`
+for an ordinary stage (the flow is kept with what the others found); `redaction-failed` for a redaction stage, or
+when the budget ran out before redaction finished: then the flow keeps no raw text (`seal`: URL, headers, cookie
+values, OpenRTB fields, JSON paths become `[redaction failed]`; method, host, status, sizes and hashes stay). A
+budget that ran out, or a body cut at `SNAPSHOT_BODY_LIMIT`, is an `analysis-truncated` row; `flows.analysis`
+says complete, truncated or redaction-failed, and the counts are in the run's summary.
 """
 
 from __future__ import annotations
@@ -27,11 +36,35 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from mouchard.budget import Budget, failure_detail
+from mouchard.store import failure_row
+
 log = logging.getLogger("mouchard")
 
 BACKLOG_LIMIT = 512  # snapshots waiting for the worker before hooks wait (back-pressure, never drops)
 BACKLOG_BYTES = 256 * 1024 * 1024
 BATCH = 32  # records per transaction when the worker is behind
+# Bytes of a body (or WebSocket message, or raw TCP stream) a snapshot holds: the memory a flow may pin while it
+# waits for analysis. Larger bodies are searched up to here (an `analysis-truncated` row says so); the size and
+# SHA-256 recorded still cover the whole body. The leak detector searches bodies above this as raw bytes only.
+SNAPSHOT_BODY_LIMIT = 8 * 1024 * 1024
+PLACEHOLDER = "[redaction failed]"  # what a flow whose redaction failed keeps instead of each raw text
+# Columns a sealed record keeps (not personal: chosen by mouchard or by the network, not by the flow's content).
+KEPT_WHEN_SEALED = {
+    "flows": frozenset({"kind", "client", "started_at", "method", "host", "site", "http_version", "status",
+                        "request_size", "response_size", "request_body_sha256", "response_body_sha256",
+                        "websocket_messages", "analysis", "app_source"}),
+    "leaks": frozenset({"identifier", "location", "destination_host", "destination_site", "third_party",
+                        "precision_m", "lat", "lon"}),
+    "cookies": frozenset({"site", "expires_at", "lifetime_days", "session", "http_only", "secure", "same_site",
+                          "partitioned", "third_party", "set_by", "identifier", "identifier_reason",
+                          "before_consent"}),
+    "rtb": frozenset({"event", "library", "exchange", "cpm", "currency", "timeout_ms", "won", "personal_fields"}),
+    "id_syncs": frozenset({"from_site", "from_entity", "to_site", "to_entity", "identifier_sha256", "location",
+                           "cookie_id"}),
+}
+_CHAIN_COLUMNS = {"leaks": "chain", "id_syncs": "encoding"}
+_DATA_STEPS = ("json:", "json-key:", "multipart:")  # chain steps that quote the flow (a JSON path, a part name)
 
 
 def packaged(module: str, name: str):
@@ -96,10 +129,19 @@ class FlowSnapshot:
     response_body: bytes | None = None
     error: str | None = None
     websocket_messages: int | None = None
+    # Set only when a body was cut at SNAPSHOT_BODY_LIMIT: its whole size and SHA-256.
+    request_full: tuple[int, str] | None = None
+    response_full: tuple[int, str] | None = None
 
     @property
     def size(self) -> int:
         return len(self.request_body or b"") + len(self.response_body or b"")
+
+    @property
+    def work(self) -> int:
+        """What the analysis reads: the request body as held, URL and headers (the budget is scaled on it)."""
+        return (len(self.request_body or b"") + len(self.url or "")
+                + sum(len(k) + len(v) for k, v in (*self.request_headers, *self.response_headers)))
 
     def request_header(self, name: str) -> str | None:
         return header(self.request_headers, name)
@@ -118,6 +160,7 @@ class MessageSnapshot:
     content: bytes
     url: str | None = None
     host: str | None = None
+    full_size: int | None = None  # set when the message was cut at SNAPSHOT_BODY_LIMIT
 
 
 @dataclass
@@ -134,6 +177,9 @@ class FlowRecord:
     matches: list = field(default_factory=list)  # leak detector matches, for later stages
     notes: dict = field(default_factory=dict)  # stage-to-stage facts (e.g. first_party_site)
     flow_id: int | None = None
+    budget: Budget = field(default_factory=Budget)  # the analysis work this flow may cost (every stage shares it)
+    failures: list[dict] = field(default_factory=list)  # `failures` rows (flow_id added when written)
+    sealed: tuple[str, str] | None = None  # (component, detail) of a failed redaction: no raw text kept (`seal`)
 
 
 class RowRef:
@@ -156,14 +202,58 @@ def new_record(snap: FlowSnapshot) -> FlowRecord:
         "http_version": snap.http_version, "status": snap.status, "error": text(snap.error),
         "request_headers": [[text(k), text(v)] for k, v in snap.request_headers],
         "response_headers": [[text(k), text(v)] for k, v in snap.response_headers],
-        "request_size": len(snap.request_body) if snap.request_body is not None else None,
-        "response_size": len(snap.response_body) if snap.response_body is not None else None,
-        "request_body_sha256": hashlib.sha256(snap.request_body).hexdigest() if snap.request_body else None,
-        "response_body_sha256": hashlib.sha256(snap.response_body).hexdigest() if snap.response_body else None,
+        "request_size": _size(snap.request_body, snap.request_full),
+        "response_size": _size(snap.response_body, snap.response_full),
+        "request_body_sha256": _sha256(snap.request_body, snap.request_full),
+        "response_body_sha256": _sha256(snap.response_body, snap.response_full),
         "content_type": text(snap.request_header("content-type")),
         "websocket_messages": snap.websocket_messages,
+        "analysis": "complete",
     }
-    return FlowRecord(snap, flow)
+    return FlowRecord(snap, flow, budget=Budget.for_input(snap.work))
+
+
+def _size(body: bytes | None, full: tuple[int, str] | None) -> int | None:
+    return full[0] if full is not None else (len(body) if body is not None else None)
+
+
+def _sha256(body: bytes | None, full: tuple[int, str] | None) -> str | None:
+    return full[1] if full is not None else (hashlib.sha256(body).hexdigest() if body else None)
+
+
+def seal(record: FlowRecord) -> None:
+    """Fail closed: every text of the record that came from the flow becomes PLACEHOLDER (see KEPT_WHEN_SEALED).
+
+    Raw bodies kept with `mouchard_keep_bodies` stay in the evidence folder: that folder is the raw evidence by
+    design; the database, which is what gets published, keeps no raw text of the flow.
+    """
+    _seal_row(record.flow, "flows")
+    if record.flow.get("app_source") != "option":
+        record.flow["app"] = PLACEHOLDER if record.flow.get("app") else record.flow.get("app")
+    for table, rows in (("leaks", record.leaks), ("cookies", record.cookies), ("rtb", record.rtb),
+                        ("id_syncs", record.id_syncs)):
+        for row in rows:
+            _seal_row(row, table)
+    record.matches = []
+
+
+def _seal_row(row: dict, table: str) -> None:
+    kept = KEPT_WHEN_SEALED.get(table, frozenset())
+    chain = _CHAIN_COLUMNS.get(table)
+    for key, value in list(row.items()):
+        if key in kept or key.startswith("_") or key.startswith("tracker_") or value in (None, "", [], {}):
+            continue
+        if key == chain and isinstance(value, str):
+            row[key] = ">".join(step.split(":", 1)[0] + ":" + PLACEHOLDER if step.startswith(_DATA_STEPS) else step
+                                for step in value.split(">"))
+        elif key.endswith("_headers") and isinstance(value, list):
+            row[key] = [[PLACEHOLDER, PLACEHOLDER]]
+        elif isinstance(value, dict):
+            row[key] = {"redaction": "failed"}
+        elif isinstance(value, (list, tuple)):
+            row[key] = [PLACEHOLDER]
+        elif isinstance(value, str):
+            row[key] = PLACEHOLDER
 
 
 class Analyser:
@@ -171,8 +261,8 @@ class Analyser:
 
     Synchronous: the `Worker` thread (a stage addon alone) or the recording process (RecordFlows) drives it.
     `sink(records)` writes a batch (raising on failure); `on_failure(exc)` is called once if it raises, after
-    which records are counted as unrecorded. A stage that raises on one flow is logged and counted; the flow is
-    still recorded with what the other stages found.
+    which records are counted as unrecorded. A stage that raises on one flow is logged, counted and becomes a
+    `failures` row of the flow; a redaction stage that raises seals the flow (see the module docstring).
     """
 
     def __init__(self, stages: Iterable, sink: Callable[[list[FlowRecord]], None],
@@ -185,6 +275,7 @@ class Analyser:
         self.failed: BaseException | None = None
         self._pending: list[FlowRecord] = []
         self._ws_rows: dict[str, tuple[MessageSnapshot, list[dict]]] = {}
+        self._ws_trouble: dict[str, list[tuple[str, str, str]]] = {}  # (kind, component, detail) per socket
 
     def setup(self) -> "Analyser":
         """Let stages build their heavy state (detectors, classifiers) where they will run."""
@@ -230,25 +321,85 @@ class Analyser:
 
     def _analyse(self, item: FlowSnapshot | MessageSnapshot) -> FlowRecord | None:
         if isinstance(item, MessageSnapshot):
-            rows = self._ws_rows.setdefault(item.key, (item, []))[1]
-            for stage in self.stages:
-                if hasattr(stage, "message"):
-                    self._guard(stage, "message", item, rows)
+            self._message(item)
             return None
         record = new_record(item)
         record.leaks.extend(self._ws_rows.pop(item.key, (None, []))[1])
         for stage in self.stages:
-            self._guard(stage, "process", item, record)
+            record.budget.stage = type(stage).__name__
+            exc = self._guard(stage, "process", item, record)
+            if exc is not None:
+                self._failed_stage(record, stage, "process", exc)
+        record.budget.stage = None
+        self._settle(record, self._ws_trouble.pop(item.key, []))
         self.stats[f"mouchard/flows/{item.kind}"] += 1
         return record
 
-    def _guard(self, stage, method: str, *args) -> None:
+    def _message(self, item: MessageSnapshot) -> None:
+        """One WebSocket message: its leak rows wait for the flow's end; so does what went wrong with it."""
+        rows = self._ws_rows.setdefault(item.key, (item, []))[1]
+        trouble = self._ws_trouble.setdefault(item.key, [])
+        if item.full_size is not None:
+            trouble.append(("analysis-truncated", "capture", f"WebSocket message {item.index} cut at "
+                            f"{len(item.content)} of {item.full_size} bytes: searched up to there"))
+        budget = Budget.for_input(len(item.content))
+        for stage in self.stages:
+            if hasattr(stage, "message"):
+                budget.stage = type(stage).__name__
+                exc = self._guard(stage, "message", item, rows, budget)
+                if exc is not None:
+                    kind = "redaction-failed" if getattr(stage, "redaction", False) else "collector-error"
+                    trouble.append((kind, type(stage).__name__, failure_detail(exc, f"message {item.index}")))
+        if budget.exhausted:  # messages are not stored: what was not searched is missing leaks, not raw text
+            trouble.append(("analysis-truncated", budget.stage or "message",
+                            f"WebSocket message {item.index}: analysis budget ran out ({budget.reason})"))
+
+    def _failed_stage(self, record: FlowRecord, stage, method: str, exc: BaseException) -> None:
+        name = type(stage).__name__
+        detail = failure_detail(exc, f"{name}.{method}")
+        if getattr(stage, "redaction", False):
+            record.sealed = record.sealed or (name, detail)
+        else:
+            record.failures.append(failure_row(name, "collector-error", detail))
+            self.stats["mouchard/flows/stage_errors"] += 1
+
+    def _settle(self, record: FlowRecord, trouble: list[tuple[str, str, str]]) -> None:
+        """After every stage: failures rows for what went wrong, the flow sealed if redaction failed."""
+        snap, budget = record.snapshot, record.budget
+        for kind, component, detail in trouble:
+            if kind == "redaction-failed":
+                record.sealed = record.sealed or (component, detail)
+            else:
+                record.failures.append(failure_row(component, kind, detail))
+        for what, body, full in (("request", snap.request_body, snap.request_full),
+                                 ("response", snap.response_body, snap.response_full)):
+            if full is not None:
+                record.failures.append(failure_row("capture", "analysis-truncated", f"{what} body cut at "
+                                                   f"{len(body or b'')} of {full[0]} bytes: searched up to there"))
+        if budget.exhausted:
+            record.failures.append(failure_row(budget.ran_out_in or "analysis", "analysis-truncated",
+                                               f"analysis budget ran out: {budget.reason}"))
+        truncated = any(f["kind"] == "analysis-truncated" for f in record.failures)
+        if record.sealed is not None:
+            seal(record)
+            record.failures.append(failure_row(*record.sealed[:1], "redaction-failed", record.sealed[1]))
+            record.flow["analysis"] = "redaction-failed"
+            self.stats["mouchard/flows/redaction_failed"] += 1
+        elif truncated:
+            record.flow["analysis"] = "truncated"
+        if truncated:
+            self.stats["mouchard/flows/analysis_truncated"] += 1
+
+    def _guard(self, stage, method: str, *args) -> BaseException | None:
+        """Run one stage hook; the exception it raised (logged, counted), or None."""
         try:
             getattr(stage, method)(*args)
-        except Exception:
+        except Exception as exc:  # noqa: BLE001 - becomes a failures row (see _failed_stage)
             self.stats["mouchard/analysis/errors"] += 1
-            log.warning("mouchard: %s.%s failed on one flow (recorded without it)", type(stage).__name__,
+            log.warning("mouchard: %s.%s failed on one flow (see its failures row)", type(stage).__name__,
                         method, exc_info=True)
+            return exc
+        return None
 
     def _write(self, records: list[FlowRecord]) -> None:
         if self.failed is not None:
@@ -328,26 +479,49 @@ class Worker:
 # -- from mitmproxy objects (event loop side) -------------------------------------------------------------------
 
 
+def bounded(body: bytes | None) -> tuple[bytes | None, tuple[int, str] | None]:
+    """A body as a snapshot holds it: whole up to SNAPSHOT_BODY_LIMIT, else its first bytes plus the whole
+    body's (size, sha256). Hashing runs in C without the GIL; the slice is the only copy made."""
+    if body is None or len(body) <= SNAPSHOT_BODY_LIMIT:
+        return body, None
+    return body[:SNAPSHOT_BODY_LIMIT], (len(body), hashlib.sha256(body).hexdigest())
+
+
+def _bounded_join(chunks: Iterable[bytes]) -> tuple[bytes, tuple[int, str] | None]:
+    """Stream chunks joined up to SNAPSHOT_BODY_LIMIT, hashed whole."""
+    held, size, digest = bytearray(), 0, hashlib.sha256()
+    for chunk in chunks:
+        size += len(chunk)
+        digest.update(chunk)
+        if len(held) < SNAPSHOT_BODY_LIMIT:
+            held += chunk[:SNAPSHOT_BODY_LIMIT - len(held)]
+    return bytes(held), ((size, digest.hexdigest()) if size > SNAPSHOT_BODY_LIMIT else None)
+
+
 def snapshot_http(flow, kind: str = "http") -> FlowSnapshot:
-    """An HTTP (or WebSocket) flow as the worker sees it: raw (still encoded) bodies, headers as sent."""
+    """An HTTP (or WebSocket) flow as the worker sees it: raw (still encoded) bodies up to SNAPSHOT_BODY_LIMIT,
+    headers as sent."""
     req, resp = flow.request, flow.response
     peer = flow.client_conn.peername
+    request_body, request_full = bounded(req.raw_content)
+    response_body, response_full = bounded(resp.raw_content if resp is not None else None)
     return FlowSnapshot(
         key=flow.id, kind=kind, started_at=iso(req.timestamp_start), client=peer[0] if peer else None,
         method=req.method, url=req.pretty_url, host=req.pretty_host, port=req.port,
         http_version=req.http_version, request_headers=header_pairs(req.headers.fields),
-        request_body=req.raw_content, status=resp.status_code if resp is not None else None,
+        request_body=request_body, status=resp.status_code if resp is not None else None,
         response_headers=header_pairs(resp.headers.fields) if resp is not None else [],
-        response_body=resp.raw_content if resp is not None else None,
-        error=flow.error.msg if flow.error is not None else None,
-        websocket_messages=len(flow.websocket.messages) if flow.websocket is not None else None)
+        response_body=response_body, error=flow.error.msg if flow.error is not None else None,
+        websocket_messages=len(flow.websocket.messages) if flow.websocket is not None else None,
+        request_full=request_full, response_full=response_full)
 
 
 def snapshot_message(flow) -> MessageSnapshot:
     """The WebSocket message that just arrived (the last one of the flow)."""
     message = flow.websocket.messages[-1]
-    return MessageSnapshot(flow.id, len(flow.websocket.messages) - 1, message.from_client, message.content,
-                           flow.request.pretty_url, flow.request.pretty_host)
+    content, full = bounded(message.content)
+    return MessageSnapshot(flow.id, len(flow.websocket.messages) - 1, message.from_client, content,
+                           flow.request.pretty_url, flow.request.pretty_host, full[0] if full else None)
 
 
 def snapshot_tls_failure(data) -> FlowSnapshot:
@@ -368,13 +542,14 @@ def snapshot_tcp(flow) -> FlowSnapshot:
     searched like a body; what it received is only counted."""
     server = flow.server_conn
     peer = flow.client_conn.peername
-    sent = b"".join(m.content for m in flow.messages if m.from_client)
-    received = b"".join(m.content for m in flow.messages if not m.from_client)
+    sent, sent_full = _bounded_join(m.content for m in flow.messages if m.from_client)
+    received, received_full = _bounded_join(m.content for m in flow.messages if not m.from_client)
     return FlowSnapshot(
         key=flow.id, kind="tcp", started_at=iso(flow.client_conn.timestamp_start), client=peer[0] if peer else None,
         host=server.sni or (server.address[0] if server.address else None),
         port=server.address[1] if server.address else None, request_body=sent, response_body=received,
-        error=flow.error.msg if flow.error is not None else None)
+        error=flow.error.msg if flow.error is not None else None, request_full=sent_full,
+        response_full=received_full)
 
 
 class Tap:
@@ -434,6 +609,8 @@ class StageAddon(Tap):
             for stage in stages:
                 for line in getattr(stage, "describe", lambda r: ())(record):
                     log.info("mouchard: %s", line)
+            for row in record.failures:
+                log.warning("mouchard: %s (%s): %s", row["kind"], row["component"], row["detail"])
 
     def done(self) -> None:
         worker, self.worker = self.worker, None

@@ -6,8 +6,9 @@ Hooks copy flows into snapshots; a recording process (`addons.recorder`) runs ev
 addons provide (leaks, cookies, OpenRTB, ID syncs, classification, redaction) and, as the store's only writer,
 writes each flow with its rows in one transaction (batched when behind). If a write fails, the proxy is stopped
 and later flows are killed: at most the flows in flight pass unrecorded, and mitmdump exits with status 1.
-Raw bodies never enter the database; with `mouchard_keep_bodies` they are kept as evidence files, hashed into
-`evidence_files`.
+Raw bodies never enter the database; with `mouchard_keep_bodies` (the database's evidence folder or a folder in
+it) they are kept as evidence files named by their hash, recorded in `evidence_files` with a media type sniffed
+from their bytes.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class RecordFlows(Tap):
                           "Record under this crawls.id (set by `mouchard proxy`/`import`); 0 starts a new run.")
         loader.add_option("mouchard_keep_bodies", Optional[str], None,
                           "Folder where raw request and response bodies are kept as hashed evidence files "
-                          "(never in the database, which holds redacted data only).")
+                          "(never in the database, which holds redacted data only): the database's evidence "
+                          "folder <db>.evidence/ or a folder inside it.")
         loader.add_option("mouchard_busy_timeout", int, 60,
                           "Seconds a write may wait for a lock held by another process before the capture stops.")
         loader.add_option("mouchard_kind", str, "app", "crawls.kind of a run this addon starts: app or import.")
@@ -53,10 +55,17 @@ class RecordFlows(Tap):
             folder = Path(ctx.options.mouchard_db).expanduser().resolve().parent
             if not folder.is_dir():
                 raise exceptions.OptionsError(f"mouchard_db: folder {folder} does not exist")
-        if "mouchard_keep_bodies" in updated and ctx.options.mouchard_keep_bodies:
+        if ({"mouchard_keep_bodies", "mouchard_db"} & set(updated)) and ctx.options.mouchard_keep_bodies:
+            from mouchard.store import evidence_dir
+
             keep = Path(ctx.options.mouchard_keep_bodies).expanduser()
             if keep.exists() and not keep.is_dir():
                 raise exceptions.OptionsError(f"mouchard_keep_bodies: {keep} is not a folder")
+            # Evidence paths are relative to the database's evidence folder, the only place readers look.
+            root = evidence_dir(Path(ctx.options.mouchard_db).expanduser().resolve()).resolve()
+            if keep.resolve() != root and root not in keep.resolve().parents:
+                raise exceptions.OptionsError(f"mouchard_keep_bodies: {keep} must be the database's evidence folder "
+                                              f"{root} or a folder inside it")
         if "mouchard_busy_timeout" in updated and ctx.options.mouchard_busy_timeout <= 0:
             raise exceptions.OptionsError("mouchard_busy_timeout must be positive")
 

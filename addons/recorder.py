@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from addons.pipeline import BACKLOG_BYTES, BACKLOG_LIMIT, Analyser, FlowRecord, RowRef
+from mouchard.lifecycle import note_stop_signals
 
 RECORDER_NICENESS = 10  # added to the recording process's nice value: analysis yields the CPU to the proxy
 
@@ -28,9 +29,14 @@ class StoreSink:
     """Writes batches of records in one transaction each; the only user of the SQLite connection."""
 
     def __init__(self, store, crawl_id: int, keep_bodies: Path | None = None):
+        from mouchard.store import evidence_dir
+
         self.store = store
         self.crawl_id = crawl_id
         self.keep_bodies = keep_bodies
+        # Evidence paths are relative to the database's evidence folder, where every reader looks (merge, audit,
+        # Datasette); RecordFlows.configure refuses a keep_bodies folder outside it.
+        self.evidence = evidence_dir(Path(store.path).resolve()).resolve()
         self.counts: Counter = Counter()
 
     def __call__(self, records: list[FlowRecord]) -> None:
@@ -45,6 +51,9 @@ class StoreSink:
         flow_id = tx.insert("flows", {**record.flow, "crawl_id": self.crawl_id})
         record.flow_id = flow_id
         counts["flows"] += 1
+        for row in record.failures:  # redaction failed, analysis truncated, a stage's error (no raw text)
+            tx.insert("failures", {**row, "crawl_id": self.crawl_id, "flow_id": flow_id})
+        counts["failures"] += len(record.failures)
         for row in record.cookies:
             ref = row.pop("_ref", None)
             cookie_id = tx.insert("cookies", {**row, "flow_id": flow_id})
@@ -59,22 +68,21 @@ class StoreSink:
             tx.insert("id_syncs", {**row, "flow_id": flow_id,
                                    "cookie_id": cookie.id if isinstance(cookie, RowRef) else cookie})
         for path, documents, media in files:
-            self.store.add_evidence_file(path, documents, root=self.keep_bodies, crawl_id=self.crawl_id,
+            self.store.add_evidence_file(path, documents, root=self.evidence, crawl_id=self.crawl_id,
                                          media_type=media, tx=tx)
         counts.update({"cookies": len(record.cookies), "leaks": len(record.leaks), "rtb": len(record.rtb),
                        "id_syncs": len(record.id_syncs), "evidence_files": len(files)})
 
     def _keep(self, body: bytes, documents: str, media: str | None) -> tuple[Path, str, str | None]:
-        """A body as an evidence file named by its hash (written once, atomically)."""
+        """A body as an evidence file named by its hash (written once, atomically, no symlink followed); its media
+        type is sniffed from its bytes (the header's claim stays in the flow's headers)."""
+        from mouchard.paths import sniff_media_type, write_inside
+
         assert self.keep_bodies is not None
-        folder = self.keep_bodies / "bodies"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{hashlib.sha256(body).hexdigest()}.bin"
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(body)
-            os.replace(tmp, path)
-        return path, documents, media
+        rel = self.keep_bodies.resolve().relative_to(self.evidence).as_posix()
+        name = f"{'' if rel == '.' else rel + '/'}bodies/{hashlib.sha256(body).hexdigest()}.bin"
+        write_inside(self.evidence, name, body)
+        return self.evidence / name, documents, sniff_media_type(body)
 
 
 class RecordingProcess:
@@ -104,6 +112,9 @@ class RecordingProcess:
         self.summary: dict = {}
         self._on_failure = on_failure
         self._finished = threading.Event()
+        # mitmdump handles SIGINT and SIGTERM but not SIGHUP: handle all three, and remember that the run was
+        # stopped (it ends `interrupted`) rather than ended by itself (an import read to its end: `finished`).
+        self._stopped = note_stop_signals(self._loop, _shutdown_mitmproxy)
         self._process = context.Process(target=_record, name="mouchard-recorder", daemon=True, args=(
             stages, db, crawl_id, keep_bodies, busy_timeout, reader, self._outbox, self._done))
         self._process.start()
@@ -178,7 +189,7 @@ class RecordingProcess:
         if self._process.is_alive():
             os.set_blocking(self._writer.fileno(), True)
             try:
-                self._send(pickle.dumps(None))
+                self._send(pickle.dumps("interrupted" if self._stopped.received is not None else None))
             except OSError:
                 pass
             self._finished.wait(timeout)
@@ -189,12 +200,25 @@ class RecordingProcess:
         return self.summary
 
 
+def _shutdown_mitmproxy() -> None:
+    from mitmproxy import ctx
+
+    ctx.master.shutdown()
+
+
 def _record(stages, db, crawl_id, keep_bodies, busy_timeout, inbox, outbox, done) -> None:
     """Main of the recording process: analyse and write until told to stop, then finish the run."""
+    import multiprocessing
+
+    from mouchard.lifecycle import StopSignals, die_with_parent
     from mouchard.store import Store
 
     # Ctrl-C reaches the whole process group: mitmdump shuts down and tells us; we must not die first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM or SIGHUP here (the group or the machine is being stopped, or mitmdump died: the parent-death
+    # signal): stop reading, write what we have, finish the run `interrupted`.
+    stop = StopSignals(raising=False, signals=(signal.SIGTERM, signal.SIGHUP)).install()
+    die_with_parent(multiprocessing.parent_process().pid)
     # The phone's traffic comes first: on a busy machine the proxy gets the CPU and we catch up when it idles
     # (the backlog is bounded: past BACKLOG_LIMIT snapshots the proxy waits for us, nothing is dropped).
     try:
@@ -219,6 +243,9 @@ def _record(stages, db, crawl_id, keep_bodies, busy_timeout, inbox, outbox, done
         return
     status = "finished"
     while True:
+        if stop.received is not None:
+            status = "interrupted"
+            break
         if not inbox.poll(0.05):  # idle: write what is pending
             analyser.flush()
             continue
@@ -227,7 +254,8 @@ def _record(stages, db, crawl_id, keep_bodies, busy_timeout, inbox, outbox, done
         except (EOFError, OSError):  # mitmdump went away without saying goodbye: keep what we have
             status = "interrupted"
             break
-        if item is None:
+        if item is None or isinstance(item, str):  # the end mark: None, or the status of a stopped run
+            status = item or status
             break
         analyser.handle(item)
         done.value += 1

@@ -2,8 +2,19 @@
 
 MANIFEST.json lists every file of the bundle (path, sha256, size), sorted by path, and a bundle digest: the
 SHA-256 of the manifest lines `<sha256> <size> <path>\\n` in that order. Publishing or timestamping the digest
-fixes the whole bundle. MANIFEST.json itself, the timestamp request (`timestamp.tsq`) and a TSA reply added later
-(`timestamp.tsr`) are not listed: they describe the files, and `mouchard verify` checks them separately.
+fixes the whole bundle. MANIFEST.json itself, the timestamp request (`timestamp.tsq`), a TSA reply added later
+(`timestamp.tsr`) and the auditor's signature (`MANIFEST.json.sig`) are not listed: they describe the files, and
+`mouchard verify` checks them separately.
+
+The canonical manifest (the only one `verify` accepts, so one digest means one set of files):
+- every path is canonical for `mouchard.paths.check_relative`: relative, '/'-separated, NFC, no empty, '.' or
+  '..' component, no control, format or line-separator character (a newline in a path could otherwise make one
+  list of lines read as another), none of the unlisted names above;
+- entries are in strictly increasing order of path (code points, which is also UTF-8 byte order): no duplicate;
+- `sha256` is 64 lowercase hex digits, `size` an integer 0 <= size < 2**63;
+- the file is byte for byte `manifest_bytes` of its content (JSON, 2-space indent, sorted keys, UTF-8, final
+  newline), and `digest` is `bundle_digest` of its entries.
+Only regular files are listed: a bundle holding a symlink or a special file cannot be written or verified.
 """
 
 from __future__ import annotations
@@ -11,12 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
-from mouchard.store import file_sha256
 from mouchard.errors import UserError
+from mouchard.paths import copy_tree, hash_inside, walk_files
+from mouchard.store import connect_readonly
 
 from audits.timestamp import timestamp_request
 
@@ -24,7 +35,8 @@ FORMAT = "mouchard-evidence-bundle/1"
 MANIFEST = "MANIFEST.json"
 TSQ = "timestamp.tsq"
 TSR = "timestamp.tsr"
-UNLISTED = (MANIFEST, TSQ, TSR)
+SIGNATURE = "MANIFEST.json.sig"
+UNLISTED = (MANIFEST, TSQ, TSR, SIGNATURE)
 DATABASE = "audit.db"
 DIGEST_METHOD = "sha256 of the lines '<sha256> <size> <path>\\n' of every listed file, sorted by path"
 
@@ -37,24 +49,20 @@ def evidence_folder(db: str | os.PathLike) -> Path:
 
 
 def bundle_files(root: Path) -> list[str]:
-    """Relative POSIX paths of every file under `root` but the unlisted ones, sorted."""
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in files:
-            rel = (Path(folder) / name).relative_to(root).as_posix()
-            if rel not in UNLISTED:
-                found.append(rel)
-    return sorted(found)
+    """Relative POSIX paths of every regular file under `root` but the unlisted ones, sorted (see `file_entries`)."""
+    walk = walk_files(root)
+    if walk.refused or walk.truncated:
+        what = (f"{walk.refused[0][0]!r} is {walk.refused[0][1]}" if walk.refused else "too many files")
+        raise UserError(f"{root}: cannot be listed in a manifest: {what}")
+    return [rel for rel in walk.files if rel not in UNLISTED]
 
 
 def file_entries(root: Path) -> list[dict]:
+    """The manifest entries of every file (symlinks, special files and odd names are refused, never followed)."""
     entries = []
     for rel in bundle_files(root):
-        if "\n" in rel or "\r" in rel:
-            raise UserError(f"{root}: file name with a line break cannot be listed in a manifest: {rel!r}")
-        path = root / rel
-        entries.append({"path": rel, "sha256": file_sha256(path), "size": path.stat().st_size})
+        info = hash_inside(root, rel)
+        entries.append({"path": rel, "sha256": info.sha256, "size": info.size})
     return entries
 
 
@@ -89,10 +97,13 @@ def write_manifest(root: Path, *, timestamp: bool = False) -> dict:
 # -- the database --------------------------------------------------------------------------------------------
 
 
-def copy_database(source: Path, target: Path) -> None:
-    """A consistent copy of a (possibly live, WAL-mode) database and its evidence folder."""
+def copy_database(source: Path, target: Path) -> list[tuple[str, str]]:
+    """A consistent copy of a (possibly live, WAL-mode) database and the regular files of its evidence folder.
+
+    The source may come from someone else: symlinks and special files in its evidence folder are neither
+    followed nor copied; they are returned as (path, why) for the caller to report."""
     try:
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        src = connect_readonly(source)
         dst = sqlite3.connect(target)
         with dst:
             src.backup(dst)
@@ -100,8 +111,13 @@ def copy_database(source: Path, target: Path) -> None:
         dst.close()
     except sqlite3.DatabaseError as exc:
         raise UserError(f"{source} is not a usable SQLite database: {exc}") from None
-    if evidence_folder(source).is_dir():
-        shutil.copytree(evidence_folder(source), evidence_folder(target))
+    folder = evidence_folder(source)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        return [(folder.name, "the evidence folder is a symlink or not a folder: not copied")]
+    if not folder.is_dir():
+        return []
+    walk = copy_tree(folder, evidence_folder(target))
+    return walk.refused + ([(folder.name, "too many files: the rest not copied")] if walk.truncated else [])
 
 
 def seal_database(conn: sqlite3.Connection) -> None:
@@ -114,7 +130,7 @@ def open_sealed(db: Path) -> sqlite3.Connection:
     """Read a bundle's database without touching it (no -wal, -shm or journal file is created)."""
     if not db.is_file():
         raise UserError(f"no database at {db}")
-    conn = sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True)
+    conn = connect_readonly(db, immutable=True)
     conn.row_factory = sqlite3.Row
     return conn
 

@@ -27,6 +27,13 @@ JSON_HELP = "Print JSON instead of text."
               help="JSON service answering {ip, country}, for --vantage-lookup.")
 @click.option("--timestamp-request", is_flag=True,
               help="Also write timestamp.tsq, an RFC 3161 request for the bundle digest (to send to a TSA).")
+@click.option("--sign-key", type=click.Path(dir_okay=False), metavar="KEY",
+              help="Sign MANIFEST.json with this Ed25519 private key (PEM) into MANIFEST.json.sig.")
+@click.option("--browser", metavar="PATH",
+              help="Chromium the collectors drive (default: $MOUCHARD_BROWSER, Playwright's, else the system's); "
+                   "a spec never names one.")
+@click.option("--no-sandbox", "no_sandbox", is_flag=True,
+              help="Run the collectors' Chromium without its sandbox (unsafe on hostile sites; recorded as a warning).")
 @click.option("--list-rules", is_flag=True, help="Describe every rule (id, version, severity, legal references) and exit.")
 @click.option("--json", "as_json", is_flag=True, help="With --list-rules: " + JSON_HELP)
 @db_option
@@ -36,8 +43,8 @@ JSON_HELP = "Print JSON instead of text."
               help="Without SPEC: only these rules (id or glob such as 'consent.*'; repeatable). Default: all.")
 @click.option("--jurisdiction", type=click.Choice(JURISDICTIONS),
               help="Without SPEC: the law findings refer to (default eu). With --list-rules: show only its references.")
-def audit(spec, out, from_db, vantage_lookup, vantage_url, timestamp_request, list_rules, as_json, db, crawl_ids,
-          rule_ids, jurisdiction) -> None:
+def audit(spec, out, from_db, vantage_lookup, vantage_url, timestamp_request, sign_key, browser, no_sandbox,
+          list_rules, as_json, db, crawl_ids, rule_ids, jurisdiction) -> None:
     """Run a declarative audit and write a verifiable evidence bundle.
 
     \b
@@ -51,8 +58,8 @@ def audit(spec, out, from_db, vantage_lookup, vantage_url, timestamp_request, li
         _list_rules(jurisdiction, as_json)
         return
     if spec is None:
-        if out or from_db:
-            raise UserError("--out and --from-db need a SPEC file")
+        if out or from_db or sign_key:
+            raise UserError("--out, --from-db and --sign-key need a SPEC file")
         _rebuild(db, crawl_ids, rule_ids, jurisdiction or "eu")
         return
     if not out:
@@ -62,9 +69,14 @@ def audit(spec, out, from_db, vantage_lookup, vantage_url, timestamp_request, li
     from audits.runner import run_audit
     from audits.spec import load_spec
 
+    if sign_key:
+        from audits.sign import load_private_key, sign_bundle
+
+        load_private_key(sign_key)  # a bad key is said before anything runs
     parsed = load_spec(spec)
     result = run_audit(parsed, out, from_db=from_db, vantage_lookup=vantage_lookup, vantage_url=vantage_url,
-                       timestamp=timestamp_request, echo=lambda line: click.echo(line, err=True))
+                       timestamp=timestamp_request, echo=lambda line: click.echo(line, err=True), browser=browser,
+                       no_sandbox=no_sandbox)
     counts = result.evaluation.by_severity()
     not_run = [s for s in result.steps if s.status != "finished"]
     click.echo(f"bundle {result.out}: {len(result.evaluation.findings)} findings"
@@ -72,6 +84,8 @@ def audit(spec, out, from_db, vantage_lookup, vantage_url, timestamp_request, li
     for step in not_run:
         click.echo(f"  {step.target}: {step.status} — {step.reason}")
     click.echo(f"digest {result.digest}")
+    if sign_key:
+        click.echo(f"signed MANIFEST.json with key {sign_bundle(result.out, sign_key)}")
     click.echo(f"report {result.out / 'report.html'}; check it with: mouchard verify {result.out}")
 
 
@@ -113,24 +127,30 @@ def _rebuild(db: str, crawl_ids: tuple[int, ...], rule_ids: tuple[str, ...], jur
 
 @click.command("verify")
 @click.argument("bundle_dir", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--key", "public_key", type=click.Path(dir_okay=False), metavar="PUBKEY",
+              help="Also check MANIFEST.json.sig against this Ed25519 public key (PEM).")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-def verify(bundle_dir, as_json) -> None:
+def verify(bundle_dir, public_key, as_json) -> None:
     """Recompute every hash of an evidence bundle.
 
-    Exit status 0 when every file matches MANIFEST.json; 1 when a file changed, is missing or was added, or the
-    manifest itself was altered (each named on a line).
+    Exit status 0 when every file matches MANIFEST.json; 1 when a file changed, is missing, was added or is not a
+    regular file, the manifest itself was altered, or (with --key) the signature does not check (each named on a
+    line). It proves the files are those the digest names (and, with --key, that the key holder signed them),
+    nothing about whether the findings are true.
     """
     from audits.verify import verify_bundle
 
-    result = verify_bundle(bundle_dir)
+    result = verify_bundle(bundle_dir, public_key=public_key)
     if as_json:
         click.echo(json.dumps({"ok": result.ok, "bundle": result.root, "case": result.case, "files": result.files,
                                "digest": result.digest, "timestamp": result.timestamp,
+                               "signature": result.signature, "signer": result.signer, "proves": result.proves,
                                "problems": [{"path": p.path, "kind": p.kind, "detail": p.detail}
                                             for p in result.problems]}, indent=2, ensure_ascii=False))
     elif result.ok:
         click.echo(f"OK {result.root}: {result.files} files match MANIFEST.json (case {result.case})")
-        click.echo(f"digest {result.digest}; {result.timestamp}")
+        click.echo(f"digest {result.digest}; {result.timestamp}; {result.signature}")
+        click.echo(result.proves)
     else:
         for problem in result.problems:
             click.echo(str(problem))

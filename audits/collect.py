@@ -61,8 +61,12 @@ def _network_args(spec: AuditSpec) -> list[str]:
     return args
 
 
-def _browser_args(spec: AuditSpec) -> list[str]:
-    args = ["--browser", spec.browser.path] if spec.browser.path else []
+def _browser_args(spec: AuditSpec, browser: str | None = None, no_sandbox: bool = False) -> list[str]:
+    """The browser options of a collector: the executable and --no-sandbox from the command line only, the spec's
+    allow-listed flags (audits/spec.py)."""
+    args = ["--browser", browser] if browser else []
+    if no_sandbox:
+        args.append("--no-sandbox")
     # one token each: a flag such as --lang=fr must not be read as an option of mouchard's
     return args + [f"--browser-arg={arg}" for arg in spec.browser.args]
 
@@ -82,8 +86,9 @@ def consent_runs(phases: tuple[str, ...]) -> list[tuple[str | None, bool]]:
     return [(CONSENT_FLAG[p], gpc and i == 0) for i, p in enumerate(wanted)]
 
 
-def plan(spec: AuditSpec, db: Path) -> list[Step]:
-    """The collector commands for a spec, in order (pure: no process is started)."""
+def plan(spec: AuditSpec, db: Path, *, browser: str | None = None, no_sandbox: bool = False) -> list[Step]:
+    """The collector commands for a spec, in order (pure: no process is started). `browser` and `no_sandbox` come
+    from the command line, never from the spec."""
     steps: list[Step] = []
     common = ["--db", str(db)]
     crawl_options: list[str] = ["--screenshots", "--har"]
@@ -93,7 +98,7 @@ def plan(spec: AuditSpec, db: Path) -> list[Step]:
         crawl_options += ["--timeout", f"{spec.timeout:g}"]
     if spec.concurrency is not None:
         crawl_options += ["--concurrency", str(spec.concurrency)]
-    crawl_options += _network_args(spec) + _browser_args(spec)
+    crawl_options += _network_args(spec) + _browser_args(spec, browser, no_sandbox)
     for label, urls, pages in (("sites", spec.targets.sites, spec.pages_per_site), ("urls", spec.targets.urls, 0)):
         if not urls:
             continue
@@ -127,7 +132,8 @@ def plan(spec: AuditSpec, db: Path) -> list[Step]:
         if spec.concurrency is not None:
             args += ["--concurrency", str(spec.concurrency)]
         steps.append(Step("brokers: crawl their sites", "brokers-crawl",
-                          tuple(args + _network_args(spec) + _browser_args(spec)), needs="brokers-fetch"))
+                          tuple(args + _network_args(spec) + _browser_args(spec, browser, no_sandbox)),
+                          needs="brokers-fetch"))
     return steps
 
 

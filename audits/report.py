@@ -8,11 +8,14 @@ crawled URLs are shown as text, never as links.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sqlite3
 from collections import Counter
 from importlib import resources
 from pathlib import Path
+
+from mouchard.paths import IMAGE_SIGNATURES, TooLarge, UnsafePath, read_inside
 
 from audits.bundle import evidence_folder
 from audits.engine import Evaluation
@@ -116,7 +119,6 @@ class _Evidence:
         shots, others = [], []
         for row in self.rows("evidence_files", ids):
             media = row.get("media_type") or ""
-            path = self.folder / (row.get("path") or "")
             info = {"id": row["id"], "path": row.get("path"), "sha256": row.get("sha256") or "",
                     "documents": row.get("documents") or "file", "anchor": f"file-{row['id']}", "note": None}
             if not media.startswith("image/") or len(shots) >= MAX_SHOTS:
@@ -126,26 +128,36 @@ class _Evidence:
             if key in self.shown:
                 shots.append({**info, "data": None, "see": self.shown[key][0], "see_number": self.shown[key][1]})
                 continue
-            data = _image(path, media)
+            data, note = _image(self.folder, row.get("path"), media, row.get("sha256"))
             if data is None:
-                others.append({**info, "note": "not in the bundle" if not path.is_file() else "too large to embed"})
+                others.append({**info, "note": note})
                 continue
             self.shown[key] = (info["anchor"], number)
             shots.append({**info, "data": data, "see": None, "see_number": None})
         return shots, others
 
 
-def _image(path: Path, media: str) -> str | None:
+def _image(folder: Path, path: str | None, media: str, sha256: str | None) -> tuple[str | None, str | None]:
+    """(a data: URI of the screenshot, None) or (None, why it is not shown). The path comes from the database,
+    which may be someone else's (`audit --from-db`): it is read only through mouchard.paths (inside the evidence
+    folder, no symlink, a regular file), and shown only if its bytes still match the recorded SHA-256."""
+    if media not in IMAGE_SIGNATURES:
+        return None, "not an image that can be embedded"  # an SVG could carry script or references: not inlined
     try:
-        resolved = path.resolve()
-        if not path.is_file() or path.stat().st_size > MAX_IMAGE_BYTES:
-            return None
-        raw = resolved.read_bytes()
+        raw = read_inside(folder, path or "", MAX_IMAGE_BYTES)
+    except FileNotFoundError:
+        return None, "not in the bundle"
+    except TooLarge:
+        return None, "too large to embed"
+    except UnsafePath:
+        return None, "refused: its path is not a regular file inside the evidence folder"
     except OSError:
-        return None
-    if media not in ("image/png", "image/jpeg", "image/webp", "image/gif"):
-        return None  # an SVG could carry script or references: not inlined
-    return f"data:{media};base64,{base64.b64encode(raw).decode('ascii')}"
+        return None, "not readable"
+    if not sha256 or hashlib.sha256(raw).hexdigest() != str(sha256).lower():
+        return None, "not shown: its bytes differ from the SHA-256 recorded for it"
+    if not raw.startswith(IMAGE_SIGNATURES[media]):
+        return None, "not shown: the file is not the image it is recorded as"
+    return f"data:{media};base64,{base64.b64encode(raw).decode('ascii')}", None
 
 
 def _limits(conn: sqlite3.Connection, provenance: dict, evaluation: Evaluation) -> list[str]:
@@ -159,6 +171,14 @@ def _limits(conn: sqlite3.Connection, provenance: dict, evaluation: Evaluation) 
         notes.append("Some page visits did not complete: "
                      + ", ".join(f"{n} {s or 'unknown'}" for s, n in sorted(statuses.items()))
                      + ". What those pages did after the failure is not recorded.")
+    try:  # what mouchard itself could not record or analyse in full (a database from older versions has no table)
+        failed = conn.execute("SELECT kind, component, count(*) FROM failures GROUP BY kind, component "
+                              "ORDER BY 3 DESC, 1, 2 LIMIT 20").fetchall()
+    except sqlite3.OperationalError:
+        failed = []
+    if failed:
+        notes.append("Not everything was recorded or analysed in full (table failures): "
+                     + ", ".join(f"{n} {kind} in {component}" for kind, component, n in failed) + ".")
     unverified = conn.execute("SELECT count(*) FROM consent WHERE action IN ('reject', 'accept') "
                               "AND coalesce(verified, 0) = 0").fetchone()[0]
     if unverified:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mouchard import __version__
-from mouchard.browser import base_args, browser_version, find_browser
+from mouchard.browser import base_args, browser_version, find_browser, sandbox
 from mouchard.errors import UserError
 from mouchard.store import Store, utcnow
 from mouchard.versions import dependency_versions
@@ -46,11 +46,22 @@ def prepare_out(out: Path) -> None:
 
 
 def run_audit(spec: AuditSpec, out: str | Path, *, from_db: str | Path | None = None, vantage_lookup: bool = False,
-              vantage_url: str = vantage.DEFAULT_URL, timestamp: bool = False, echo=None) -> AuditResult:
-    """Run the audit a spec describes and write its bundle to `out`."""
+              vantage_url: str = vantage.DEFAULT_URL, timestamp: bool = False, echo=None, browser: str | None = None,
+              no_sandbox: bool = False) -> AuditResult:
+    """Run the audit a spec describes and write its bundle to `out`.
+
+    The spec is data (it may come from another party): `browser` and `no_sandbox` come from the command line, and
+    what will run (targets, phases, network, browser and its flags, commands) goes to `echo` before anything starts.
+    """
     out = Path(out)
     if from_db is not None and not Path(from_db).is_file():
         raise UserError(f"no database at {from_db}")
+    browser_info = _browser(spec, browser, no_sandbox)
+    planned = [] if from_db is not None else collect.plan(spec, out / bundle.DATABASE, browser=browser_info["path"],
+                                                          no_sandbox=no_sandbox)
+    if echo:
+        for line in describe_plan(spec, planned, browser_info, from_db=from_db):
+            echo(line)
     prepare_out(out)
     started = utcnow()
     db = out / bundle.DATABASE
@@ -58,12 +69,15 @@ def run_audit(spec: AuditSpec, out: str | Path, *, from_db: str | Path | None = 
     shutil.copyfile(spec.path, out / spec_name)
     if from_db is not None:
         source = Path(from_db)
-        bundle.copy_database(source, db)
+        refused = bundle.copy_database(source, db)
+        reason = "collected earlier; copied with its evidence folder"
+        if refused:  # a received database: what its folder held that is not a regular file is named, not copied
+            reason += (f" ({len(refused)} entries not copied: symlinks or special files, e.g. "
+                       f"{refused[0][0][:80]!r}: {refused[0][1]})")
         steps: tuple[collect.StepResult, ...] = (collect.StepResult(
-            f"existing database {source.name}", "from-db", [], "finished",
-            "collected earlier; copied with its evidence folder", None, started, utcnow(), None),)
+            f"existing database {source.name}", "from-db", [], "finished", reason, None, started, utcnow(), None),)
     else:
-        steps = tuple(collect.run(collect.plan(spec, db), out / "logs", echo=echo))
+        steps = tuple(collect.run(planned, out / "logs", echo=echo))
     vantage_info = (vantage.lookup_vantage(spec.network, vantage_url) if vantage_lookup else vantage.unknown())
     store = Store(db)
     try:
@@ -71,7 +85,8 @@ def run_audit(spec: AuditSpec, out: str | Path, *, from_db: str | Path | None = 
                                      config={"case": spec.case, "spec": spec.data}, command=sys.argv,
                                      replace_all=True)
         finished = utcnow()
-        provenance = _provenance(store, spec, spec_name, steps, evaluation, vantage_info, started, finished)
+        provenance = _provenance(store, spec, spec_name, steps, evaluation, vantage_info, started, finished,
+                                 browser_info)
         bundle.write_json(out / "provenance.json", provenance)
         bundle.export_consent(store.conn, out / "consent-strings.json")
         bundle.export_findings(store.conn, out / "findings.json")
@@ -86,13 +101,45 @@ def run_audit(spec: AuditSpec, out: str | Path, *, from_db: str | Path | None = 
     return AuditResult(out, manifest["digest"], evaluation, steps, manifest)
 
 
-def _browser(spec: AuditSpec) -> dict:
+def _browser(spec: AuditSpec, browser: str | None = None, no_sandbox: bool = False) -> dict:
+    """The browser the collectors start: the command line's (`browser`), never the spec's; how it is confined."""
+    box = sandbox(no_sandbox)
+    confinement = {"sandbox": box.mode, "user": box.user, "warnings": list(box.warnings)}
+    args = base_args([*spec.network.chromium_args(), *spec.browser.args], box=box)
     try:
-        path = find_browser(spec.browser.path)
+        path = find_browser(browser)
     except UserError as exc:
-        return {"path": None, "version": f"unknown ({exc})", "args": base_args(spec.browser.args)}
-    return {"path": path, "version": browser_version(path),
-            "args": base_args([*spec.network.chromium_args(), *spec.browser.args])}
+        return {"path": None, "version": f"unknown ({exc})", "args": args, **confinement}
+    return {"path": path, "version": browser_version(path), "args": args, **confinement}
+
+
+def describe_plan(spec: AuditSpec, steps: list[collect.Step], browser: dict, *, from_db=None) -> list[str]:
+    """What an audit of `spec` will run, for people, printed before it starts (a received spec is not trusted)."""
+    lines = [f"audit plan: case {spec.case!r}, jurisdiction {spec.jurisdiction}, spec {spec.path}"]
+    if from_db is not None:
+        return lines + [f"  no collector runs: the findings are judged from the existing database {from_db}"]
+    targets = spec.targets
+    for label, values in (("sites", targets.sites), ("urls", targets.urls), ("app captures", targets.app_capture)):
+        if values:
+            lines.append(f"  {label} ({len(values)}): {', '.join(values[:10])}" + (" ..." if len(values) > 10 else ""))
+    if targets.brokers:
+        lines.append(f"  brokers: registries {', '.join(targets.brokers.registries) or '-'}"
+                     + (f", from {targets.brokers.source}" if targets.brokers.source else "")
+                     + (f", at most {targets.brokers.limit}" if targets.brokers.limit else ""))
+    lines.append(f"  phases: {', '.join(spec.phases)}")
+    net = spec.network
+    lines.append("  network: " + "; ".join(
+        [f"proxy {net.proxy}" if net.proxy else "direct (no proxy)"]
+        + ([f"host map {', '.join(map(str, net.host_map))}"] if net.host_map else [])
+        + (["certificate errors ignored"] if net.ignore_https_errors else [])
+        + ([f"extra CA {net.ca_file}"] if net.ca_file else [])))
+    if any(step.kind in ("web", "brokers-crawl") for step in steps):
+        who = {"browser-user": f"as user {browser.get('user')}, sandboxed", "namespaces": "sandboxed",
+               "off": "WITHOUT its sandbox (--no-sandbox)"}[browser["sandbox"]]
+        lines.append(f"  browser: {browser['path'] or 'none found'} ({browser['version']}), {who}; "
+                     f"flags from the spec: {' '.join(spec.browser.args) or 'none'}")
+    lines += [f"  will run: mouchard {' '.join(step.args)}" for step in steps]
+    return lines
 
 
 def _json(value):
@@ -103,7 +150,7 @@ def _json(value):
 
 
 def _provenance(store: Store, spec: AuditSpec, spec_name: str, steps, evaluation: engine.Evaluation,
-                vantage_info: dict, started: str, finished: str) -> dict:
+                vantage_info: dict, started: str, finished: str, browser: dict) -> dict:
     runs = [{k: _json(v) for k, v in row.items() if k in RUN_COLUMNS}
             for row in store.rows("SELECT * FROM crawls WHERE kind IS NOT 'audit' ORDER BY id")]
     lists: dict[tuple, dict] = {}
@@ -115,7 +162,7 @@ def _provenance(store: Store, spec: AuditSpec, spec_name: str, steps, evaluation
         "started_at": started, "finished_at": finished,
         "tool": {"name": "mouchard", "version": __version__},
         "dependencies": dependency_versions(), "host": platform.node(), "platform": platform.platform(),
-        "browser": _browser(spec), "network": spec.network.as_record(), "vantage": vantage_info,
+        "browser": browser, "network": spec.network.as_record(), "vantage": vantage_info,
         "collectors": [s.as_dict() for s in steps], "runs": runs,
         "tracker_lists": sorted(lists.values(), key=lambda l: (str(l.get("name")), str(l.get("version")))),
         "audit_run": evaluation.audit_crawl_id, "scope": list(evaluation.scope),

@@ -11,7 +11,7 @@ Every key is checked once, at start: an unknown key or a bad value is one line n
     pages_per_site: 3
     rules: all                  # or a list of rule ids or globs (consent.*)
     network: {host_map: ["*=127.0.0.1"], ignore_https_errors: true, proxy: null, ca_file: null}
-    browser: {path: null, args: []}
+    browser: {args: [--lang=fr-FR]}   # allow-listed flags only; the executable comes from --browser
     seed: 42
     timeout: 30                 # seconds per page (crawl --timeout)
     concurrency: 2              # pages in flight (crawl --concurrency)
@@ -19,6 +19,7 @@ Every key is checked once, at start: an unknown key or a bad value is one line n
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,44 @@ NETWORK_KEYS = ("host_map", "ignore_https_errors", "proxy", "ca_file")
 BROWSER_KEYS = ("path", "args")
 BROKER_KEYS = ("registry", "from", "limit")
 REQUIRED = ("case", "jurisdiction", "targets")
+
+# A spec is data from another party: it never names an executable, and its Chromium flags are this allow-list of
+# flags that change what the page sees (language, window, user agent, autoplay), each with a validated value. Flags
+# that run commands (--renderer-cmd-prefix, --utility-cmd-prefix, --gpu-launcher, --browser-subprocess-path), load
+# code (--load-extension), move files (--user-data-dir, --disk-cache-dir), weaken the browser (--no-sandbox,
+# --disable-web-security, --disable-features=...) or send traffic elsewhere (--proxy-server, --host-resolver-rules:
+# use the spec's network keys, which are shown in the plan) are refused, as is any flag not listed here.
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")
+BROWSER_FLAGS: dict[str, tuple[re.Pattern | None, str]] = {
+    "--lang": (_LANGUAGE, "a language tag such as fr-FR"),
+    "--accept-lang": (re.compile(rf"{_LANGUAGE.pattern}(,{_LANGUAGE.pattern}){{0,9}}"),
+                      "language tags separated by commas, such as fr-FR,fr"),
+    "--window-size": (re.compile(r"[1-9][0-9]{1,3},[1-9][0-9]{1,3}"), "WIDTH,HEIGHT in pixels, such as 1366,768"),
+    "--force-device-scale-factor": (re.compile(r"[1-4](\.[0-9]{1,2})?"), "a number from 1 to 4"),
+    "--user-agent": (re.compile(r"[ -~]{1,512}"), "printable ASCII text, at most 512 characters"),
+    "--autoplay-policy": (re.compile(r"no-user-gesture-required|user-gesture-required|"
+                                     r"document-user-activation-required"), "an autoplay policy name"),
+    "--force-dark-mode": (None, ""),
+    "--hide-scrollbars": (None, ""),
+    "--mute-audio": (None, ""),
+    "--disable-notifications": (None, ""),
+}
+BROWSER_FLAG_NAMES = tuple(BROWSER_FLAGS)
+
+
+def check_browser_flag(text: str) -> str | None:
+    """Why a Chromium flag from a spec is refused (None: allowed). Names are compared exactly, so a change of case,
+    a single dash or a space is a flag that is not on the list."""
+    name, eq, value = text.partition("=")
+    if name not in BROWSER_FLAGS:
+        return (f"{name[:60]!r} is not an allowed browser flag (a spec may set only "
+                f"{', '.join(BROWSER_FLAG_NAMES)}; other flags go on the command line: --browser-arg)")
+    pattern, expected = BROWSER_FLAGS[name]
+    if pattern is None:
+        return None if not eq else f"{name} takes no value"
+    if not eq or not pattern.fullmatch(value):
+        return f"{name} needs ={expected}, got {text[:80]!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -65,7 +104,8 @@ class Targets:
 
 @dataclass(frozen=True)
 class BrowserSettings:
-    path: str | None = None
+    """Chromium flags from the spec (allow-listed: BROWSER_FLAGS). The executable is never the spec's."""
+
     args: tuple[str, ...] = ()
 
 
@@ -147,16 +187,32 @@ class _Checker:
 
     def url(self, value, key: str) -> str:
         text = self.text(value, key)
-        parts = urllib.parse.urlsplit(text)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise self.fail(key, f"not an http(s) URL: {text!r}")
+        try:  # urlsplit raises on a bad IPv6 literal or port
+            parts = urllib.parse.urlsplit(text)
+            good = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+        except ValueError:
+            good = False
+        if not good:
+            raise self.fail(key, f"not an http(s) URL: {text[:200]!r}")
         return text
 
     def file(self, value, key: str) -> str:
-        path = self.folder / Path(self.text(value, key)).expanduser()
-        if not path.is_file():
-            raise self.fail(key, f"no such file: {path}")
-        return str(path.resolve())
+        text = self.text(value, key)
+        try:  # ~unknown-user, NUL bytes
+            path = self.folder / Path(text).expanduser()
+            found = path.is_file()
+        except (RuntimeError, ValueError, OSError):
+            path, found = text, False
+        if not found:
+            raise self.fail(key, f"no such file: {str(path)[:200]!r}")
+        return str(Path(path).resolve())
+
+
+def _scheme(text: str) -> str:
+    try:
+        return urllib.parse.urlsplit(text).scheme
+    except ValueError:
+        return ""
 
 
 def _kind(value) -> str:
@@ -246,7 +302,7 @@ def _brokers(check: _Checker, value) -> BrokerTargets | None:
         source = None
         if value.get("from") is not None:
             source = check.text(value["from"], "targets.brokers.from")
-            if urllib.parse.urlsplit(source).scheme not in ("http", "https"):
+            if _scheme(source) not in ("http", "https"):
                 source = check.file(source, "targets.brokers.from")
             if len(registries) > 1:
                 raise check.fail("targets.brokers.from", "one file or URL holds one registry: give a single registry")
@@ -272,13 +328,20 @@ def _network(check: _Checker, value) -> NetworkOptions:
     ca_file = None if value.get("ca_file") is None else check.file(value["ca_file"], "network.ca_file")
     try:
         return NetworkOptions.build(proxy, host_map, ignore, ca_file)
-    except UserError as exc:
-        raise check.fail("network", str(exc)) from None
+    except (UserError, ValueError) as exc:  # ValueError: a proxy URL urlsplit cannot read
+        raise check.fail("network", str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 
 
 def _browser(check: _Checker, value) -> BrowserSettings:
     if value is None:
         return BrowserSettings()
     value = check.mapping(value, "browser", BROWSER_KEYS)
-    path = None if value.get("path") is None else check.text(value["path"], "browser.path")
-    return BrowserSettings(path, check.texts(value.get("args"), "browser.args"))
+    if value.get("path") is not None:
+        raise check.fail("browser.path", "a spec never names an executable: give the browser on the command line "
+                                         "(mouchard audit SPEC --browser PATH)")
+    args = check.texts(value.get("args"), "browser.args")
+    for i, arg in enumerate(args):
+        problem = check_browser_flag(arg)
+        if problem:
+            raise check.fail(f"browser.args[{i}]", problem)
+    return BrowserSettings(args)

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import psutil
 
+from mouchard.store import readonly_uri
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the test web package (`web`)
 
@@ -161,7 +163,7 @@ def recorded_after(db: Path, expected: int, timeout: float = 120.0) -> float:
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         try:
-            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            con = sqlite3.connect(readonly_uri(db), uri=True)
             count = con.execute("SELECT count(*) FROM flows").fetchone()[0]
             con.close()
             if count >= expected:

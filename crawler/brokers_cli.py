@@ -105,10 +105,12 @@ def fetch(registry: str, source: str | None, year: int | None, db: str, proxy, h
 @browser_options
 @run_options
 def crawl(registries: tuple[str, ...], limit: int | None, render: str, db: str, proxy, host_map, ignore_https_errors,
-          ca_file, browser: str | None, browser_args: tuple[str, ...], concurrency: int, timeout: float) -> None:
+          ca_file, browser: str | None, browser_args: tuple[str, ...], no_sandbox: bool, concurrency: int,
+          timeout: float) -> None:
     """Visit every broker's home page, privacy pages and registered rights page: hidden-from-search signals,
     redirects, dead links, bot walls, GPC statement, page text; then derive findings (the `brokers.*` rules)."""
-    from mouchard.browser import browser_version, find_browser
+    from crawler.cli import warn
+    from mouchard.browser import browser_version, find_browser, sandbox
     from mouchard.derive import derive_findings
     from mouchard.store import Store
 
@@ -127,18 +129,21 @@ def crawl(registries: tuple[str, ...], limit: int | None, render: str, db: str, 
                 raise
             click.echo(f"warning: {exc}; robots meta tags added by scripts will not be checked", err=True)
             render = "never"
+    box = sandbox(no_sandbox) if browser_path else None
+    warn(box.warnings if box else ())
     crawl_id = store.start_crawl(
         "brokers-crawl", config={"registries": list(registries), "limit": limit, "render": render,
                                  "concurrency": concurrency, "timeout": timeout},
         network=net.as_record(), browser=browser_path,
-        browser_version=browser_version(browser_path) if browser_path else None, browser_args=list(browser_args))
+        browser_version=browser_version(browser_path) if browser_path else None, browser_args=list(browser_args),
+        warnings=list(box.warnings) if box else [])
     status = "failed"
     try:
         with pages_progress() as advance:
             run_spiders([("broker_sites", {"registries": ",".join(registries), "limit": limit or "",
                                            "render": render})],
                         db, crawl_id, net, concurrency=concurrency, timeout=timeout, browser=browser_path,
-                        browser_args=browser_args, render=render != "never", progress=advance)
+                        browser_args=browser_args, render=render != "never", progress=advance, box=box)
         findings = derive_findings(store, [crawl_id], ["brokers.*"])
         summary = crawl_summary(store, crawl_id, findings)
         store.update("crawls", crawl_id, {"summary": summary})
@@ -214,9 +219,9 @@ SPIDERS = {
 
 
 def scrapy_settings(db: str, crawl_id: int, net, *, concurrency: int, timeout: float, browser: str | None = None,
-                    browser_args=(), render: bool = False) -> dict:
+                    browser_args=(), render: bool = False, box=None) -> dict:
     """Settings of a broker run: the shared base and network settings, then what the broker spiders need."""
-    from crawler.browser.launch import LaunchPlan, user_agent
+    from crawler.browser.launch import LAUNCH_KEYS, LaunchPlan, user_agent
     from crawler.settings import base_settings, check_scrapy_proxy, network_settings
     from mouchard.browser import browser_version
 
@@ -238,8 +243,9 @@ def scrapy_settings(db: str, crawl_id: int, net, *, concurrency: int, timeout: f
     }
     if render:
         # scrapy-playwright handles only requests that ask for it (meta "playwright"); the rest stay plain HTTP.
-        options = LaunchPlan(browser, net, tuple(browser_args), version=version).options()
-        launch_keys = ("executable_path", "headless", "args", "ignore_default_args", "timeout")
+        options = LaunchPlan(browser, net, tuple(browser_args), version=version,
+                             **({"sandbox": box} if box is not None else {})).options()
+        launch_keys = LAUNCH_KEYS
         handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
         settings.update({
             "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
@@ -280,6 +286,8 @@ def run_spiders(jobs: list[tuple[str, dict]], db: str, crawl_id: int, net, progr
 
     from scrapy.crawler import CrawlerProcess
 
+    from mouchard.lifecycle import run_stoppable
+
     settings = scrapy_settings(db, crawl_id, net, **options)
     if progress is not None:
         settings["MOUCHARD_PROGRESS"] = progress
@@ -290,7 +298,7 @@ def run_spiders(jobs: list[tuple[str, dict]], db: str, crawl_id: int, net, progr
         crawler = process.create_crawler(getattr(importlib.import_module(module), attr))
         crawlers.append(crawler)
         process.crawl(crawler, **kwargs)
-    process.start()
+    run_stoppable(process.start)  # SIGHUP too, and a stop before Scrapy's handlers are in place
     stats: dict = {}
     for crawler in crawlers:
         for key, value in (crawler.stats.get_stats() if crawler.stats else {}).items():

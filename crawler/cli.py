@@ -3,7 +3,9 @@
 Runs Scrapy in this process (CrawlerProcess); every visit is written in its own transaction as it ends, so a
 killed crawl loses at most the visits in flight. Running the same command again resumes: an unfinished crawl
 (killed or interrupted) of the same list, pages-per-site and seed continues under the same `crawls.id`, and every
-key already in `visits` is skipped, including the internal pages sampled before the kill (`crawls.config`).
+key already in `visits` is skipped, including the internal pages sampled before the kill (`visits.sample`).
+With `--retry-failed N` the visits that did not end ok are tried again, up to N more times per page over the whole
+crawl (a finished crawl of the same list is reopened for that); every try keeps its row.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import json
 import logging
 import shutil
 import sys
-import tempfile
 from collections import Counter
+from dataclasses import dataclass, field
 
 import click
 
 from mouchard.derive import derive_findings
 from mouchard.errors import UserError
+from mouchard.lifecycle import run_stoppable
 from mouchard.options import browser_options, db_option, network_from, network_options, run_options
 from mouchard.store import evidence_dir as store_evidence_dir
 
@@ -43,9 +46,11 @@ def _targets(urls: tuple[str, ...], list_file: str | None):
     return site_list.targets
 
 
-def _find_unfinished(store, config: dict) -> int | None:
-    """The newest killed or interrupted web crawl of the same list and sampling: the one to resume."""
-    for row in store.rows("SELECT id, config FROM crawls WHERE kind = 'web' AND status IN ('running', 'interrupted') "
+def _find_unfinished(store, config: dict, *, finished_too: bool = False) -> int | None:
+    """The newest killed or interrupted web crawl of the same list and sampling: the one to resume (with
+    `finished_too`, for --retry-failed, the newest finished one as well)."""
+    statuses = "('running', 'interrupted', 'finished')" if finished_too else "('running', 'interrupted')"
+    for row in store.rows(f"SELECT id, config FROM crawls WHERE kind = 'web' AND status IN {statuses} "
                           "ORDER BY id DESC"):
         try:
             old = json.loads(row["config"] or "{}")
@@ -72,21 +77,24 @@ def _find_unfinished(store, config: dict) -> int | None:
               help="Consent phases besides 'initial' (no interaction): reject all, accept all, or both; each in a "
                    "fresh profile.")
 @click.option("--gpc", is_flag=True, help="Also visit each page sending Global Privacy Control (Sec-GPC: 1).")
+@click.option("--retry-failed", type=click.IntRange(0, 10), default=0, show_default=True, metavar="N",
+              help="Try a visit that did not end ok (error, timeout, partial) up to N more times over the whole crawl; "
+                   "a finished crawl of the same list is resumed for that. Every try keeps its row.")
 @click.option("--redis", "redis_url", envvar="MOUCHARD_REDIS", metavar="URL",
               help="Distribute the crawl: queue the sites in this Redis for `mouchard worker` (env MOUCHARD_REDIS).")
 @click.option("--workers", type=click.IntRange(0, 256), default=0, show_default=True,
               help="With --redis: run this many workers here, then merge their shards into --db (0: only queue).")
 @browser_options
 @network_options
-def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, screenshots, har, consent, gpc, redis_url,
-          workers, browser, browser_args, proxy, host_map, ignore_https_errors, ca_file):
+def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, screenshots, har, consent, gpc,
+          retry_failed, redis_url, workers, browser, browser_args, no_sandbox, proxy, host_map, ignore_https_errors, ca_file):
     """Visit websites in Chromium, each in a fresh profile, and record requests, cookies and storage.
 
     URLS are pages to visit; or give --list FILE. Each visit is one row of `visits`, with its requests, cookies,
     storage items and evidence files; trackers are classified with the tracker lists in the cache.
     """
     from crawler.consent.phases import phases_for
-    from mouchard.browser import browser_version, find_browser
+    from mouchard.browser import browser_version, find_browser, sandbox
     from mouchard.store import Store
 
     targets = _targets(urls, list_file)
@@ -97,7 +105,8 @@ def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, scree
 
     from crawler.browser.launch import LaunchPlan
 
-    plan = LaunchPlan(executable, net, tuple(browser_args), version=version)
+    plan = LaunchPlan(executable, net, tuple(browser_args), version=version, sandbox=sandbox(no_sandbox))
+    warn(plan.warnings)
     target_text = "\n".join(f"{t.url}\t{','.join(t.tags)}" for t in targets)
     config = {
         "targets": len(targets), "targets_sha256": hashlib.sha256(target_text.encode()).hexdigest(),
@@ -109,28 +118,30 @@ def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, scree
         from crawler.worker_cli import distributed_crawl
 
         distributed_crawl(targets, config, redis_url=redis_url, workers=workers, db=db, concurrency=concurrency,
-                          browser=browser, browser_args=browser_args, proxy=proxy, host_map=host_map,
-                          ignore_https_errors=ignore_https_errors, ca_file=ca_file)
+                          browser=browser, browser_args=browser_args, no_sandbox=no_sandbox, proxy=proxy,
+                          host_map=host_map, ignore_https_errors=ignore_https_errors, ca_file=ca_file)
         return
     if workers:
         raise UserError("--workers needs --redis URL: the queue the workers share")
+    if retry_failed:
+        config["retry_failed"] = retry_failed
     store = Store(db)
     try:
-        crawl_id = _find_unfinished(store, config)
+        crawl_id = _find_unfinished(store, config, finished_too=retry_failed > 0)
         if crawl_id is None:
             crawl_id = store.start_crawl("web", config=config, network=net.as_record(), browser=executable,
-                                         browser_version=version, browser_args=plan.args)
+                                         browser_version=version, browser_args=plan.args, warnings=plan.warnings)
         else:
             store.update("crawls", crawl_id, {"status": "running", "finished_at": None})
             click.echo(f"mouchard: resuming crawl {crawl_id}", err=True)
-        done = {r["key"] for r in store.rows("SELECT key FROM visits WHERE crawl_id = ?", (crawl_id,))}
-        old_config = json.loads(store.rows("SELECT config FROM crawls WHERE id = ?", (crawl_id,))[0]["config"] or "{}")
+        ledger = resume_ledger(store, crawl_id, retry_failed)
     finally:
         store.close()
-    status = _run(targets, phases, done, old_config.get("samples", {}), db=db, crawl_id=crawl_id, plan=plan, net=net,
+    status = _run(targets, phases, ledger, db=db, crawl_id=crawl_id, plan=plan, net=net,
                   concurrency=concurrency, timeout=timeout, pages_per_site=pages_per_site, seed=seed,
-                  screenshots=screenshots, har=har)
+                  screenshots=screenshots, har=har, retry_failed=retry_failed)
     with Store(db) as store:
+        record_samples(store, crawl_id)
         summary = crawl_summary(store, crawl_id)
         if status == "finished":  # findings are derived by the audit rules (mouchard.derive)
             findings = derive_findings(store, [crawl_id], ["web.*", "consent.*"])
@@ -139,8 +150,61 @@ def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, scree
     print_summary(summary, crawl_id, db)
 
 
-def _run(targets, phases: list[str], done: set[str], samples: dict, *, db: str, crawl_id: int, plan, net, concurrency: int,
-         timeout: float, pages_per_site: int, seed: int, screenshots: bool, har: bool) -> str:
+@dataclass
+class Ledger:
+    """What a resumed crawl knows of itself: keys done, samples chosen, and the tries left for failed keys."""
+
+    done: set[str] = field(default_factory=set)  # keys not to visit again
+    samples: dict[str, dict] = field(default_factory=dict)  # landing key -> {links, chosen}
+    retries: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (next attempt, retries made so far)
+
+
+def resume_ledger(store, crawl_id: int, retry_failed: int = 0) -> Ledger:
+    """The crawl's ledger from its visits: every key recorded is done, except (with `retry_failed`) a key whose
+    latest try did not end ok and that has been retried fewer than `retry_failed` times."""
+    from crawler.pipelines.store_visits import ATTEMPT_SUFFIX
+
+    ledger = Ledger()
+    tries: dict[str, int] = {}
+    failed: dict[str, int] = {}  # key -> attempt number of its latest (failed) try
+    for row in store.rows("SELECT key, status, attempt, sample FROM visits WHERE crawl_id = ?", (crawl_id,)):
+        key = row["key"].split(ATTEMPT_SUFFIX, 1)[0]
+        tries[key] = tries.get(key, 0) + 1
+        if ATTEMPT_SUFFIX in row["key"]:
+            continue  # an earlier try: the key's latest try holds the key
+        ledger.done.add(key)
+        if row["sample"]:
+            try:
+                ledger.samples[key] = json.loads(row["sample"])
+            except ValueError:
+                pass
+        if row["status"] != "ok":
+            failed[key] = int(row["attempt"] or 1)
+    for key, attempt in failed.items():
+        made = tries[key] - 1  # rows of the key beyond its first: retries already made
+        if made < retry_failed:
+            ledger.retries[key] = (attempt + 1, made)
+            ledger.done.discard(key)
+    return ledger
+
+
+def record_samples(store, crawl_id: int) -> None:
+    """The internal links sampled per landing page, copied once into `crawls.config` at the end of the crawl."""
+    samples = {}
+    for row in store.rows("SELECT key, sample FROM visits WHERE crawl_id = ? AND sample IS NOT NULL ORDER BY id",
+                          (crawl_id,)):
+        try:
+            samples[row["key"]] = json.loads(row["sample"])
+        except ValueError:
+            continue
+    if not samples:
+        return
+    config = json.loads(store.rows("SELECT config FROM crawls WHERE id = ?", (crawl_id,))[0]["config"] or "{}")
+    store.update("crawls", crawl_id, {"config": {**config, "samples": samples}})
+
+
+def _run(targets, phases: list[str], ledger: Ledger, *, db: str, crawl_id: int, plan, net, concurrency: int,
+         timeout: float, pages_per_site: int, seed: int, screenshots: bool, har: bool, retry_failed: int = 0) -> str:
     """Run the browser spider in this process; returns the crawl's final status."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from scrapy.crawler import CrawlerProcess
@@ -149,19 +213,27 @@ def _run(targets, phases: list[str], done: set[str], samples: dict, *, db: str, 
     from crawler.settings import browser_settings
     from crawler.spiders.browser import BrowserSpider, visit_key
 
-    specs = [VisitSpec(visit_key(t.url, phase), t.url, t.tags, phase) for t in targets for phase in phases]
+    done = ledger.done
+
+    def spec_of(key: str, url: str, tags, phase: str, depth: int = 0, parent: str | None = None) -> VisitSpec:
+        attempt, made = ledger.retries.get(key, (1, -1))  # a retry continues the key's count of tries
+        return VisitSpec(key, url, tags, phase, depth, parent, attempt, made + 1)
+
+    specs = [spec_of(visit_key(t.url, phase), t.url, t.tags, phase) for t in targets for phase in phases]
     by_key = {s.key: s for s in specs}
     pending = []
-    for parent_key, sample in samples.items():
+    for parent_key, sample in ledger.samples.items():
         parent = by_key.get(parent_key)
         if parent is None or parent_key not in done:
             continue
         for url in sample.get("chosen", []):
-            child = VisitSpec(visit_key(url, parent.phase), url, parent.tags, parent.phase, 1, parent_key)
-            if child.key not in done:
-                pending.append(child)
+            child_key = visit_key(url, parent.phase)
+            if child_key not in done:
+                pending.append(spec_of(child_key, url, parent.tags, parent.phase, 1, parent_key))
     evidence_dir = str(store_evidence_dir(db))  # banner screenshots of the consent phases are always kept
-    profile_root = tempfile.mkdtemp(prefix="mouchard-crawl-")
+    from crawler.browser.profile import new_profile_root
+
+    profile_root = new_profile_root("mouchard-crawl-")
     total = len(specs) * (1 + pages_per_site)
     progress = Progress(TextColumn("[bold]crawl[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
                         TimeElapsedColumn(), TimeRemainingColumn(), transient=False, disable=not sys.stderr.isatty(),
@@ -181,14 +253,21 @@ def _run(targets, phases: list[str], done: set[str], samples: dict, *, db: str, 
     crawler = process.create_crawler(BrowserSpider)
     process.crawl(crawler, specs=specs, pending=pending, pages_per_site=pages_per_site, seed=seed,
                   evidence_dir=evidence_dir, screenshots=screenshots, har=har,
-                  visit_settings=VisitSettings(timeout=timeout), profile_root=profile_root, skip_keys=done)
+                  visit_settings=VisitSettings(timeout=timeout), profile_root=profile_root, skip_keys=done,
+                  retry_failed=retry_failed)
     try:
-        with progress:
-            process.start()
+        with progress:  # Scrapy stops gracefully on SIGINT and SIGTERM; run_stoppable adds SIGHUP
+            stopped = run_stoppable(process.start)
     finally:
         shutil.rmtree(profile_root, ignore_errors=True)
     reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
-    return "finished" if reason == "finished" else "interrupted"
+    return "finished" if reason == "finished" and stopped is None else "interrupted"
+
+
+def warn(warnings) -> None:
+    """Print a run's warnings (also recorded in crawls.warnings)."""
+    for warning in warnings:
+        click.echo(f"mouchard: warning: {warning}", err=True)
 
 
 def quiet_logs() -> None:
@@ -213,8 +292,11 @@ def crawl_summary(store, crawl_id: int) -> dict:
               for table in ("requests", "cookies", "storage_items")}
     identifiers = store.count("cookies", f"identifier = 1 AND visit_id IN (SELECT id FROM visits WHERE crawl_id = "
                                          f"{int(crawl_id)})")
+    failures = {f"{r['kind']} {r['component']}": r["n"] for r in store.rows(
+        "SELECT kind, component, count(*) AS n FROM failures WHERE crawl_id = ? GROUP BY kind, component "
+        "ORDER BY n DESC, kind, component", (crawl_id,))}
     return {"visits": sum(statuses.values()), "statuses": statuses, **counts, "identifier_cookies": identifiers,
-            "top_trackers": trackers}
+            "top_trackers": trackers, "failures": failures}
 
 
 def print_summary(summary: dict, crawl_id: int, db: str) -> None:
@@ -224,5 +306,8 @@ def print_summary(summary: dict, crawl_id: int, db: str) -> None:
                f"{summary['storage_items']} storage items -> {db}")
     if summary["top_trackers"]:
         click.echo("top trackers: " + ", ".join(f"{t['entity']} ({t['visits']} visits)" for t in summary["top_trackers"]))
+    if summary.get("failures"):
+        click.echo("not recorded in full (see the failures table): "
+                   + ", ".join(f"{n} {what}" for what, n in summary["failures"].items()))
     if summary.get("findings"):
         click.echo("findings: " + ", ".join(f"{n} {rule}" for rule, n in sorted(summary["findings"].items())))

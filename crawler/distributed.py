@@ -9,11 +9,18 @@ Everything plugs in from outside through Scrapy settings (`worker_settings()` is
   spider: the landing page and the internal pages it sampled; when the spider is idle otherwise), and how a task
   given up after `max_attempts` is recorded (a `visits` row with status `crashed` and `attempt` = the tries);
 - `RecordWorker` (pipeline) writes the worker's name in `visits.worker`.
+
+Whoever can write to the Redis can write a task: every task leased is screened before a spider sees it (the
+frontier's generic checks, then the adapter's schema: `check_browser_task`, `check_broker_task`). A bad task is
+dropped with a one-line warning, counted (`mouchard/distributed/bad_tasks`), recorded in the shard's `failures`
+(kind decode-error) and acknowledged, so no worker takes it again; it never reaches the spider.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,6 +34,67 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 log = logging.getLogger("mouchard.distributed")
+
+URL_MAX = 2048  # characters of a task's URL (what browsers and servers commonly accept)
+TAGS_MAX, TAG_MAX = 32, 100  # tags of a task, characters of one tag
+MAX_ATTEMPTS_LIMIT = 100  # a run's max_attempts read from Redis is clamped to 1..this
+
+
+def check_browser_task(task_id: str, data: dict) -> str | None:
+    """Why a browser task read from Redis is not one a seeder writes (None if it is): exactly {key, url, tags,
+    phase}; an http(s) URL of bounded length with a host; a known consent phase; short string tags; and the key
+    (and task id) the seeder derives from URL and phase."""
+    from crawler.consent.phases import PHASES
+    from crawler.spiders.browser import visit_key
+
+    if not isinstance(data, dict):
+        return "not an object"
+    unknown = set(data) - {"key", "url", "tags", "phase"}
+    if unknown:
+        return f"unknown field(s) {', '.join(sorted(map(str, unknown)))[:100]}"
+    url, phase, tags = data.get("url"), data.get("phase", "initial"), data.get("tags", [])
+    if not isinstance(url, str) or not url or len(url) > URL_MAX:
+        return f"url is not a string of 1 to {URL_MAX} characters"
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        return "url holds spaces or control characters"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+        parts.port  # raises on a bad port
+    except ValueError:
+        return "url does not parse"
+    if parts.scheme not in ("http", "https") or not host:
+        return "url is not http(s) with a host"
+    if phase not in PHASES:
+        return f"unknown phase (known: {', '.join(PHASES)})"
+    if not isinstance(tags, list) or len(tags) > TAGS_MAX or \
+            not all(isinstance(t, str) and 0 < len(t) <= TAG_MAX for t in tags):
+        return f"tags are not a list of at most {TAGS_MAX} strings of 1 to {TAG_MAX} characters"
+    key = visit_key(url, phase)
+    if data.get("key") != key or task_id != key:
+        return "key and task id are not the seeder's (phase and URL)"
+    return None
+
+
+def check_broker_task(task_id: str, data: dict) -> str | None:
+    """Why a broker task read from Redis is not one a seeder writes (None if it is): {broker_id: positive int}."""
+    if not isinstance(data, dict) or set(data) != {"broker_id"}:
+        return "not an object with broker_id only"
+    broker_id = data["broker_id"]
+    if not isinstance(broker_id, int) or isinstance(broker_id, bool) or not 0 < broker_id < 2 ** 63:
+        return "broker_id is not a positive integer"
+    if task_id != f"broker:{broker_id}":
+        return "task id is not the seeder's (broker:ID)"
+    return None
+
+
+def max_attempts_of(config: dict) -> int:
+    """The run's max_attempts from its Redis config, an integer clamped to 1..MAX_ATTEMPTS_LIMIT."""
+    value = config.get("max_attempts", DEFAULT_MAX_ATTEMPTS) if isinstance(config, dict) else DEFAULT_MAX_ATTEMPTS
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            (isinstance(value, float) and not math.isfinite(value)):
+        return DEFAULT_MAX_ATTEMPTS
+    return max(1, min(MAX_ATTEMPTS_LIMIT, int(value)))
 
 
 # --- how a task becomes a spider's input ----------------------------------------------------------------------
@@ -59,6 +127,10 @@ class TaskAdapter:
 
     def forget(self, task_id: str) -> None:
         """The task was acked (or lost): drop what was tracked for it."""
+
+    def check(self, task: Task) -> str | None:
+        """Why `task` cannot be this spider's input (None if it can): the frontier's problem, then the schema."""
+        return task.problem
 
     def give_up(self, task: Task, worker: str) -> None:
         """Record that the run gave up on `task` after `task.attempt` tries."""
@@ -142,6 +214,9 @@ class BrowserTasks(TaskAdapter):
     def forget(self, task_id: str) -> None:
         self.sites.pop(task_id, None)
 
+    def check(self, task: Task) -> str | None:
+        return task.problem or check_browser_task(task.id, task.data)
+
     def give_up(self, task: Task, worker: str) -> None:
         """A `crashed` visit row in this worker's shard: the landing page was tried `attempt` times."""
         from mouchard.domains import site_of
@@ -161,6 +236,9 @@ class BrowserTasks(TaskAdapter):
 
 class BrokerTasks(TaskAdapter):
     """Broker-sites spider: a task is a broker ({broker_id}); `BrokerSitesFromQueue.targets` is its input."""
+
+    def check(self, task: Task) -> str | None:
+        return task.problem or check_broker_task(task.id, task.data)
 
     async def feed(self, spider: Any, tasks: list[Task]) -> AsyncIterator[Any]:
         wanted = {int(t.data["broker_id"]) for t in tasks}
@@ -222,7 +300,7 @@ class WorkFromRedis:
         frontier = Frontier(connect(url), settings.get("MOUCHARD_RUN"))
         ext = cls(crawler, frontier, ADAPTERS[name](crawler), worker=settings.get("MOUCHARD_WORKER"),
                   lease=settings.getfloat("MOUCHARD_LEASE_SECONDS", DEFAULT_LEASE),
-                  max_attempts=frontier.config().get("max_attempts", DEFAULT_MAX_ATTEMPTS),
+                  max_attempts=max_attempts_of(frontier.config()),
                   capacity=settings.getint("MOUCHARD_TASKS_IN_FLIGHT") or settings.getint("CONCURRENT_REQUESTS"))
         crawler.signals.connect(ext.spider_opened, signals.spider_opened)
         crawler.signals.connect(ext.spider_idle, signals.spider_idle)
@@ -305,6 +383,10 @@ class WorkFromRedis:
             self._count("requeued", requeued)
         for task in given_up:
             self._count("given_up")
+            problem = self.adapter.check(task)
+            if problem is not None:  # never a spider's input: nothing to record as a visit
+                self._drop(task, problem, ack=False)
+                continue
             try:
                 self.adapter.give_up(task, self.worker)
             except Exception as exc:
@@ -315,7 +397,7 @@ class WorkFromRedis:
         if self.feeding or self.spider is None:
             return False
         room = self.capacity - len(self.held)
-        tasks = self.frontier.lease(room, self.worker, self.lease) if room > 0 else []
+        tasks = self.screen(self.frontier.lease(room, self.worker, self.lease) if room > 0 else [])
         if not tasks:
             return False
         for task in tasks:
@@ -327,6 +409,34 @@ class WorkFromRedis:
         deferred = deferred_from_coro(self._feed(tasks))
         deferred.addErrback(lambda failure: log.error("feeding tasks failed: %s", failure.getErrorMessage()))
         return True
+
+    def screen(self, tasks: list[Task]) -> list[Task]:
+        """The tasks this spider can take; each other one is dropped (logged, counted, recorded, acknowledged)."""
+        good = []
+        for task in tasks:
+            problem = self.adapter.check(task)
+            if problem is None:
+                good.append(task)
+            else:
+                self._drop(task, problem)
+        return good
+
+    def _drop(self, task: Task, problem: str, *, ack: bool = True) -> None:
+        """A bad task: one warning line, a count, a `failures` row, and acknowledged so it is never leased again."""
+        self._count("bad_tasks")
+        shown = ascii(task.id[:80])
+        log.warning("dropped bad task %s from Redis: %s", shown, problem)
+        if ack:
+            self.frontier.ack(task.id, self.worker)
+        db = self.crawler.settings.get("MOUCHARD_DB")
+        if not db:
+            return
+        try:
+            with Store(db) as store:
+                store.record_failure("redis", "decode-error", f"bad task {shown}: {problem}",
+                                     crawl_id=self.crawler.settings.getint("MOUCHARD_CRAWL_ID") or None)
+        except Exception as exc:  # the count and the log line stand; the worker goes on
+            log.error("could not record the bad task: %s", exc)
 
     async def _feed(self, tasks: list[Task]) -> None:
         from scrapy import Request

@@ -102,13 +102,22 @@ return {requeued, given_up}
 """
 
 
+# Bounds of what a task read back from Redis may be: anyone who can write to the Redis can write a task.
+TASK_ID_MAX = 4096  # characters of a task id
+TASK_JSON_MAX = 64 * 1024  # characters of a task's JSON
+
+
 @dataclass(frozen=True)
 class Task:
-    """One unit of a spider's input, as the queue holds it; `attempt` counts the leases taken on it (1 = first)."""
+    """One unit of a spider's input, as the queue holds it; `attempt` counts the leases taken on it (1 = first).
+
+    `problem` is set (and `data` empty) when what Redis held is not a task at all: the worker drops it (see
+    `crawler.distributed.WorkFromRedis.screen`)."""
 
     id: str
     data: dict
     attempt: int = 1
+    problem: str | None = None
 
 
 def connect(url: str) -> "redis.Redis":
@@ -271,4 +280,29 @@ class Frontier:
 
 
 def _tasks(flat: list) -> list[Task]:
-    return [Task(flat[i], json.loads(flat[i + 2]), int(flat[i + 1])) for i in range(0, len(flat), 3)]
+    """Tasks from a script's flat answer (id, attempt, JSON)*; what is not a task comes back with its `problem`."""
+    if not isinstance(flat, list):
+        return []
+    return [parse_task(*flat[i:i + 3]) for i in range(0, len(flat) - 2, 3)]
+
+
+def parse_task(task_id, attempt, text) -> Task:
+    """One task as Redis holds it, never trusted: bounded id and JSON, a JSON object, an integer attempt."""
+    task_id = task_id if isinstance(task_id, str) else str(task_id)[:TASK_ID_MAX]
+    try:
+        attempt = int(attempt)
+    except (TypeError, ValueError):
+        attempt = 0
+    if not task_id or len(task_id) > TASK_ID_MAX:
+        return Task(task_id[:TASK_ID_MAX], {}, attempt, f"task id of {len(task_id)} characters")
+    if not isinstance(text, str):
+        return Task(task_id, {}, attempt, "no task data (id queued without a task)")
+    if len(text) > TASK_JSON_MAX:
+        return Task(task_id, {}, attempt, f"task data of {len(text)} characters (limit {TASK_JSON_MAX})")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return Task(task_id, {}, attempt, f"task data is not JSON ({type(exc).__name__})")
+    if not isinstance(data, dict):
+        return Task(task_id, {}, attempt, f"task data is a JSON {type(data).__name__}, not an object")
+    return Task(task_id, data, attempt)

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import platform
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from mouchard.errors import UserError
+from mouchard.lifecycle import StopSignals, run_stoppable, signal_name
 from mouchard.options import browser_options, db_option, network_from, network_options
 
 KINDS = {"browser": "web", "broker_sites": "brokers-crawl"}
@@ -77,8 +75,8 @@ def seed_broker_run(redis_url: str, db: str, *, registries: Sequence[str] = (), 
 @browser_options
 @network_options
 def worker(redis_url: str, run: str | None, db: str, name: str | None, lease: float, concurrency: int,
-           browser: str | None, browser_args: tuple[str, ...], proxy: str | None, host_map: tuple[str, ...],
-           ignore_https_errors: bool, ca_file: str | None) -> None:
+           browser: str | None, browser_args: tuple[str, ...], no_sandbox: bool, proxy: str | None,
+           host_map: tuple[str, ...], ignore_https_errors: bool, ca_file: str | None) -> None:
     """Take crawl work from a shared Redis queue and record it in this worker's SQLite shard (--db).
 
     Runs until the whole run is done: when the queue is empty it waits for the other workers' tasks, and takes
@@ -91,7 +89,7 @@ def worker(redis_url: str, run: str | None, db: str, name: str | None, lease: fl
     net = network_from(proxy, host_map, ignore_https_errors, ca_file)
     name = name or f"{platform.node()}-{Path(db).stem}"
     options = dict(frontier=frontier, redis_url=redis_url, db=db, name=name, lease=lease, concurrency=concurrency,
-                   browser=browser, browser_args=tuple(browser_args), net=net)
+                   browser=browser, browser_args=tuple(browser_args), net=net, no_sandbox=no_sandbox)
     if config.get("spider") == "browser":
         run_browser_worker(**options)
     elif config.get("spider") == "broker_sites":
@@ -113,9 +111,9 @@ def _run_spider(spider_cls, settings: dict, kwargs: dict) -> tuple[str, dict]:
     process = CrawlerProcess({**settings, "LOG_INSTALL_ROOT_HANDLER": False})
     crawler = process.create_crawler(spider_cls)
     process.crawl(crawler, **kwargs)
-    process.start()
+    stopped = run_stoppable(process.start)  # Scrapy stops gracefully on SIGINT and SIGTERM; SIGHUP added
     stats = crawler.stats.get_stats() if crawler.stats else {}
-    return ("finished" if stats.get("finish_reason") == "finished" else "interrupted"), stats
+    return ("finished" if stats.get("finish_reason") == "finished" and stopped is None else "interrupted"), stats
 
 
 def _distributed_stats(stats: dict) -> dict:
@@ -124,7 +122,7 @@ def _distributed_stats(stats: dict) -> dict:
 
 
 def run_browser_worker(*, frontier, redis_url: str, db: str, name: str, lease: float, concurrency: int,
-                       browser: str | None, browser_args: tuple[str, ...], net) -> None:
+                       browser: str | None, browser_args: tuple[str, ...], net, no_sandbox: bool = False) -> None:
     """The browser spider as a worker of `frontier`'s run, writing visits into the shard `db`.
 
     A restarted worker starts a new crawl row in its shard (same run): what the killed process recorded stays,
@@ -132,17 +130,19 @@ def run_browser_worker(*, frontier, redis_url: str, db: str, name: str, lease: f
     """
     from crawler.browser.launch import LaunchPlan
     from crawler.browser.visit import VisitSettings
-    from crawler.cli import crawl_summary, print_summary, quiet_logs
+    from crawler.browser.profile import new_profile_root
+    from crawler.cli import crawl_summary, print_summary, quiet_logs, warn
     from crawler.distributed import worker_settings
     from crawler.settings import browser_settings
     from crawler.spiders.browser import BrowserSpider
-    from mouchard.browser import browser_version, find_browser
+    from mouchard.browser import browser_version, find_browser, sandbox
     from mouchard.store import Store
 
     crawl = frontier.config()["crawl"]
     executable = find_browser(browser)
     version = browser_version(executable)
-    plan = LaunchPlan(executable, net, browser_args, version=version)
+    plan = LaunchPlan(executable, net, browser_args, version=version, sandbox=sandbox(no_sandbox))
+    warn(plan.warnings)
     timeout = float(crawl.get("timeout", 30.0))
     options = plan.options()
     with Store(db) as store:
@@ -150,7 +150,8 @@ def run_browser_worker(*, frontier, redis_url: str, db: str, name: str, lease: f
             KINDS["browser"], config={**crawl, "concurrency": concurrency, "user_agent": options["user_agent"],
                                       "viewport": options["viewport"],
                                       "distributed": _distributed_record(frontier, redis_url, name)},
-            network=net.as_record(), browser=executable, browser_version=version, browser_args=plan.args, shard=name)
+            network=net.as_record(), browser=executable, browser_version=version, browser_args=plan.args, shard=name,
+            warnings=plan.warnings)
     screenshots, har = bool(crawl.get("screenshots")), bool(crawl.get("har"))
     evidence_dir = f"{db}.evidence" if (screenshots or har) else None
     settings = worker_settings(
@@ -159,7 +160,7 @@ def run_browser_worker(*, frontier, redis_url: str, db: str, name: str, lease: f
         redis_url=redis_url, run=frontier.run, worker=name, lease=lease)
     settings["MOUCHARD_EVIDENCE_DIR"] = evidence_dir
     quiet_logs()
-    profile_root = tempfile.mkdtemp(prefix="mouchard-worker-")
+    profile_root = new_profile_root("mouchard-worker-")
     status = "failed"
     stats: dict = {}
     try:
@@ -176,12 +177,13 @@ def run_browser_worker(*, frontier, redis_url: str, db: str, name: str, lease: f
 
 
 def run_broker_worker(*, frontier, redis_url: str, db: str, name: str, lease: float, concurrency: int,
-                      browser: str | None, browser_args: tuple[str, ...], net) -> None:
+                      browser: str | None, browser_args: tuple[str, ...], net, no_sandbox: bool = False) -> None:
     """The broker-sites spider as a worker: brokers from the queue, pages into the shard `db` (a copy of the
     database holding the brokers)."""
     from crawler.brokers_cli import check_proxy, crawl_summary, describe_crawl, scrapy_settings
+    from crawler.cli import warn
     from crawler.distributed import BrokerSitesFromQueue, worker_settings
-    from mouchard.browser import browser_version, find_browser
+    from mouchard.browser import browser_version, find_browser, sandbox
     from mouchard.derive import derive_findings
     from mouchard.store import Store
 
@@ -195,17 +197,19 @@ def run_broker_worker(*, frontier, redis_url: str, db: str, name: str, lease: fl
             raise UserError(f"no brokers in {db}: a broker worker's shard starts as a copy of the database "
                             "the run was seeded from")
         executable = find_browser(browser) if render != "never" else None
+        box = sandbox(no_sandbox) if executable else None
+        warn(box.warnings if box else ())
         crawl_id = store.start_crawl(
             KINDS["broker_sites"], config={**crawl, "concurrency": concurrency,
                                            "distributed": _distributed_record(frontier, redis_url, name)},
             network=net.as_record(), browser=executable,
             browser_version=browser_version(executable) if executable else None, browser_args=list(browser_args),
-            shard=name)
+            shard=name, warnings=list(box.warnings) if box else [])
     finally:
         store.close()
     settings = worker_settings(
         scrapy_settings(db, crawl_id, net, concurrency=concurrency, timeout=timeout, browser=executable,
-                        browser_args=browser_args, render=render != "never"),
+                        browser_args=browser_args, render=render != "never", box=box),
         redis_url=redis_url, run=frontier.run, worker=name, lease=lease)
     # Brokers are acknowledged when the spider is idle: lease several per request slot so that one slow broker
     # does not leave the others idle for long.
@@ -226,12 +230,15 @@ def run_broker_worker(*, frontier, redis_url: str, db: str, name: str, lease: fl
 # --- the crawl command's distributed mode -------------------------------------------------------------------------
 
 def worker_argv(*, concurrency: int, browser: str | None, browser_args: Sequence[str], proxy: str | None,
-                host_map: Sequence[str], ignore_https_errors: bool, ca_file: str | None) -> list[str]:
+                host_map: Sequence[str], ignore_https_errors: bool, ca_file: str | None,
+                no_sandbox: bool = False) -> list[str]:
     """The command-line options a local worker inherits from `mouchard crawl`."""
     argv = ["--concurrency", str(concurrency)]
     if browser:
         argv += ["--browser", browser]
     argv += [f"--browser-arg={arg}" for arg in browser_args]
+    if no_sandbox:
+        argv.append("--no-sandbox")
     if proxy:
         argv += ["--proxy", proxy]
     for rule in host_map:
@@ -260,19 +267,15 @@ def distributed_crawl(targets: Sequence, crawl_config: dict, *, redis_url: str, 
     folder.mkdir(parents=True, exist_ok=True)
     argv = worker_argv(**worker_options)
     shards = [folder / f"worker-{i}.db" for i in range(1, workers + 1)]
-    processes = [subprocess.Popen([sys.executable, "-m", "mouchard", "worker", "--redis", redis_url, "--run",
-                                   frontier.run, "--db", str(shard), "--name", f"{platform.node()}-{i}",
-                                   "--lease", str(lease), *argv])
-                 for i, shard in enumerate(shards, 1)]
-    try:
-        codes = [p.wait() for p in processes]
-    except KeyboardInterrupt:  # each worker hands its tasks back to the queue as it stops
-        for p in processes:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in processes:
-            p.wait()
-        raise
+    with StopSignals() as stop:  # a stop is passed on: each worker hands its tasks back to the queue as it stops
+        processes = [stop.start([sys.executable, "-m", "mouchard", "worker", "--redis", redis_url, "--run",
+                                 frontier.run, "--db", str(shard), "--name", f"{platform.node()}-{i}",
+                                 "--lease", str(lease), *argv])
+                     for i, shard in enumerate(shards, 1)]
+        codes = stop.wait(processes)
+    if stop.received is not None:
+        raise UserError(f"stopped by {signal_name(stop.received)}: the workers' shards are kept in {folder}; run "
+                        f"the same command again to resume run {frontier.run}, or merge them with `mouchard merge`")
     failed = [str(s) for s, code in zip(shards, codes) if code != 0]
     if failed:
         click.echo(f"mouchard: {len(failed)} worker(s) failed: {', '.join(failed)}; merging what they recorded", err=True)

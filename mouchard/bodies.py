@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import io
 import zlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mouchard.budget import Budget
 
 MAX_INFLATED = 20 * 1024 * 1024  # default cap on what a compressed body may inflate to
 GZIP_MAGIC = b"\x1f\x8b"
@@ -112,24 +116,50 @@ def decode_body(body: bytes, content_encoding: str | None = None, limit: int = M
     return body
 
 
-def decompress(data: bytes, content_encoding: str | None, limit: int = 64 * 1024 * 1024) -> tuple[bytes, tuple[str, ...]]:
+def decompress(data: bytes, content_encoding: str | None, limit: int = 64 * 1024 * 1024,
+               budget: "Budget | None" = None) -> tuple[bytes, tuple[str, ...]]:
     """Undo Content-Encoding and up to two undeclared gzip/zstd layers; on a broken stream keep what could be
-    read. Returns the data and the steps that succeeded."""
+    read. Returns the data and the steps that succeeded.
+
+    With a `budget` (`mouchard.budget`), each layer costs a blob and its output bytes, and a layer inflates no
+    further than the bytes left: past that the data is cut and the budget says it ran out.
+    """
     steps: list[str] = []
     codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
     for coding in reversed(codings):
         try:
-            data = decode_one(data, coding, limit, partial=True)
+            decoded = _layer(data, coding, limit, budget)
         except BodyError:
             return data, tuple(steps)
+        if decoded is None:  # out of budget
+            return data, tuple(steps)
+        data = decoded
         steps.append(coding)
     for _ in range(2):  # undeclared compression (SDKs gzip a JSON, then base64 it)
         coding = sniffed_coding(data)
         if coding is None:
             break
         try:
-            data = decode_one(data, coding, limit, partial=True)
+            decoded = _layer(data, coding, limit, budget)
         except BodyError:
             break
+        if decoded is None:
+            break
+        data = decoded
         steps.append(coding)
     return data, tuple(steps)
+
+
+def _layer(data: bytes, coding: str, limit: int, budget: "Budget | None") -> bytes | None:
+    """One tolerant layer within `limit` and what is left of `budget`; None when the budget refused it."""
+    if budget is None:
+        return decode_one(data, coding, limit, partial=True)
+    if not budget.spend(blobs=1):
+        return None
+    room = min(limit, budget.remaining("bytes"))
+    decoded = decode_one(data, coding, room, partial=True)
+    if len(decoded) >= room and room < limit:  # cut by the budget, not by the bomb limit: say so
+        budget.spend(bytes=room + 1)
+    else:
+        budget.spend(bytes=len(decoded))
+    return decoded

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from mouchard.domains import site_of
+from mouchard.emails import personal_email
 
 YES, NO, UNKNOWN = "yes", "no", "unknown"
 
@@ -219,41 +220,13 @@ def first_url(cell: str | None) -> str | None:
 
 # --- contact emails ---------------------------------------------------------------------------------------
 
-WEBMAIL = {"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "aol.com",
-           "icloud.com", "me.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "orange.fr", "free.fr",
-           "laposte.net", "wanadoo.fr", "yandex.com", "mail.com", "comcast.net"}
-_ROLE_WORDS = ("privacy", "legal", "support", "info", "compliance", "ccpa", "cpra", "gdpr", "rgpd", "dpo", "operation",
-               "contact", "account", "hello", "help", "optout", "opt-out", "admin", "data", "security", "broker",
-               "team", "office", "request", "right", "inquir", "enquir", "depart", "question", "service", "sales",
-               "market", "billing", "finance", "webmaster", "noreply", "no-reply", "general", "mail", "notice",
-               "protect", "consumer", "customer", "care", "partner", "business", "counsel", "ethics", "risk",
-               "govern", "media", "press", "unsubscribe", "remov", "delet", "regist", "report", "abuse", "desk",
-               "center", "centre", "group", "contract", "licens", "public", "corporate", "vendor", "friend",
-               "supplier", "ops", "profile", "bizdev", "policy", "optin", "news")
-_ROLE_BOXES = {"dp", "dnc", "it", "hr", "pr", "pa", "io", "ir"}
-
-
 def email_personal(email: str | None) -> bool:
-    """True when a contact address looks like one person's (first.last@, jsmith@, a webmail box).
-
-    Role boxes (privacy@, legal@, dpo@...) are not personal. Several addresses in a cell: personal if any is.
-    """
+    """True when a contact cell holds a person's address: any address whose local part is not a role box
+    (`mouchard.emails`: privacy@, legal@, dpo@... spelled from a documented word list; no substring match, so
+    john.wright@ is a person). Several addresses in a cell: personal if any is."""
     if not email:
         return False
-    for address in re.split(r"[;,\s]+", email.strip().lower()):
-        local, at, domain = address.partition("@")
-        if not at or not local or not domain:
-            continue
-        if domain in WEBMAIL:
-            return True
-        if local in _ROLE_BOXES or any(word in local for word in _ROLE_WORDS):
-            continue
-        company = domain.split(".")[-2] if "." in domain else domain
-        if local in company or company in local:
-            continue
-        if re.fullmatch(r"[a-z]+(?:[._-][a-z]+)?", local) and len(local) <= 24:
-            return True
-    return False
+    return any(personal_email(address) for address in re.split(r"[;,\s]+", email.strip()) if "@" in address)
 
 
 # --- snapshots ------------------------------------------------------------------------------------------------

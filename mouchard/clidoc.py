@@ -6,6 +6,7 @@ the block is stale, so every command and option is documented where a journalist
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
@@ -43,7 +44,8 @@ def reference() -> str:
     """The generated Markdown: one table of options per command."""
     parts = [BEGIN, ""]
     for name, command in _commands():
-        summary = (command.help or command.short_help or "").strip().split("\n\n")[0].replace("\n", " ")
+        # cleandoc: Python 3.13 strips docstring indentation when compiling, 3.12 keeps it (same text on both)
+        summary = inspect.cleandoc(command.help or command.short_help or "").split("\n\n")[0].replace("\n", " ")
         parts += [f"#### `mouchard {name}`", "", summary, "", "| option | meaning |", "|---|---|"]
         parts += [_option_line(p) for p in command.params if p.name != "help"]
         parts.append("")

@@ -29,6 +29,17 @@ __all__ = [
 
 # -- TC string helpers ------------------------------------------------------------------------------------
 
+MAX_ID_DIGITS = 9  # ids in consent data (providers, GPP sections, TrustArc levels) are small: int() of more is refused
+MAX_TRUSTARC_LEVEL = 10  # TrustArc levels are 0-3 in practice; `notice_preferences: N` means every level up to N
+
+
+def small_ids(text: str, separators: str = ".") -> list[int]:
+    """The ASCII decimal ids in text split on any of `separators`; anything else (Unicode digits such as
+    "²", which str.isdigit() accepts and int() refuses, or numbers of more than MAX_ID_DIGITS digits) is
+    skipped, so hostile text never raises and never produces a huge number."""
+    return [int(x) for x in re.split(f"[{re.escape(separators)}]", text)
+            if x.isascii() and x.isdigit() and len(x) <= MAX_ID_DIGITS]
+
 
 def consent_for_vendor(decoded_tc: dict | None, vendor_id: int) -> bool:
     """True if the user consented to this GVL vendor in a decoded TC string (False for None)."""
@@ -193,8 +204,8 @@ def parse_consent_cookie(name: str, value: str) -> dict | None:
         decoded, granted, denied = _PARSERS[known.parser](value or "", name)
     except ConsentStringError as exc:
         result["error"] = str(exc)
-    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error) as exc:
-        result["error"] = f"unreadable {name} value: {exc}"
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, RecursionError) as exc:
+        result["error"] = f"unreadable {name} value: {str(exc)[:200]}"
     else:
         result.update(decoded=decoded, granted=granted, denied=denied)
     return result
@@ -342,8 +353,11 @@ def _parse_cookiescript(value, name):
 
 def _parse_trustarc(value, name):
     text = _unquoted(value)
-    levels = sorted({int(n) for n in re.findall(r"\d+", text)})
-    if name == "notice_preferences":  # the highest level the user accepted: all below it too
+    found = re.findall(r"[0-9]+", text)
+    levels = sorted({int(n) for n in found if len(n) <= 2 and int(n) <= MAX_TRUSTARC_LEVEL})
+    if len(levels) < len(set(found)):
+        raise ValueError(f"a TrustArc level above {MAX_TRUSTARC_LEVEL}")
+    if name == "notice_preferences":  # the highest level the user accepted: all below it too (bounded above)
         levels = list(range(0, max(levels) + 1)) if levels else []
     labels = {0: "required", 1: "functional", 2: "advertising"}
     return {"levels": levels}, [labels.get(n, str(n)) for n in levels], None
@@ -375,10 +389,9 @@ def parse_additional_consent(value: str) -> dict:
     if not sep or version not in ("1", "2"):
         raise ConsentStringError(f"not an Additional Consent string: {text[:20]!r} (expected 1~ or 2~)")
     consented, _, disclosed = rest.partition("~")
-    ids = [int(x) for x in consented.split(".") if x.isdigit()]
-    result = {"version": int(version), "consented_providers": ids}
+    result = {"version": int(version), "consented_providers": small_ids(consented)}
     if version == "2":
-        result["disclosed_providers"] = [int(x) for x in disclosed.removeprefix("dv.").split(".") if x.isdigit()]
+        result["disclosed_providers"] = small_ids(disclosed.removeprefix("dv."))
     return result
 
 
@@ -424,7 +437,7 @@ def consent_params_from_url(url: str) -> dict:
             elif len(value) > 20:  # gdpr=<TC string>, as some exchanges name it
                 found.setdefault("gdpr_consent", value)
         elif canonical == "gpp_sid":
-            ids = [int(x) for x in re.split(r"[,_~ ]", value) if x.strip().isdigit()]
+            ids = small_ids(value, ",_~ ")
             if ids:
                 found.setdefault("gpp_sid", ids)
         elif value:
@@ -445,10 +458,10 @@ def parse_gpc_json(data: bytes | str) -> dict:
     """
     result: dict = {"gpc": None, "lastUpdate": None, "errors": []}
     errors = result["errors"]
+    if isinstance(data, (bytes, str)) and len(data) > 1_000_000:
+        errors.append(f"{len(data)} {'bytes' if isinstance(data, bytes) else 'characters'}: too large for a gpc.json")
+        return result
     if isinstance(data, bytes):
-        if len(data) > 1_000_000:
-            errors.append(f"{len(data)} bytes: too large for a gpc.json")
-            return result
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -456,8 +469,8 @@ def parse_gpc_json(data: bytes | str) -> dict:
             return result
     try:
         document = json.loads(data)
-    except (ValueError, TypeError) as exc:
-        errors.append(f"invalid JSON: {exc}")
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
+        errors.append(f"invalid JSON: {str(exc)[:200]}")
         return result
     if not isinstance(document, dict):
         errors.append(f"not a JSON object but {type(document).__name__}")

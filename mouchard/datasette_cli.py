@@ -31,17 +31,20 @@ def serve(db: str, port: int, host: str, open_browser: bool, sql_time_limit_ms: 
 @click.command("publish")
 @db_option
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), metavar="DIR",
-              help="Folder to write the publication to (new or empty).")
+              help="Folder to write the publication to (new or empty; never the database's own folder).")
 @click.option("--redact/--no-redact", default=True, show_default=True,
-              help="Remove personal and secret values (see docs/datasette.md).")
+              help="Remove personal and secret values from every column, then re-scan and refuse if any remain "
+                   "(see docs/datasette.md).")
 @click.option("--profile", "profiles", multiple=True, type=click.Path(exists=True, dir_okay=False), metavar="YAML",
-              help="Device profile whose values become tokens such as [GAID] everywhere (repeatable).")
+              help="Device profile whose values, in every encoding the proxy's detector knows, become tokens such "
+                   "as [GAID] everywhere (repeatable).")
 @click.option("--title", default=None, help="Title of the published site.")
 @click.option("--license", "license_", default=None, help="Licence of the published data (default CC BY-NC-SA 4.0).")
 @click.option("--license-url", default=None, help="Link to the licence text.")
 @click.option("--source", default=None, help="Who collected the data.")
 @click.option("--source-url", default=None, help="Link to the source.")
-@click.option("--force", is_flag=True, help="Replace an earlier publication in DIR.")
+@click.option("--force", is_flag=True,
+              help="Replace an earlier publication in DIR: only the files its manifest lists are deleted.")
 def publish(db: str, out: str, redact: bool, profiles: tuple[str, ...], title: str | None, license_: str | None,
             license_url: str | None, source: str | None, source_url: str | None, force: bool) -> None:
     """Prepare a redacted copy and a ready Datasette deployment in DIR."""

@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from mouchard.errors import UserError
+from mouchard.lifecycle import StopSignals, Stopped, signal_name
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
@@ -54,25 +55,39 @@ def _demo_web():
     return TestWeb, demo_brokers
 
 
-def _step(title: str, args: list[str], log: Path) -> float:
-    """Run one mouchard command, showing its title and duration; its output goes to the log file."""
+def _step(title: str, args: list[str], log: Path, stop: StopSignals) -> float:
+    """Run one mouchard command, showing its title and duration; its output goes to the log file. A stop signal
+    is passed on to it (it finishes its run `interrupted`), then ends the demo (`Stopped`)."""
     click.echo(click.style(f"• {title}", bold=True), nl=False)
     start = time.monotonic()
     with log.open("a", encoding="utf-8") as out:
         out.write(f"\n$ mouchard {' '.join(args)}\n")
         out.flush()
-        result = subprocess.run([sys.executable, "-m", "mouchard", *args], stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        code = stop.run([sys.executable, "-m", "mouchard", *args], stdout=out, stderr=subprocess.STDOUT,
+                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
     seconds = time.monotonic() - start
-    if result.returncode not in (0, 1):  # 1: some pages or lists failed, which the summary reports
-        click.echo(click.style(f"  failed ({result.returncode}) after {seconds:.0f} s — see {log}", fg="red"))
+    if stop.received is not None:
+        click.echo(f"  stopped by {signal_name(stop.received)}")
+        raise Stopped(stop.received)
+    if code not in (0, 1):  # 1: some pages or lists failed, which the summary reports
+        click.echo(click.style(f"  failed ({code}) after {seconds:.0f} s — see {log}", fg="red"))
         raise UserError(f"demo step '{title}' failed: see {log}")
     click.echo(f"  {seconds:.0f} s")
     return seconds
 
 
 def run_demo(db: str, *, serve: bool, port: int, concurrency: int) -> None:
-    """Build the demo database at `db` (replaced if it exists) and serve it unless `serve` is False."""
+    """Build the demo database at `db` (replaced if it exists) and serve it unless `serve` is False.
+
+    SIGINT, SIGTERM and SIGHUP stop it whatever it inherited: the running step is stopped (its run ends
+    `interrupted`), the demo web closes, and `Stopped` is raised; every step runs with a parent-death signal, so
+    even a killed demo leaves nothing running (mouchard.lifecycle).
+    """
+    with StopSignals() as stop:
+        _run_demo(db, serve=serve, port=port, concurrency=concurrency, stop=stop)
+
+
+def _run_demo(db: str, *, serve: bool, port: int, concurrency: int, stop: StopSignals) -> None:
     TestWeb, demo_brokers = _demo_web()
     for suffix in ("", "-wal", "-shm"):
         Path(db + suffix).unlink(missing_ok=True)
@@ -89,20 +104,21 @@ def run_demo(db: str, *, serve: bool, port: int, concurrency: int) -> None:
         net = ["--proxy", web.proxy_url, "--ca-file", web.ca_pem_path]
         _step(f"crawling {len(DEMO_SITES)} sites in every consent phase (initial, reject, accept, gpc)",
               ["crawl", "--db", db, "--list", str(sites), "--consent", "all", "--gpc", "--screenshots",
-               "--concurrency", str(concurrency), "--timeout", "20", *browser_args], log)
+               "--concurrency", str(concurrency), "--timeout", "20", *browser_args], log, stop)
         _step("importing a sample phone capture", ["import", str(CAPTURE), "--profile", str(PROFILE),
-                                                   "--app", "com.example.app", "--db", db], log)
+                                                   "--app", "com.example.app", "--db", db], log, stop)
         _step("importing the 2025 California data-broker registry",
-              ["brokers", "fetch", "--registry", "ca", "--from", str(REGISTRY), "--db", db], log)
+              ["brokers", "fetch", "--registry", "ca", "--from", str(REGISTRY), "--db", db], log, stop)
         _step("importing a journalist's list of brokers",
-              ["brokers", "fetch", "--registry", "list", "--from", str(brokers), "--db", db], log)
+              ["brokers", "fetch", "--registry", "list", "--from", str(brokers), "--db", db], log, stop)
         _step("checking the demo brokers' sites", ["brokers", "crawl", "--registry", "list", "--db", db,
-                                                   "--concurrency", str(concurrency * 2), *net, *browser_args], log)
-    _step("judging everything with the rules", ["audit", "--db", db], log)
+                                                   "--concurrency", str(concurrency * 2), *net, *browser_args],
+              log, stop)
+    _step("judging everything with the rules", ["audit", "--db", db], log, stop)
     click.echo(f"done in {time.monotonic() - started:.0f} s")
     if serve:
         click.echo("opening Datasette (Ctrl-C to stop)")
-        subprocess.run([sys.executable, "-m", "mouchard", "serve", "--db", db, "--port", str(port), "--open"])
+        stop.run([sys.executable, "-m", "mouchard", "serve", "--db", db, "--port", str(port), "--open"])
 
 
 @click.command("demo")
@@ -115,4 +131,8 @@ def run_demo(db: str, *, serve: bool, port: int, concurrency: int) -> None:
 def demo(db: str, serve: bool, port: int, concurrency: int) -> None:
     """Start the demo web on 127.0.0.1, crawl it with every consent phase, import a phone capture and a
     registry, check the demo brokers, run the rules, and open the result in Datasette."""
-    run_demo(db, serve=serve, port=port, concurrency=concurrency)
+    try:
+        run_demo(db, serve=serve, port=port, concurrency=concurrency)
+    except Stopped as exc:
+        raise UserError(f"demo stopped by {signal_name(exc.signum)}: what it recorded is kept in {db} "
+                        f"(log {db}.log)") from None

@@ -98,6 +98,8 @@ def decode_gpp_string(value: str | bytes) -> dict:
     text = value.decode("latin-1") if isinstance(value, bytes) else value
     if not isinstance(text, str):
         raise ConsentStringError(f"GPP string: expected text, got {type(value).__name__}")
+    if len(text) > 3 * MAX_STRING:  # refused before any work: URL-decoding shrinks text at most threefold
+        raise ConsentStringError(f"GPP string: {len(text)} characters, more than the {MAX_STRING} accepted")
     text = text.strip().strip("\"'")
     if "%" in text:  # a whole GPP string URL-encoded once, as cookies and query strings carry it
         text = urllib.parse.unquote(text)

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from mouchard.budget import Budget
 from mouchard.leakdetect import LeakDetector, Match
 
 MIN_LENGTH = 6
@@ -118,19 +119,26 @@ class IdSyncFinder:
 
     def scan_request(self, to_site: str, url: str, headers: Iterable[tuple[str, str]] = (),
                      body: bytes | None = None, content_type: str | None = None,
-                     content_encoding: str | None = None, *, location: str | None = None) -> list[IdSync]:
-        """Identifiers of other sites in one request to `to_site` (`location` overrides, e.g. 'redirect')."""
+                     content_encoding: str | None = None, *, location: str | None = None,
+                     budget: Budget | None = None) -> list[IdSync]:
+        """Identifiers of other sites in one request to `to_site` (`location` overrides, e.g. 'redirect').
+
+        `budget` (`mouchard.budget`; default: one scaled on the request) bounds the search; when it runs out
+        the syncs found so far are returned and `budget.exhausted` says the answer is incomplete.
+        """
         if not self._known or not to_site:
             return []
         headers = list(headers)
+        if budget is None:
+            budget = Budget.for_input(len(url) + sum(len(k) + len(v) for k, v in headers) + len(body or b""))
         matches: list[Match] = []
         for detector in self._detectors():
-            matches += detector.scan_http(url, headers, body, content_type, content_encoding)
+            matches += detector.scan_http(url, headers, body, content_type, content_encoding, budget=budget)
         return self._syncs(matches, to_site, location)
 
-    def scan_redirect(self, to_site: str, location_url: str) -> list[IdSync]:
+    def scan_redirect(self, to_site: str, location_url: str, *, budget: Budget | None = None) -> list[IdSync]:
         """A redirect's target URL carrying another party's identifier to `to_site`."""
-        return self.scan_request(to_site, location_url, location="redirect")
+        return self.scan_request(to_site, location_url, location="redirect", budget=budget)
 
     def _syncs(self, matches: list[Match], to_site: str, location: str | None) -> list[IdSync]:
         found: dict[tuple, IdSync] = {}

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
+from mouchard.budget import Budget
 from mouchard.encodings import (b64decode_loose, b64decode_run, decompress, encoded_forms, not_base64, parse_json,
                                 printable_share, split_multipart)
 from mouchard.identifiers import normal_forms
@@ -47,7 +48,6 @@ from mouchard.profile import DeviceProfile, Position
 STRUCTURE_LIMIT = 8 * 1024 * 1024  # bodies above this are searched as raw bytes only
 MAX_DEPTH = 5  # nested decodings (base64 > gzip > json > base64 > ...)
 MAX_BLOBS = 64  # base64/hex blobs decoded per value
-MAX_JSON_NODES = 50_000
 SKIPPED_HEADERS = frozenset({"host", "content-length", "content-type", "content-encoding", "connection",
                              "accept", "accept-encoding", "accept-language", "transfer-encoding", ":authority",
                              ":method", ":path", ":scheme", "cache-control", "pragma", "te", "upgrade"})
@@ -151,10 +151,18 @@ class LeakDetector:
         return cls(profile.needles(), position=profile.position, **kw)
 
     # -- public entry points ------------------------------------------------------------------------------
+    #
+    # Each takes an optional `budget` (`mouchard.budget.Budget`): the work it may do, charged as it goes. Without
+    # one, a budget scaled on the input is used. When it runs out the search stops where it is and returns what
+    # it found so far; `budget.exhausted` tells the caller the answer is incomplete (redaction then fails closed).
 
     def scan_http(self, url: str, headers: Iterable[tuple[str, str]] = (), body: bytes | None = None,
-                  content_type: str | None = None, content_encoding: str | None = None) -> list[Match]:
+                  content_type: str | None = None, content_encoding: str | None = None, *,
+                  budget: Budget | None = None) -> list[Match]:
         """Every needle and position in one request: URL, headers, cookies and body (see the module docstring)."""
+        headers = list(headers)
+        if budget is None:
+            budget = Budget.for_input(len(url) + sum(len(k) + len(v) for k, v in headers) + len(body or b""))
         out: list[Match] = []
         try:
             parts = urllib.parse.urlsplit(url)
@@ -162,17 +170,19 @@ class LeakDetector:
             parts = urllib.parse.SplitResult("", "", url, "", "")
         for i, segment in enumerate(parts.path.split("/")):
             if segment:
-                self._scan(as_hay(segment), "path", str(i), (), 0, out, positions=False)
-        for name, value in urllib.parse.parse_qsl(as_hay(parts.query), keep_blank_values=True, encoding="latin-1"):
-            if value:
-                self._scan(value, "query", from_hay(name), (), 0, out, positions=False)
-            else:
-                self._scan(name, "query", None, (), 0, out, positions=False)
+                self._scan(as_hay(segment), "path", str(i), (), 0, out, budget, positions=False)
+        if parts.query and budget.spend(bytes=len(parts.query)):
+            for name, value in urllib.parse.parse_qsl(as_hay(parts.query), keep_blank_values=True,
+                                                      encoding="latin-1"):
+                if value:
+                    self._scan(value, "query", from_hay(name), (), 0, out, budget, positions=False)
+                else:
+                    self._scan(name, "query", None, (), 0, out, budget, positions=False)
         if parts.fragment:
-            self._scan(as_hay(parts.fragment), "fragment", None, (), 0, out)
+            self._scan(as_hay(parts.fragment), "fragment", None, (), 0, out, budget)
         for location, text in (("path", parts.path), ("query", parts.query)):
-            if text:
-                self._positions(as_hay(urllib.parse.unquote_to_bytes(text)), location, None, (), out)
+            if text and budget.spend(bytes=len(text)):
+                self._positions(as_hay(urllib.parse.unquote_to_bytes(text)), location, None, (), out, budget)
         for name, value in headers:
             lname = name.lower()
             if lname in SKIPPED_HEADERS or not value:
@@ -181,127 +191,146 @@ class LeakDetector:
                 for cookie in value.split(";"):
                     cname, _, cvalue = cookie.strip().partition("=")
                     if cvalue:
-                        self._scan(as_hay(cvalue), "cookie", cname, (), 0, out)
+                        self._scan(as_hay(cvalue), "cookie", cname, (), 0, out, budget)
             else:
-                self._scan(as_hay(value), "header", lname, (), 0, out)
+                self._scan(as_hay(value), "header", lname, (), 0, out, budget)
         if body:
-            self.scan_body(body, content_type, content_encoding, "body", out)
+            self.scan_body(body, content_type, content_encoding, "body", out, budget=budget)
         return dedupe(out)
 
-    def scan_message(self, data: bytes | str, location: str = "websocket", field: str | None = None) -> list[Match]:
+    def scan_message(self, data: bytes | str, location: str = "websocket", field: str | None = None, *,
+                     budget: Budget | None = None) -> list[Match]:
         """A WebSocket message (text or binary), or any other standalone payload."""
         out: list[Match] = []
-        self.scan_body(data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data,
-                       None, None, location, out, field=field)
+        data = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+        self.scan_body(data, None, None, location, out, field=field,
+                       budget=budget if budget is not None else Budget.for_input(len(data)))
         return dedupe(out)
 
-    def scan_value(self, text: str | bytes, location: str, field: str | None = None) -> list[Match]:
+    def scan_value(self, text: str | bytes, location: str, field: str | None = None, *,
+                   budget: Budget | None = None) -> list[Match]:
         """One header value, cookie value or parameter, decoded as the detector decodes values inside requests."""
         out: list[Match] = []
-        self._scan(as_hay(text), location, field, (), 0, out)
+        self._scan(as_hay(text), location, field, (), 0, out,
+                   budget if budget is not None else Budget.for_input(len(text)))
         return dedupe(out)
 
-    def spans(self, text: str) -> list[tuple[int, int, str]]:
+    def spans(self, text: str, *, budget: Budget | None = None) -> list[tuple[int, int, str]]:
         """(start, end, kind) of every needle in `as_hay(text)`, positions included (for redaction)."""
         hay = as_hay(text)
-        found = [(s, e, n.kind) for s, e, n in self._hits(hay)]
+        budget = budget if budget is not None else Budget.for_input(len(hay))
+        found = [(s, e, n.kind) for s, e, n in self._hits(hay, budget)]
         if self.positions is not None:
-            found += [(s, e, "location") for s, e in self.positions.spans(hay)]
+            found += [(s, e, "location") for s, e in self.positions.spans(hay, budget)]
         return found
 
     # -- bodies -------------------------------------------------------------------------------------------
 
     def scan_body(self, data: bytes, content_type: str | None, content_encoding: str | None, location: str,
-                  out: list[Match], field: str | None = None, chain: tuple[str, ...] = (), depth: int = 0) -> None:
+                  out: list[Match], field: str | None = None, chain: tuple[str, ...] = (), depth: int = 0,
+                  budget: Budget | None = None) -> None:
         """Decompress, split multipart or form bodies, then search every part (appends to `out`)."""
-        data, steps = decompress(data, content_encoding)
+        if budget is None:
+            budget = Budget.for_input(len(data))
+        if not budget.spend(steps=1):
+            return
+        data, steps = decompress(data, content_encoding, budget=budget)
         chain = chain + steps
         ctype = (content_type or "").split(";")[0].strip().lower()
         if len(data) > STRUCTURE_LIMIT:
             hay = as_hay(data)
-            out.extend(self._match(n, location, field, chain) for _, _, n in self._hits(hay))
+            out.extend(self._match(n, location, field, chain) for _, _, n in self._hits(hay, budget))
             return
-        if ctype.startswith("multipart/"):
+        if ctype.startswith("multipart/") and depth < self.max_depth and budget.spend(bytes=len(data)):
             parts = split_multipart(data, content_type or "")
             if parts is not None:
                 for name, headers, part in parts:
                     self.scan_body(part, headers.get("content-type"), headers.get("content-encoding"), location,
-                                   out, name, chain + (f"multipart:{name}",), depth + 1)
+                                   out, name, chain + (f"multipart:{name}",), depth + 1, budget)
                 return
         hay = as_hay(data)
         if ctype == "application/x-www-form-urlencoded":
-            self._form(hay, location, chain, depth, out)
-            self._positions(as_hay(urllib.parse.unquote_to_bytes(hay)), location, field, chain, out)
+            self._form(hay, location, chain, depth, out, budget)
+            if budget.spend(bytes=len(hay)):
+                self._positions(as_hay(urllib.parse.unquote_to_bytes(hay)), location, field, chain, out, budget)
             return
-        self._scan(hay, location, field, chain, depth, out)
+        self._scan(hay, location, field, chain, depth, out, budget)
 
-    # -- the recursive search -----------------------------------------------------------------------------
+    # -- the search: recursion bounded by max_depth (decoding layers), JSON walked with a stack ---------------
 
     def _scan(self, hay: str, location: str, field: str | None, chain: tuple[str, ...], depth: int,
-              out: list[Match], positions: bool = True) -> None:
+              out: list[Match], budget: Budget, positions: bool = True) -> None:
+        if not budget.spend(steps=1):
+            return
         head = hay[:64].lstrip()
         if head[:1] in ("{", "[") and depth < self.max_depth:
-            doc = parse_json(hay)
+            doc = parse_json(hay) if budget.spend(bytes=len(hay), blobs=1) else None
             if doc is not None:
                 if positions:
-                    self._positions(hay, location, field, chain, out)
-                self._json(doc, "$", location, field, chain, depth + 1, out, [0])
+                    self._positions(hay, location, field, chain, out, budget)
+                self._json(doc, location, field, chain, depth + 1, out, budget)
                 return
         if depth < self.max_depth and "=" in head and _FORM.match(hay):
-            self._form(hay, location, chain + ("form",), depth + 1, out, field)
-            if positions:
-                self._positions(as_hay(urllib.parse.unquote_to_bytes(hay)), location, field, chain, out)
+            self._form(hay, location, chain + ("form",), depth + 1, out, budget, field)
+            if positions and budget.spend(bytes=len(hay)):
+                self._positions(as_hay(urllib.parse.unquote_to_bytes(hay)), location, field, chain, out, budget)
             return
-        self._plain(hay, location, field, chain, depth, out, positions)
+        self._plain(hay, location, field, chain, depth, out, budget, positions)
 
     def _plain(self, hay: str, location: str, field: str | None, chain: tuple[str, ...], depth: int,
-               out: list[Match], positions: bool) -> None:
-        raw = self._hits(hay)
+               out: list[Match], budget: Budget, positions: bool) -> None:
+        raw = self._hits(hay, budget)
         regions: list[tuple[int, int, list[Match], bool]] = []
         if depth < self.max_depth and len(hay) >= 16:
             taken: list[tuple[int, int]] = []
-            for m in _JWT.finditer(hay):
+            for jwts, m in enumerate(_JWT.finditer(hay)):
+                if jwts >= MAX_BLOBS or not budget.spend(steps=1, bytes=len(m[1]), blobs=1):
+                    break
                 payload = b64decode_loose(m[1])
                 doc = parse_json(as_hay(payload)) if payload else None
                 if doc is not None:
                     sub: list[Match] = []
-                    self._json(doc, "$", location, field, chain + ("jwt",), depth + 1, sub, [0])
+                    self._json(doc, location, field, chain + ("jwt",), depth + 1, sub, budget)
                     regions.append((m.start(), m.end(), sub, True))
                     taken.append(m.span())
             blobs = 0
             for m in (m for regex in _BASE64_RUNS for m in regex.finditer(hay)):
-                if blobs >= MAX_BLOBS:
+                if blobs >= MAX_BLOBS or not budget.spend(steps=1):
                     break
                 text = m[0]
                 if any(s <= m.start() < e for s, e in taken) or not_base64(text):
                     continue
                 taken.append(m.span())
+                if not budget.spend(bytes=len(text), blobs=1):
+                    break
                 decoded = b64decode_run(text)
                 if not decoded:
                     continue
                 blobs += 1
                 step = "base64url" if ("-" in text or "_" in text) else "base64"
                 sub = []
-                understood = self._decoded(decoded, location, field, chain + (step,), depth + 1, sub)
+                understood = self._decoded(decoded, location, field, chain + (step,), depth + 1, sub, budget)
                 regions.append((m.start(), m.end(), sub, understood))
             for m in _HEX_RUN.finditer(hay):
-                if blobs >= MAX_BLOBS:
+                if blobs >= MAX_BLOBS or not budget.spend(steps=1, bytes=len(m[0]) // 2, blobs=1):
                     break
                 decoded = binascii.unhexlify(m[0])
                 if printable_share(decoded) < 0.9:
                     continue
                 blobs += 1
                 sub = []
-                self._scan(as_hay(decoded), location, field, chain + ("hex",), depth + 1, sub)
+                self._scan(as_hay(decoded), location, field, chain + ("hex",), depth + 1, sub, budget)
                 regions.append((m.start(), m.end(), sub, True))
-            if "%" in hay:
+            if "%" in hay and budget.spend(bytes=len(hay), blobs=1):
                 unquoted = as_hay(urllib.parse.unquote_to_bytes(hay))
                 if unquoted != hay:
                     sub = []
-                    self._scan(unquoted, location, field, chain + ("urlencode",), depth + 1, sub, positions=False)
+                    self._scan(unquoted, location, field, chain + ("urlencode",), depth + 1, sub, budget,
+                               positions=False)
                     regions.append((0, len(hay), sub, True))
         # A raw hit inside a blob that decoded to something readable was searched again, decoded: the decoded
         # search is the better judge (and names the chain). Otherwise it stands unless the blob found the same kind.
+        # (regions are at most 3 * MAX_BLOBS + 1: JWTs, base64 and hex blobs each capped, and the %-decoded whole)
         for start, end, needle in raw:
             if not any(s <= start and end <= e and (understood or any(m.kind == needle.kind for m in sub))
                        for s, e, sub, understood in regions):
@@ -309,71 +338,82 @@ class LeakDetector:
         for region in regions:
             out.extend(region[2])
         if positions:
-            self._positions(hay, location, field, chain, out)
+            self._positions(hay, location, field, chain, out, budget)
 
     def _decoded(self, data: bytes, location: str, field: str | None, chain: tuple[str, ...], depth: int,
-                 out: list[Match]) -> bool:
+                 out: list[Match], budget: Budget) -> bool:
         """A decoded blob: compressed (sniffed), then structured or plain; True if it decoded to text."""
-        data, steps = decompress(data, None)
+        data, steps = decompress(data, None, budget=budget)
         if steps or printable_share(data[:512]) >= 0.9:
-            self._scan(as_hay(data), location, field, chain + steps, depth, out)
+            self._scan(as_hay(data), location, field, chain + steps, depth, out, budget)
             return True
         # binary (protobuf, random bytes, a wrong guess at a blob): raw needles only
-        out.extend(self._match(n, location, field, chain) for _, _, n in self._hits(as_hay(data)))
+        out.extend(self._match(n, location, field, chain) for _, _, n in self._hits(as_hay(data), budget))
         return False
 
     def _form(self, hay: str, location: str, chain: tuple[str, ...], depth: int, out: list[Match],
-              field: str | None = None) -> None:
+              budget: Budget, field: str | None = None) -> None:
+        if not budget.spend(bytes=len(hay)):
+            return
         for name, value in urllib.parse.parse_qsl(hay, keep_blank_values=True, encoding="latin-1"):
+            if budget.exhausted:
+                return
             name_text = from_hay(name)
             self._scan(value if value else name, location, name_text if value else field, chain, depth, out,
-                       positions=False)
+                       budget, positions=False)
 
-    def _json(self, node: object, path: str, location: str, field: str | None, chain: tuple[str, ...],
-              depth: int, out: list[Match], budget: list[int]) -> None:
-        """Walk a JSON document; leaves are named by their path unless the document sits in a named field."""
-        budget[0] += 1
-        name = field if field is not None else path
-        if budget[0] > MAX_JSON_NODES:
-            return
-        if isinstance(node, dict):
-            for key, value in node.items():
-                key = str(key)
-                if len(key) >= 6:  # an identifier used as a key (per-device maps)
-                    for _, _, needle in self._hits(as_hay(key)):
-                        out.append(self._match(needle, location, name, chain + (f"json-key:{path}",)))
-                self._json(value, f"{path}.{key}" if _SIMPLE_KEY.match(key) else f"{path}[{json.dumps(key)}]",
-                           location, field, chain, depth, out, budget)
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                self._json(value, f"{path}[{i}]", location, field, chain, depth, out, budget)
-        elif isinstance(node, str):
-            if len(node) >= 16 or "%" in node or node[:1] in ("{", "["):
-                self._scan(as_hay(node), location, name, chain + (f"json:{path}",), depth, out, positions=False)
-            elif len(node) >= 6:  # too short to hold an encoded blob: the needles are enough
-                for _, _, needle in self._hits(as_hay(node)):
-                    out.append(self._match(needle, location, name, chain + (f"json:{path}",)))
-        elif isinstance(node, (int, float)) and not isinstance(node, bool):
-            text = str(node)
-            if len(text) >= 6:
-                for _, _, needle in self._hits(text):
-                    out.append(self._match(needle, location, name, chain + (f"json:{path}",)))
+    def _json(self, doc: object, location: str, field: str | None, chain: tuple[str, ...], depth: int,
+              out: list[Match], budget: Budget) -> None:
+        """Walk a JSON document with an explicit stack (any nesting depth), in document order; leaves are named
+        by their path unless the document sits in a named field. Each node costs a step and its path's length."""
+        stack: list[tuple[object, str]] = [(doc, "$")]
+        while stack:
+            node, path = stack.pop()
+            if not budget.spend(steps=1, bytes=len(path)):
+                return
+            name = field if field is not None else path
+            if isinstance(node, dict):
+                children = []
+                for key, value in node.items():
+                    key = str(key)
+                    if len(key) >= 6:  # an identifier used as a key (per-device maps)
+                        for _, _, needle in self._hits(as_hay(key), budget):
+                            out.append(self._match(needle, location, name, chain + (f"json-key:{path}",)))
+                    children.append((value, f"{path}.{key}" if _SIMPLE_KEY.match(key)
+                                     else f"{path}[{json.dumps(key)}]"))
+                stack.extend(reversed(children))
+            elif isinstance(node, list):
+                stack.extend((node[i], f"{path}[{i}]") for i in range(len(node) - 1, -1, -1))
+            elif isinstance(node, str):
+                if len(node) >= 16 or "%" in node or node[:1] in ("{", "["):
+                    self._scan(as_hay(node), location, name, chain + (f"json:{path}",), depth, out, budget,
+                               positions=False)
+                elif len(node) >= 6:  # too short to hold an encoded blob: the needles are enough
+                    for _, _, needle in self._hits(as_hay(node), budget):
+                        out.append(self._match(needle, location, name, chain + (f"json:{path}",)))
+            elif isinstance(node, (int, float)) and not isinstance(node, bool):
+                text = str(node) if not isinstance(node, int) or node.bit_length() < 4096 else ""
+                if len(text) >= 6:
+                    for _, _, needle in self._hits(text, budget):
+                        out.append(self._match(needle, location, name, chain + (f"json:{path}",)))
 
     def _positions(self, hay: str, location: str, field: str | None, chain: tuple[str, ...],
-                   out: list[Match]) -> None:
+                   out: list[Match], budget: Budget) -> None:
         if self.positions is None:
             return
-        for hit in self.positions.find(hay):
+        for hit in self.positions.find(hay, budget):
             out.append(Match("location", ">".join(chain + (hit.chain,)), location,
                              from_hay(hit.field) if hit.field else field, 0, hit.precision_m))
 
-    def _hits(self, hay: str) -> list[tuple[int, int, _Needle]]:
-        if not self.needle_count or not hay:
+    def _hits(self, hay: str, budget: Budget) -> list[tuple[int, int, _Needle]]:
+        if not self.needle_count or not hay or not budget.spend(bytes=len(hay)):
             return []
         lower = hay.lower()
         found = []
         size = len(lower)
         for end, needles in self._automaton.iter(lower):
+            if not budget.spend(steps=1):
+                break
             start = end - needles[0].length + 1
             before = lower[start - 1] if start > 0 else ""
             after = lower[end + 1] if end + 1 < size else ""

@@ -9,11 +9,13 @@ Far-away coordinates and lone numbers never count: the two halves must sit withi
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from mouchard.budget import Budget
 from mouchard.profile import Position
 
 WINDOW = 96  # characters between the latitude and the longitude of one pair
@@ -100,12 +102,17 @@ class PositionFinder:
         return (abs(value - self.position.lat) <= max(self.lat_radius, slack),
                 abs(value - self.position.lon) <= max(self.lon_radius, slack))
 
-    def coordinates(self, text: str) -> list[Coordinate]:
-        """Numbers of `text` that are near the latitude or the longitude."""
+    def coordinates(self, text: str, budget: Budget | None = None) -> list[Coordinate]:
+        """Numbers of `text` that are near the latitude or the longitude (each number read costs a step)."""
         found: list[Coordinate] = []
         if self._degrees[0] not in text and self._degrees[1] not in text:
             return found
+        budget = budget if budget is not None else Budget.for_input(len(text))
+        if not budget.spend(bytes=len(text)):
+            return found
         for m in _DECIMAL.finditer(text):
+            if not budget.spend(steps=1):
+                return found
             value = float(f"{m[1]}{m[2]}.{m[4]}")
             decimals = min(len(m[4]), 7)
             is_lat, is_lon = self._near(value, decimals)
@@ -113,6 +120,8 @@ class PositionFinder:
                 found.append(Coordinate(m.start(), value, f"decimals:{decimals}", m[3] == ",", is_lat, is_lon,
                                         _field_before(text, m.start())))
         for m in _INTEGER.finditer(text):
+            if not budget.spend(steps=1):
+                return found
             raw = int(m[1])
             for scale, form in ((1e6, "microdegrees"), (1e7, "e7")):
                 value = raw / scale
@@ -122,23 +131,27 @@ class PositionFinder:
                                             _field_before(text, m.start())))
         return found
 
-    def find(self, text: str) -> list[PositionHit]:
-        """Every latitude/longitude pair of `text` (each latitude used once, with its nearest longitude)."""
-        coords = self.coordinates(text)
+    def find(self, text: str, budget: Budget | None = None) -> list[PositionHit]:
+        """Every latitude/longitude pair of `text` (each latitude used once, with its nearest longitude).
+
+        Longitudes are sorted by offset once and each latitude looks up its neighbours by bisection:
+        O(n log n) in the numbers found, where comparing every pair was quadratic. Among longitudes at the same
+        distance, the one read first wins (decimals before integers, in text order), as it always did.
+        """
+        budget = budget if budget is not None else Budget.for_input(len(text))
+        coords = self.coordinates(text, budget)
+        lons = sorted((c.offset, i) for i, c in enumerate(coords) if c.is_lon)
+        offsets = [o for o, _ in lons]
         hits = []
         for lat in coords:
             if not lat.is_lat:
                 continue
-            best: tuple[int, Coordinate] | None = None
-            for lon in coords:
-                if lon is lat or not lon.is_lon or lon.offset == lat.offset:
-                    continue
-                gap = abs(lon.offset - lat.offset)
-                if gap <= WINDOW and (best is None or gap < best[0]):
-                    best = (gap, lon)
+            if not budget.spend(steps=1):
+                break
+            best = _nearest(coords, lons, offsets, lat.offset)
             if best is None:
                 continue
-            lon = best[1]
+            lon = coords[best]
             steps = [lat.form if lat.form == lon.form else f"{lat.form}/{lon.form}"]
             if lat.comma or lon.comma:
                 steps.append("comma-decimal")
@@ -149,19 +162,47 @@ class PositionFinder:
                                     min(lat.offset, lon.offset), max(lat.offset, lon.offset)))
         return hits
 
-    def spans(self, text: str) -> list[tuple[int, int]]:
+    def spans(self, text: str, budget: Budget | None = None) -> list[tuple[int, int]]:
         """Character spans of every number near the latitude or longitude (for redaction, paired or not)."""
         spans: list[tuple[int, int]] = []
         if self._degrees[0] not in text and self._degrees[1] not in text:
             return spans
-        for m in list(_DECIMAL.finditer(text)):
+        budget = budget if budget is not None else Budget.for_input(len(text))
+        if not budget.spend(bytes=len(text)):
+            return spans
+        for m in _DECIMAL.finditer(text):
+            if not budget.spend(steps=1):
+                return spans
             decimals = min(len(m[4]), 7)
             if decimals >= 2 and any(self._near(float(f"{m[1]}{m[2]}.{m[4]}"), decimals)):
                 spans.append((m.start(), m.end()))
         for m in _INTEGER.finditer(text):
+            if not budget.spend(steps=1):
+                return spans
             if any(any(self._near(int(m[1]) / s, None)) for s in (1e6, 1e7)):
                 spans.append((m.start(), m.end()))
         return spans
+
+
+def _nearest(coords: list[Coordinate], lons: list[tuple[int, int]], offsets: list[int], at: int) -> int | None:
+    """Index in `coords` of the longitude nearest to offset `at` (not at `at` itself) within WINDOW characters;
+    ties go to the lowest index. `lons` is (offset, index) sorted, `offsets` its offsets."""
+    best: tuple[int, int] | None = None  # (gap, index)
+    right = bisect.bisect_right(offsets, at)  # first longitude after `at`
+    left = bisect.bisect_left(offsets, at) - 1  # last longitude before `at`
+    for side in (left, right):
+        if not 0 <= side < len(lons):
+            continue
+        gap = abs(offsets[side] - at)
+        if gap > WINDOW:
+            continue
+        # every longitude at that same offset is equally near: the earliest read wins
+        lo = bisect.bisect_left(offsets, offsets[side])
+        hi = bisect.bisect_right(offsets, offsets[side])
+        index = min(i for _, i in lons[lo:hi])
+        if best is None or (gap, index) < best:
+            best = (gap, index)
+    return best[1] if best is not None else None
 
 
 def _field_before(text: str, offset: int) -> str | None:

@@ -13,7 +13,11 @@ Everything is derived from `mouchard.schema`; no table is listed by hand:
   point at the copy kept; rows of a table without foreign keys or unique key that equal an existing row
   (the same tracker list version fetched by two workers) are the same fact, mapped to it;
 - evidence files are copied from `<shard>.evidence/` to `<into>.evidence/`, at the same relative path, or under
-  `<shard name>/` when a different file already holds that path.
+  `shards/<shard id>/` when a different file already holds that path (`<shard id>`: a hash of the shard's
+  identity, never text from the shard). Paths from the shard go through `mouchard.paths`: a path that is absolute,
+  holds `..` or an odd character, or reaches a symlink or special file is refused; a file is copied only when its
+  bytes match the row's SHA-256. A file not copied is counted (`files`: missing, mismatched, refused) and each
+  refusal is a `failures` row; its row is kept with the shard's path, which readers check the same way.
 
 Idempotence: each shard is merged in one transaction, reading one consistent snapshot of it (a worker may keep
 writing). The transaction also writes a `crawls` row of kind `merge` whose summary holds the id map of that pass
@@ -25,10 +29,10 @@ merged again: re-derive them on the merged database with `mouchard classify` / `
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
-import shutil
 import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -38,8 +42,9 @@ from pathlib import Path
 from mouchard import __version__
 from mouchard.errors import UserError
 from mouchard.idmap import IdMap, copy_order, foreign_keys
+from mouchard.paths import UnsafePath, check_relative, copy_verified, hash_inside
 from mouchard.schema import SCHEMA_VERSION, TABLES, Table
-from mouchard.store import Store, evidence_dir, file_sha256, utcnow
+from mouchard.store import Store, connect_readonly, evidence_dir, utcnow
 
 BATCH = 5000  # rows per executemany
 MERGE_KIND = "merge"
@@ -115,7 +120,7 @@ def merge(shards: Sequence[str | os.PathLike], into: str | os.PathLike, *, progr
 def open_shard(path: Path) -> sqlite3.Connection:
     """A read-only connection to a shard, checked to be a mouchard database this version can read."""
     try:
-        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, isolation_level=None)
+        conn = connect_readonly(path, isolation_level=None)
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
@@ -139,6 +144,8 @@ class ShardMerge:
         self.command = command if command is not None else sys.argv
         self.shard = open_shard(path)
         self.crawl_keys, self.name = self._identity()
+        # The folder for copies whose path is taken by another file: derived from the identity, never the shard's text.
+        self.folder = "shards/" + hashlib.sha256("\n".join(sorted(self.crawl_keys)).encode()).hexdigest()[:16]
         self.result = ShardResult(str(path), self.name)
         self.maps: dict[str, IdMap] = {}
         self.before: dict[str, IdMap] = {}
@@ -477,43 +484,55 @@ class ShardMerge:
 
     # --- evidence files ------------------------------------------------------------------------------------------
     def _copy_evidence_files(self, idmap: IdMap) -> None:
-        """Copy the files of the evidence rows copied in this pass; a clash of paths moves ours under the shard."""
+        """Copy the files of the evidence rows copied in this pass; a clash of paths moves ours under `self.folder`."""
         ranges = idmap.delta(self.before["evidence_files"])["ranges"]
         for first, last, dst_first in ranges:
-            rows = self.conn.execute("SELECT id, path, sha256 FROM evidence_files WHERE id BETWEEN ? AND ?",
-                                     [dst_first, dst_first + last - first]).fetchall()
-            for row_id, path, sha256 in rows:
-                new_path = self._copy_file(path, sha256)
+            rows = self.conn.execute("SELECT id, crawl_id, visit_id, path, sha256 FROM evidence_files "
+                                     "WHERE id BETWEEN ? AND ?", [dst_first, dst_first + last - first]).fetchall()
+            for row_id, crawl_id, visit_id, path, sha256 in rows:
+                try:
+                    new_path = self._copy_file(path, sha256)
+                except UnsafePath as exc:  # data that must not become a path: a counted, recorded skip
+                    self.result.count(self.result.files, "refused")
+                    self.store.record_failure("merge", "unsafe-path",
+                                              f"evidence_files {row_id} from {self.folder} not copied: {exc}",
+                                              crawl_id=crawl_id, visit_id=visit_id)
+                    continue
                 if new_path is not None and new_path != path:
                     self.conn.execute("UPDATE evidence_files SET path = ? WHERE id = ?", [new_path, row_id])
 
     def _copy_file(self, path: str | None, sha256: str | None) -> str | None:
+        """The file's path in the target once copied (or already there), None when it is not copied."""
         if not path:
             return None
-        source = Path(path) if os.path.isabs(path) else self.evidence_from / path
-        if not source.is_file():
+        relative = check_relative(path)
+        if not isinstance(sha256, str) or len(sha256) != 64:
+            self.result.count(self.result.files, "mismatched")  # nothing to check its bytes against
+            return None
+        for candidate in (relative, f"{self.folder}/{relative}"):
+            try:
+                present = hash_inside(self.evidence_to, candidate).sha256 == sha256
+            except FileNotFoundError:
+                break  # free: copy here
+            except UnsafePath:
+                present = False  # something we may not read holds this path: use the next one
+            if present:
+                self.result.count(self.result.files, "present")
+                return candidate
+            if candidate != relative:
+                raise UnsafePath(f"both {relative!r} and its shard copy hold other files")
+        try:
+            copied = copy_verified(self.evidence_from, relative, self.evidence_to, candidate, sha256)
+        except FileNotFoundError:
             self.result.count(self.result.files, "missing")
             return None
-        digest = file_sha256(source)
-        if sha256 and digest != sha256:
-            self.result.count(self.result.files, "mismatched")  # copied all the same: `verify` will say it
-        relative = Path(path)
-        if relative.is_absolute() or ".." in relative.parts:  # keep every copy inside the evidence folder
-            relative = Path(self.name) / relative.name
-        target = self.evidence_to / relative
-        if target.exists():
-            if file_sha256(target) == digest:
-                self.result.count(self.result.files, "present")
-                return relative.as_posix()
-            relative = Path(self.name) / relative
-            target = self.evidence_to / relative
-            self.result.count(self.result.files, "renamed")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".part")
-        shutil.copyfile(source, tmp)
-        tmp.replace(target)
+        if not copied:
+            self.result.count(self.result.files, "mismatched")  # the shard's file changed since it was recorded
+            return None
         self.result.count(self.result.files, "copied")
-        return relative.as_posix()
+        if candidate != relative:
+            self.result.count(self.result.files, "renamed")
+        return candidate
 
 
 def run_of(crawl: dict) -> str | None:

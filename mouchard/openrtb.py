@@ -336,25 +336,24 @@ def _clean_version(header: str | None) -> str | None:
 def _response(doc: dict, header_version: str | None, errors: list[str]) -> OpenRtbMessage:
     currency = _str(doc.get("cur")) or "USD"  # the specification's default
     marks: set[str] = set()
-    bids = []
-    for seatbid in _list(doc.get("seatbid")):
-        if not isinstance(seatbid, dict):
-            continue
-        for bid in _list(seatbid.get("bid")):
-            if not isinstance(bid, dict):
-                continue
-            if len(bids) >= MAX_BIDS:
-                errors.append(f"more than {MAX_BIDS} bids: the rest not read")
-                break
-            if "mtype" in bid:
-                marks.add("2.6")
-            media = BID_MTYPES.get(bid.get("mtype")) or _str(_get(bid, "ext", "prebid", "type"))
-            bids.append({"seat": _str(seatbid.get("seat")), "id": _str(bid.get("id")),
-                         "impid": _str(bid.get("impid")), "price": _num(bid.get("price")),
-                         "adomain": [_str(a) for a in _list(bid.get("adomain"))], "crid": _str(bid.get("crid")),
-                         "dealid": _str(bid.get("dealid")), "cid": _str(bid.get("cid")),
-                         "adid": _str(bid.get("adid")), "w": bid.get("w"), "h": bid.get("h"),
-                         "media_type": media, "currency": currency})
+    bids: list[dict] = []
+    pairs = ((seatbid, bid) for seatbid in _list(doc.get("seatbid")) if isinstance(seatbid, dict)
+             for bid in _list(seatbid.get("bid")) if isinstance(bid, dict))
+    for seatbid, bid in pairs:  # one loop over every seatbid[].bid[]: one cap, one error past it
+        if len(bids) >= MAX_BIDS:
+            errors.append(f"more than {MAX_BIDS} bids: the rest not read")
+            break
+        if "mtype" in bid:
+            marks.add("2.6")
+        mtype = bid.get("mtype")  # any JSON value: only an int may be a dict key here (a list is unhashable)
+        media = (BID_MTYPES.get(mtype) if isinstance(mtype, int) else None) \
+            or _str(_get(bid, "ext", "prebid", "type"))
+        bids.append({"seat": _str(seatbid.get("seat")), "id": _str(bid.get("id")),
+                     "impid": _str(bid.get("impid")), "price": _num(bid.get("price")),
+                     "adomain": [_str(a) for a in _list(bid.get("adomain"))], "crid": _str(bid.get("crid")),
+                     "dealid": _str(bid.get("dealid")), "cid": _str(bid.get("cid")),
+                     "adid": _str(bid.get("adid")), "w": bid.get("w"), "h": bid.get("h"),
+                     "media_type": media, "currency": currency})
     nbr = doc.get("nbr")
     return OpenRtbMessage(kind="response", version=_version(header_version, marks), id=_str(doc.get("id")),
                           bids=bids, currency=currency, no_bid_reason=nbr if isinstance(nbr, int) else None,

@@ -36,6 +36,9 @@ def browser_options(fn: Callable) -> Callable:
                      help="Chromium executable (default: Playwright's, else the system's)."),
         click.option("--browser-arg", "browser_args", multiple=True, metavar="ARG",
                      help="Extra Chromium flag (repeatable)."),
+        click.option("--no-sandbox", "no_sandbox", is_flag=True,
+                     help="Run Chromium without its sandbox (unsafe on hostile sites; recorded as a warning). By "
+                          "default, as root, Chromium runs as the unprivileged user mouchard-browser, sandboxed."),
     )):
         fn = option(fn)
     return fn

@@ -8,9 +8,13 @@ docs/datasette.md and counted in the output folder's `redaction.json`.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import importlib.util
 import json
+import os
 import re
+import secrets
 import shlex
 import shutil
 import sqlite3
@@ -18,10 +22,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata as dist_metadata
 from pathlib import Path
-from urllib.parse import quote
 
 from mouchard import __version__
-from mouchard.store import file_sha256
+from mouchard.emails import personal_email
+from mouchard.paths import UnsafePath, check_relative
+from mouchard.profile import DeviceProfile, load_profile
+from mouchard.scrub import POSITION_COLUMNS, POSITION_DECIMALS, Scrubber, drop_foreign_objects, scan_database, \
+    scrub_database
+from mouchard.store import connect_readonly, evidence_dir, file_sha256
 from mouchard.errors import UserError
 from mouchard.metadata import DATABASE, LICENSE, LICENSE_URL, SOURCE, SOURCE_URL, TITLE, build_metadata
 from mouchard.schema import TABLES
@@ -35,8 +43,8 @@ SECRET_HEADERS = {"cookie", "set-cookie", "authorization", "proxy-authorization"
                   "x-csrf-token", "x-xsrf-token", "x-forwarded-for", "x-real-ip", "forwarded"}
 HEADER_COLUMNS = (("requests", "request_headers"), ("requests", "response_headers"),
                   ("flows", "request_headers"), ("flows", "response_headers"))
-URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s\"']+@", re.IGNORECASE)
-PROFILE_TOKENS = {"advertising_id": "GAID"}  # the rest are upper-cased keys: [ANDROID_ID], [IMEI], [EMAIL]...
+MANIFEST = ".mouchard-publish.json"  # what a publication wrote: the only files --force may delete
+WORKING_DB = ".mouchard-publish.tmp.db"  # the copy being scrubbed; renamed only once the final scan passes
 
 
 @dataclass(frozen=True)
@@ -65,28 +73,26 @@ class PublishResult:
 
 # -- redaction --------------------------------------------------------------------------------------------------
 
-def _text_columns(conn: sqlite3.Connection) -> dict[str, list[str]]:
-    """Text columns of every schema table, as far as the copy has them (an older file may lack new columns; FTS
-    shadow tables are rebuilt, not edited)."""
-    found = {}
-    for table in TABLES:
-        present = {row[1] for row in conn.execute(f"PRAGMA table_info([{table.name}])")}
-        found[table.name] = [c.name for c in table.columns
-                             if c.type == "text" and c.name != table.pk and c.name in present]
-    return {name: columns for name, columns in found.items() if columns}
-
-
 def redact_personal_broker_contacts(conn: sqlite3.Connection) -> int:
-    """Registrations whose contact email looks like a person's: that email, phone, street address and postal code
-    are removed, and cut out of the raw registry row and the notes too (city and state stay)."""
-    rows = conn.execute("SELECT id, email, phone, address, postal_code FROM brokers WHERE email_personal = 1").fetchall()
-    for row_id, *values in rows:
+    """Registrations whose contact cell holds a person's address (`mouchard.emails`: anything but a role box, the
+    rule applied again here whatever the file says): that email, phone, street address and postal code are
+    removed, and cut out of the raw registry row, the notes and the DBA too (city and state stay). Personal
+    addresses anywhere else are replaced by the scrub of every column."""
+    rows = conn.execute("SELECT id, email, phone, address, postal_code FROM brokers").fetchall()
+    personal = [row for row in rows if isinstance(row[1], str) and _cell_personal(row[1])]
+    for row_id, *values in personal:
         for value in {v for v in values if isinstance(v, str) and len(v.strip()) >= 4}:
             for column in ("raw_json", "notes", "dba"):
                 conn.execute(f"UPDATE brokers SET [{column}] = replace(replace([{column}], ?, ?), ?, ?) WHERE id = ?",
                              (value, "[personal contact removed]", value.lower(), "[personal contact removed]", row_id))
-    return conn.execute("UPDATE brokers SET email = NULL, phone = NULL, address = NULL, postal_code = NULL "
-                        "WHERE email_personal = 1").rowcount
+    conn.executemany("UPDATE brokers SET email = NULL, phone = NULL, address = NULL, postal_code = NULL, "
+                     "email_personal = 1 WHERE id = ?", [(row[0],) for row in personal])
+    conn.execute("UPDATE brokers SET email_personal = 0 WHERE email IS NOT NULL")
+    return len(personal)
+
+
+def _cell_personal(cell: str) -> bool:
+    return any(personal_email(a) for a in re.split(r"[;,\s]+", cell.strip()) if "@" in a)
 
 
 def redact_cookie_values(conn: sqlite3.Connection) -> int:
@@ -147,70 +153,34 @@ def redact_device_addresses(conn: sqlite3.Connection) -> int:
 
 
 def redact_machine(conn: sqlite3.Connection) -> int:
-    """The crawl machine's name, proxy credentials in settings, and the home folder in command lines."""
-    count = conn.execute("UPDATE crawls SET host = NULL WHERE host IS NOT NULL").rowcount
-    home = str(Path.home())
-    for row_id, *values in conn.execute("SELECT id, command, config, network FROM crawls").fetchall():
-        cleaned = [URL_CREDENTIALS.sub(r"\g<scheme>[redacted]@", v).replace(home, "~") if isinstance(v, str) else v
-                   for v in values]
-        if cleaned != values:
-            conn.execute("UPDATE crawls SET command = ?, config = ?, network = ? WHERE id = ?", (*cleaned, row_id))
-            count += 1
-    return count
+    """The crawl machine's name (credentials, the home folder and personal values in the command line, settings,
+    network and browser flags go with the scrub of every column)."""
+    return conn.execute("UPDATE crawls SET host = NULL WHERE host IS NOT NULL").rowcount
 
 
 def round_locations(conn: sqlite3.Connection) -> int:
-    """Leak positions never finer than 2 decimals (about 1 km), whatever wrote them."""
-    return conn.execute("UPDATE leaks SET lat = round(lat, 2), lon = round(lon, 2) "
-                        "WHERE lat <> round(lat, 2) OR lon <> round(lon, 2)").rowcount
+    """Every lat/lon column of every table never finer than POSITION_DECIMALS decimals (about 1 km)."""
+    count = 0
+    for table in TABLES:
+        for column in table.columns:
+            if column.name in POSITION_COLUMNS:
+                count += conn.execute(
+                    f"UPDATE [{table.name}] SET [{column.name}] = round([{column.name}], {POSITION_DECIMALS}) "
+                    f"WHERE typeof([{column.name}]) = 'real' AND [{column.name}] <> "
+                    f"round([{column.name}], {POSITION_DECIMALS})").rowcount
+    return count
 
 
-def profile_values(path: Path) -> list[tuple[str, str]]:
-    """(value, token) pairs from a device profile: every identifier, the contacts, and the position at 3-7
-    decimals. Longest values first, so a value inside another is replaced after it."""
-    import yaml
-
-    try:
-        profile = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise UserError(f"cannot read device profile {path}: {exc}") from None
-    if not isinstance(profile, dict):
-        raise UserError(f"device profile {path} is not a YAML mapping")
-    pairs: list[tuple[str, str]] = []
-    for key, value in (profile.get("identifiers") or {}).items():
-        if value not in (None, ""):
-            pairs.append((str(value), f"[{PROFILE_TOKENS.get(key, str(key).upper())}]"))
-    for contact in profile.get("contacts") or []:
-        pairs.append((str(contact), "[CONTACT]"))
-    location = profile.get("location") or {}
-    for axis in ("lat", "lon"):
-        if isinstance(location.get(axis), (int, float)):
-            for decimals in range(7, 2, -1):
-                pairs.append((f"{location[axis]:.{decimals}f}", "[LOCATION]"))
-    forms: dict[str, str] = {}
-    for value, token in pairs:
-        if len(value) < 4:
-            continue  # too short to replace blindly
-        for form in (value, value.lower(), value.upper(), quote(value, safe="")):
-            forms.setdefault(form, token)
-    return sorted(forms.items(), key=lambda pair: -len(pair[0]))
-
-
-def replace_profile_values(conn: sqlite3.Connection, pairs: list[tuple[str, str]]) -> int:
-    """Every occurrence of a profile value, in every text column of every table, becomes its token."""
-    if not pairs:
-        return 0
-    changed = 0
-    for table, columns in _text_columns(conn).items():
-        for column in columns:
-            expression = f"[{column}]"
-            for _ in pairs:
-                expression = f"replace({expression}, ?, ?)"
-            params = [item for pair in pairs for item in pair]
-            where = " OR ".join(f"instr([{column}], ?) > 0" for _ in pairs)
-            changed += conn.execute(f"UPDATE [{table}] SET [{column}] = {expression} WHERE {where}",
-                                    params + [value for value, _ in pairs]).rowcount
-    return changed
+def pseudonymise_id_syncs(conn: sqlite3.Connection) -> int:
+    """`id_syncs.identifier_sha256` is a plain SHA-256 of an identifier: anyone holding the value (a phone's IMEI,
+    a cookie) can find it. Published copies keep a keyed hash instead (HMAC-SHA256 with a random key made for
+    this publication and never stored): syncs of one identifier still group together, nothing else links."""
+    key = secrets.token_bytes(32)
+    rows = conn.execute("SELECT id, identifier_sha256 FROM id_syncs WHERE identifier_sha256 IS NOT NULL").fetchall()
+    conn.executemany("UPDATE id_syncs SET identifier_sha256 = ? WHERE id = ?",
+                     [(hmac.new(key, str(value).encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest(), row_id)
+                      for row_id, value in rows])
+    return len(rows)
 
 
 REDACTIONS: tuple[tuple[str, Callable[[sqlite3.Connection], int]], ...] = (
@@ -220,17 +190,28 @@ REDACTIONS: tuple[tuple[str, Callable[[sqlite3.Connection], int]], ...] = (
     ("secret header values (Cookie, Set-Cookie, Authorization...) replaced", redact_secret_headers),
     ("bodies.content removed", drop_bodies),
     ("flows.client (device address) removed", redact_device_addresses),
-    ("crawls.host removed; credentials and home folder cut from crawls", redact_machine),
-    ("leaks.lat/lon rounded to 2 decimals", round_locations),
+    ("crawls.host removed", redact_machine),
+    (f"lat/lon columns rounded to {POSITION_DECIMALS} decimals", round_locations),
+    ("id_syncs.identifier_sha256 replaced by a keyed hash", pseudonymise_id_syncs),
 )
 
 
-def redact(conn: sqlite3.Connection, profiles: Iterable[Path] = ()) -> dict[str, int]:
-    """Apply every redaction to an open copy; returns rows changed per step."""
-    counts = {name: step(conn) for name, step in REDACTIONS}
-    pairs = [pair for path in profiles for pair in profile_values(Path(path))]
-    if pairs:
-        counts["device profile values replaced by tokens"] = replace_profile_values(conn, pairs)
+def load_profiles(paths: Iterable[Path]) -> list[DeviceProfile]:
+    """Device profiles, read by the proxy's own loader (one-line UserError on a bad file)."""
+    return [load_profile(Path(path)) for path in paths]
+
+
+def redact(conn: sqlite3.Connection, profiles: Iterable[DeviceProfile] = (),
+           scrubber: Scrubber | None = None) -> dict[str, int]:
+    """Apply every redaction to an open copy; returns rows changed per step.
+
+    Objects that are not mouchard's go first (a view or trigger could rewrite values during the scrub); then the
+    table-specific steps; then every value of every column through the scrubber (see mouchard.scrub)."""
+    scrubber = scrubber or Scrubber(list(profiles))
+    counts = {"views, triggers and tables that are not mouchard's dropped": drop_foreign_objects(conn)}
+    counts.update({name: step(conn) for name, step in REDACTIONS})
+    for name, count in scrub_database(conn, scrubber).items():
+        counts[f"every column scrubbed: {name}"] = count
     return counts
 
 
@@ -238,7 +219,7 @@ def redact(conn: sqlite3.Connection, profiles: Iterable[Path] = ()) -> dict[str,
 
 def _copy_database(source: Path, target: Path) -> None:
     """A consistent snapshot, even while a crawl writes (SQLite's online backup)."""
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    src = connect_readonly(source)
     dst = sqlite3.connect(target)
     try:
         src.backup(dst)
@@ -264,7 +245,7 @@ def _evidence_plugin():
     return module
 
 
-def copy_evidence_images(conn: sqlite3.Connection, source_db: Path, out: Path) -> int:
+def copy_evidence_images(conn: sqlite3.Connection, source_db: Path, output: "_Output") -> int:
     """Copy the registered images that pass the plugin's checks (inside the folder, true image, hash matches).
     HAR files, page snapshots and captures are never published: they hold raw cookies and bodies."""
     plugin = _evidence_plugin()
@@ -274,10 +255,9 @@ def copy_evidence_images(conn: sqlite3.Connection, source_db: Path, out: Path) -
     for relative, media_type, sha256 in rows.fetchall():
         try:
             data = plugin.read_evidence(str(source_db), relative, media_type, sha256)
-        except plugin.EvidenceRefused:
+            target = output.path(f"{EVIDENCE_DIR}/{check_relative(relative)}")
+        except (plugin.EvidenceRefused, UnsafePath):
             continue
-        target = out / EVIDENCE_DIR / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         copied += 1
     return copied
@@ -326,62 +306,184 @@ def _setting_text(value) -> str:
     return ("on" if value else "off") if isinstance(value, bool) else str(value)
 
 
-def _prepare_out(out: Path, force: bool) -> None:
+class _Output:
+    """The files one publication writes in its folder, listed in MANIFEST as they are written, so that a later
+    `--force` (or this run, when it fails) deletes exactly these and nothing else."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.files: list[str] = []
+
+    def path(self, relative: str) -> Path:
+        """Where to write `relative` (registered first; its folders created). A file already there is not ours."""
+        target = self.folder / check_relative(relative)
+        if relative not in self.files:
+            if os.path.lexists(target):
+                raise UserError(f"{self.folder} already holds {relative}, which no earlier publication wrote: "
+                                "move it away or choose another folder")
+            self.files.append(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def forget(self, relative: str) -> None:
+        self.files.remove(relative)
+
+    def save(self, status: str) -> None:
+        (self.folder / MANIFEST).write_text(json.dumps({"mouchard_publish": 1, "status": status,
+                                                        "files": self.files}, indent=1) + "\n", encoding="utf-8")
+
+    def remove(self) -> None:
+        """Delete what this run wrote (a failed publication leaves nothing behind)."""
+        remove_listed(self.folder, self.files + [MANIFEST])
+
+
+def remove_listed(folder: Path, entries: Iterable[object]) -> int:
+    """Delete the regular files `entries` (relative paths, checked) in `folder`, then the folders they leave
+    empty; never a symlink, never anything outside `folder`. Returns how many files went."""
+    removed, folders = 0, set()
+    for entry in entries:
+        try:
+            relative = check_relative(entry)
+        except UnsafePath:
+            continue  # a manifest entry that is not a plain relative path names nothing we wrote
+        target = folder / relative
+        try:
+            if not target.is_symlink() and target.is_file():
+                target.unlink()
+                removed += 1
+        except OSError:
+            continue
+        parts = relative.split("/")
+        folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    for relative in sorted(folders, key=lambda f: -f.count("/")):
+        try:
+            (folder / relative).rmdir()  # only when empty: files we did not write stay, with their folders
+        except OSError:
+            continue
+    return removed
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _prepare_out(out: Path, source: Path, force: bool) -> None:
+    """Refuse a folder that holds the source database or its evidence, or lies inside that evidence; with
+    `force`, delete only what an earlier publication listed in its manifest."""
+    src, evidence, folder = source.resolve(), evidence_dir(source).resolve(), out.resolve()
+    if _inside(src, folder) or _inside(evidence, folder) or _inside(folder, evidence):
+        raise UserError(f"--out {out} holds (or is inside) the source database {source} or its evidence: "
+                        "choose a separate, new folder")
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file: --out needs a folder")
     if out.exists() and any(out.iterdir()):
         if not force:
             raise UserError(f"{out} is not empty: choose a new folder or pass --force to replace it")
-        if not (out / PUBLISHED_DB).exists():
-            raise UserError(f"{out} is not empty and holds no earlier publication: refusing to delete it")
-        shutil.rmtree(out)
+        try:
+            manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+            files = manifest["files"] if manifest.get("mouchard_publish") == 1 else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            files = None
+        if not isinstance(files, list):
+            raise UserError(f"{out} is not empty and holds no earlier publication (no valid {MANIFEST}): "
+                            "refusing to delete anything in it")
+        remove_listed(out, [*files, MANIFEST])
     out.mkdir(parents=True, exist_ok=True)
 
 
 def publish(options: PublishOptions) -> PublishResult:
-    """Write the publication folder; returns what was redacted and the deployment commands."""
+    """Write the publication folder; returns what was redacted and the deployment commands.
+
+    With redaction, the scrubbed copy is scanned again, every value of every column, with the same rules
+    (mouchard.scrub); if anything remains, nothing is published: a one-line UserError, and the folder keeps no
+    file of this run."""
     source = Path(options.db)
     check_database(source)
+    scrubber = Scrubber(load_profiles(options.profiles)) if options.redact else None
     folder = config_dir()
     out = Path(options.out)
-    if out.resolve() == source.resolve().parent and not options.force:
-        raise UserError("--out must not be the database's own folder")
-    _prepare_out(out, options.force)
+    _prepare_out(out, source, options.force)
     result = PublishResult(out)
-    target = out / PUBLISHED_DB
-    _copy_database(source, target)
-    conn = sqlite3.connect(target, isolation_level=None)
+    output = _Output(out)
     try:
-        conn.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, served immutable
-        conn.execute("BEGIN")
-        if options.redact:
-            result.redactions = redact(conn, options.profiles)
-        _rebuild_search(conn)
-        conn.execute("COMMIT")
-        result.evidence_files = copy_evidence_images(conn, source, out)
-        conn.execute("VACUUM")  # removed values must not survive in free pages
-    finally:
-        conn.close()
-
-    metadata = build_metadata(title=options.title, license=options.license, license_url=options.license_url,
-                              source=options.source, source_url=options.source_url)
-    (out / "metadata.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    settings = datasette_settings()
-    (out / "settings.json").write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-    shutil.copytree(folder / "templates", out / "templates")
-    shutil.copytree(folder / "plugins", out / "plugins", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    result.commands = deployment_commands(settings, result.evidence_files > 0)
-    _write_instructions(out, options, result, source)
+        output.save("writing")
+        work = output.path(WORKING_DB)
+        output.path(f"{WORKING_DB}-journal")
+        output.save("writing")
+        _copy_database(source, work)
+        _scrub_copy(work, result, scrubber)
+        if scrubber is not None:
+            _final_scan(work, scrubber, out)
+        target = output.path(PUBLISHED_DB)
+        os.replace(work, target)
+        output.forget(WORKING_DB)
+        output.forget(f"{WORKING_DB}-journal")  # listed while a run could be killed mid-transaction; gone now
+        output.save("writing")
+        conn = sqlite3.connect(target)
+        try:
+            result.evidence_files = copy_evidence_images(conn, source, output)
+        finally:
+            conn.close()
+        metadata = build_metadata(title=options.title, license=options.license, license_url=options.license_url,
+                                  source=options.source, source_url=options.source_url)
+        output.path("metadata.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n",
+                                                encoding="utf-8")
+        settings = datasette_settings()
+        output.path("settings.json").write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+        for name in ("templates", "plugins"):
+            for file in sorted((folder / name).rglob("*")):
+                if file.is_file() and "__pycache__" not in file.parts and file.suffix != ".pyc":
+                    shutil.copyfile(file, output.path(f"{name}/{file.relative_to(folder / name).as_posix()}"))
+        result.commands = deployment_commands(settings, result.evidence_files > 0)
+        _write_instructions(output, options, result, source)
+        output.save("complete")
+    except BaseException:
+        output.remove()
+        raise
     return result
 
 
-def _write_instructions(out: Path, options: PublishOptions, result: PublishResult, source: Path) -> None:
-    (out / "redaction.json").write_text(json.dumps({
+def _scrub_copy(work: Path, result: PublishResult, scrubber: Scrubber | None) -> None:
+    """Redact the copy in one transaction, rebuild its search indexes, and vacuum it (no free page keeps a
+    removed value)."""
+    conn = sqlite3.connect(work, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, served immutable
+        conn.execute("BEGIN")
+        if scrubber is not None:
+            result.redactions = redact(conn, scrubber=scrubber)
+        _rebuild_search(conn)
+        conn.execute("COMMIT")
+        conn.execute("VACUUM")
+    except sqlite3.DatabaseError as exc:
+        raise UserError(f"cannot redact the copy of the database ({exc}): nothing was published") from None
+    finally:
+        conn.close()
+
+
+def _final_scan(work: Path, scrubber: Scrubber, out: Path) -> None:
+    """Every value of the file to publish, scanned again; a one-line UserError if anything remains."""
+    conn = sqlite3.connect(work)
+    try:
+        remaining = scan_database(conn, scrubber)
+    finally:
+        conn.close()
+    if remaining:
+        first = remaining[0]
+        where = f"{first.table}.{first.column} row {first.rowid}" if first.column else first.table
+        raise UserError(f"publication refused: the final scan still finds {len(remaining)}"
+                        f"{'+' if len(remaining) >= 20 else ''} value(s) to redact (first: {where}, "
+                        f"{''.join(first.kinds)}); nothing was published in {out}")
+
+
+def _write_instructions(output: _Output, options: PublishOptions, result: PublishResult, source: Path) -> None:
+    output.path("redaction.json").write_text(json.dumps({
         "source": source.name,
         "source_sha256": file_sha256(source),
         "published_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "mouchard": __version__,
         "redacted": options.redact,
+        "final_scan": "passed" if options.redact else "not run (--no-redact)",
         "profiles": [Path(p).name for p in options.profiles],
         "steps": result.redactions,
         "evidence_images": result.evidence_files,
@@ -390,8 +492,6 @@ def _write_instructions(out: Path, options: PublishOptions, result: PublishResul
               "# Google Cloud Run (needs gcloud, logged in):", f"# {result.commands['cloudrun']}",
               "# A Docker image to run anywhere (needs docker):", f"# {result.commands['package']}",
               "# Or serve it on this machine:", 'cd "$(dirname "$0")"', "exec " + result.commands["serve"], ""]
-    path = out / "publish.sh"
+    path = output.path("publish.sh")
     path.write_text("\n".join(script), encoding="utf-8")
     path.chmod(0o755)
-
-

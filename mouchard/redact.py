@@ -10,6 +10,9 @@ Two passes: every needle of the detector (all normal forms in all precomputed en
 URL-encoding...) and every number near the planted position is replaced in place by its kind's token; then
 each parameter, path segment, header or cookie value is searched again with the full decoder, and a value that
 still leaks (gzip inside base64, a JWT, JSON in a parameter) is replaced whole by its tokens.
+
+Every method takes an optional `budget` (`mouchard.budget`) and raises `RedactionIncomplete` when it runs out:
+a redaction that could not finish is never returned as if it had (callers store a placeholder instead).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Iterable, Sequence
 
+from mouchard.budget import Budget, RedactionIncomplete
 from mouchard.identifiers import token
 from mouchard.leakdetect import LeakDetector, Match, as_hay, from_hay
 from mouchard.profile import DeviceProfile
@@ -38,11 +42,21 @@ class Redactor:
     def token(self, kind: str) -> str:
         return token(kind, self.platform)
 
-    def text(self, value: str) -> str:
-        """Replace every needle and near-position number in `value` by its token."""
+    def _check(self, budget: Budget) -> None:
+        if budget.exhausted:
+            raise RedactionIncomplete(f"redaction budget ran out: {budget.reason}")
+
+    def text(self, value: str, *, budget: Budget | None = None) -> str:
+        """Replace every needle and near-position number in `value` by its token.
+
+        Raises `RedactionIncomplete` when `budget` (default: one scaled on `value`) runs out: the caller must
+        then not keep `value`. The same holds for every method below.
+        """
         if not value:
             return value
-        spans = sorted(self.detector.spans(value), key=lambda s: (s[0], -(s[1] - s[0])))
+        budget = budget if budget is not None else Budget.for_input(len(value))
+        spans = sorted(self.detector.spans(value, budget=budget), key=lambda s: (s[0], -(s[1] - s[0])))
+        self._check(budget)
         if not spans:
             return value
         hay = as_hay(value)
@@ -55,83 +69,111 @@ class Redactor:
         pieces.append(hay[pos:])
         return from_hay("".join(pieces))
 
-    def _whole(self, value: str, location: str) -> str:
+    def _whole(self, value: str, location: str, budget: Budget) -> str:
         """`value` after `text()`; replaced whole when the full decoder still finds something in it."""
-        redacted = self.text(value)
-        leaks = self.detector.scan_value(redacted, location)
+        redacted = self.text(value, budget=budget)
+        leaks = self.detector.scan_value(redacted, location, budget=budget)
+        self._check(budget)
         if not leaks:
             return redacted
         return "".join(dict.fromkeys(self.token(m.kind) for m in leaks))
 
-    def url(self, url: str, matches: Sequence[Match] | None = None) -> str:
+    def url(self, url: str, matches: Sequence[Match] | None = None, *, budget: Budget | None = None) -> str:
         """A URL with planted values replaced; a parameter or segment that still leaks is replaced whole.
 
-        `matches`, the detector's findings for this request, saves the second pass when the URL had none.
+        `matches`, the detector's findings for this request, saves the second pass when the URL had none (pass
+        them only if the detector finished: a search cut by its budget may have missed what is there).
         """
-        text = self.text(url)
+        budget = budget if budget is not None else Budget.for_input(len(url))
+        text = self.text(url, budget=budget)
         if matches is not None and not any(m.location in _URL_LOCATIONS for m in matches):
             return text
         try:
             parts = urllib.parse.urlsplit(text)
         except ValueError:
-            return self._whole(text, "url")
-        if not self.detector.scan_http(text):
+            return self._whole(text, "url", budget)
+        found = self.detector.scan_http(text, budget=budget)
+        self._check(budget)
+        if not found:
             return text
-        path = "/".join(self._whole(s, "path") if s else s for s in parts.path.split("/"))
-        query = "&".join(self._query_piece(p) for p in parts.query.split("&")) if parts.query else ""
-        fragment = self._whole(parts.fragment, "fragment") if parts.fragment else ""
+        path = "/".join(self._whole(s, "path", budget) if s else s for s in parts.path.split("/"))
+        query = "&".join(self._query_piece(p, budget) for p in parts.query.split("&")) if parts.query else ""
+        fragment = self._whole(parts.fragment, "fragment", budget) if parts.fragment else ""
         return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, query, fragment))
 
-    def _query_piece(self, piece: str) -> str:
+    def _query_piece(self, piece: str, budget: Budget) -> str:
         name, sep, value = piece.partition("=")
         if not sep:
-            return self._whole(piece, "query")
-        return f"{name}={self._whole(value, 'query')}" if value else piece
+            return self._whole(piece, "query", budget)
+        return f"{name}={self._whole(value, 'query', budget)}" if value else piece
 
-    def headers(self, pairs: Iterable[tuple[str, str]],
-                matches: Sequence[Match] | None = None) -> list[tuple[str, str]]:
+    def headers(self, pairs: Iterable[tuple[str, str]], matches: Sequence[Match] | None = None, *,
+                budget: Budget | None = None) -> list[tuple[str, str]]:
         """Header pairs with planted values replaced (cookies one by one).
 
         With `matches` (the detector's findings for this request), only headers it found something in get the
         second, decoding pass; the others still get the first.
         """
+        pairs = list(pairs)
+        budget = budget if budget is not None else Budget.for_input(sum(len(k) + len(v) for k, v in pairs))
         found = None if matches is None else {m.field for m in matches if m.location in ("header", "cookie")}
         if matches is not None and not found:  # the detector found nothing in these headers: first pass only
-            return [(name, self.url(value) if name.lower() == "location" else self.text(value)) for name, value in pairs]
+            return [(name, self.url(value, budget=budget) if name.lower() == "location"
+                     else self.text(value, budget=budget)) for name, value in pairs]
         out = []
         for name, value in pairs:
             lname = name.lower()
             if lname == "cookie":
-                value = "; ".join(self._cookie(c, found) for c in value.split(";"))
+                value = "; ".join(self._cookie(c, budget, found) for c in value.split(";"))
             elif lname == "location":
-                value = self.url(value)
+                value = self.url(value, budget=budget)
             elif found is None or lname in found:
-                value = self._whole(value, "header")
+                value = self._whole(value, "header", budget)
             else:
-                value = self.text(value)
+                value = self.text(value, budget=budget)
             out.append((name, value))
         return out
 
-    def _cookie(self, pair: str, found: set | None = None) -> str:
+    def _cookie(self, pair: str, budget: Budget, found: set | None = None) -> str:
         name, sep, value = pair.strip().partition("=")
         if not sep:
-            return self._whole(name, "cookie")
+            return self._whole(name, "cookie", budget)
         if found is not None and name not in found:
-            return f"{name}={self.text(value)}"
-        return f"{name}={self._whole(value, 'cookie')}"
+            return f"{name}={self.text(value, budget=budget)}"
+        return f"{name}={self._whole(value, 'cookie', budget)}"
 
-    def json(self, value: object) -> object:
-        """A JSON-like value with planted strings and near-position numbers replaced (keys kept)."""
-        if isinstance(value, dict):
-            return {k: self.json(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self.json(v) for v in value]
-        if isinstance(value, str):
-            return self._whole(value, "body")
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            spans = self.detector.spans(str(value))
-            return self.token(spans[0][2]) if spans else value
-        return value
+    def json(self, value: object, *, budget: Budget | None = None) -> object:
+        """A JSON-like value with planted strings and near-position numbers replaced (keys kept).
 
-    def cookie_value(self, value: str | None) -> str | None:
-        return self._whole(value, "cookie") if value else value
+        Walked with a stack, so any nesting depth is fine; each node costs a step of `budget`.
+        """
+        budget = budget if budget is not None else Budget()
+        root: list = [None]
+        stack: list[tuple[object, object, object]] = [(value, root, 0)]
+        while stack:
+            node, parent, key = stack.pop()
+            if not budget.spend(steps=1):
+                self._check(budget)
+            if isinstance(node, dict):
+                copy = dict.fromkeys(node)  # keys in their order, values filled below
+                stack.extend((v, copy, k) for k, v in node.items())
+                parent[key] = copy
+            elif isinstance(node, (list, tuple)):
+                items: list = [None] * len(node)
+                stack.extend((v, items, i) for i, v in enumerate(node))
+                parent[key] = items
+            elif isinstance(node, str):
+                parent[key] = self._whole(node, "body", budget)
+            elif isinstance(node, (int, float)) and not isinstance(node, bool):
+                text = str(node) if not isinstance(node, int) or node.bit_length() < 4096 else ""
+                spans = self.detector.spans(text, budget=budget) if text else []
+                self._check(budget)
+                parent[key] = self.token(spans[0][2]) if spans else node
+            else:
+                parent[key] = node
+        return root[0]
+
+    def cookie_value(self, value: str | None, *, budget: Budget | None = None) -> str | None:
+        if not value:
+            return value
+        return self._whole(value, "cookie", budget if budget is not None else Budget.for_input(len(value)))

@@ -84,6 +84,8 @@ TABLES: tuple[Table, ...] = (
         C("browser", "text", "Browser executable used, if any."),
         C("browser_version", "text", "Browser version as the binary reports it."),
         C("browser_args", "text", "Extra browser flags (JSON list)."),
+        C("warnings", "text", "Warnings about how the run was made, e.g. the browser ran without its sandbox "
+                              "(--no-sandbox) or as the fallback user nobody (JSON list)."),
         C("tracker_lists", "text", "Tracker lists in force: name, version, sha256, licence (JSON)."),
         C("host", "text", "Name of the machine that ran it."),
         C("shard", "text", "Worker shard name for distributed crawls; empty on one machine."),
@@ -100,7 +102,8 @@ TABLES: tuple[Table, ...] = (
         C("phase", "text", "Consent phase: initial (no interaction), reject, accept or gpc.", index=True),
         C("parent_visit_id", "integer", "The landing visit whose link this internal page came from.", "visits.id"),
         C("depth", "integer", "0 for the landing page, 1 for a sampled internal page."),
-        C("status", "text", "ok, timeout, http-error, dns-error, tls-error, crashed or aborted.", index=True),
+        C("status", "text", "ok, partial (loaded, but a collector failed: see failures), timeout, http-error, "
+          "dns-error, tls-error, crashed or aborted.", index=True),
         C("reason", "text", "Why the visit did not end ok, in one line."),
         C("http_status", "integer", "HTTP status of the main document."),
         C("title", "text", "Page title (crawled text: hostile, rendered inert)."),
@@ -108,8 +111,11 @@ TABLES: tuple[Table, ...] = (
         C("finished_at", "text", "When recording ended (UTC)."),
         C("load_ms", "integer", "Time to the load event.", unit="ms"),
         C("duration_ms", "integer", "Whole visit, navigation to last record.", unit="ms"),
-        C("attempt", "integer", "1 for the first try; more when a crashed browser was retried."),
+        C("attempt", "integer", "1 for the first try; more when a crashed browser was retried or with "
+          "--retry-failed (an earlier try keeps its row, its key suffixed ' #attempt N')."),
         C("worker", "text", "Worker that made the visit (distributed crawls)."),
+        C("sample", "text", "Landing pages with --pages-per-site: internal links found and those chosen to visit "
+          "(JSON {links, chosen})."),
     ), unique=(("crawl_id", "key"),), fts=("title", "url")),
     Table("requests", "Every request of a visit (page, iframes, workers, WebSockets, beacons); redirects are rows.", (
         ID, visit_ref(),
@@ -297,6 +303,9 @@ TABLES: tuple[Table, ...] = (
         C("response_body_sha256", "text", "Response body hash."),
         C("content_type", "text", "Request media type."),
         C("websocket_messages", "integer", "WebSocket messages exchanged."),
+        C("analysis", "text", "complete; truncated (a body cut at the snapshot limit or the analysis budget ran "
+          "out: leaks may be missing); redaction-failed (URL, headers and other texts replaced by "
+          "'[redaction failed]'). See failures.", index=True),
         *tracker_cols("destination"),
     )),
     Table("leaks", "A device identifier, location or personal value found in traffic, with how it was encoded.", (
@@ -418,7 +427,7 @@ TABLES: tuple[Table, ...] = (
         ID, crawl_ref(), visit_ref(), flow_ref(),
         C("component", "text", "What failed: a collector, an addon stage, a decoder or the store.", index=True),
         C("kind", "text", "collector-error, redaction-failed, analysis-truncated, value-out-of-range, "
-          "decode-error or missing-dependency.", index=True),
+          "decode-error, missing-dependency or unsafe-path (a path from data refused: evidence not copied).", index=True),
         C("detail", "text", "One line saying what happened (exception type and message, budget that ran out); "
           "redacted, never the record's raw text."),
         C("created_at", "text", "When (UTC)."),

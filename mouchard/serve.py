@@ -1,8 +1,8 @@
 """Serve a mouchard database with Datasette, in process: read-only, immutable, with mouchard's metadata, questions,
 templates and plugins from the `datasette/` folder.
 
-`serve(ServeOptions(...))` blocks until Ctrl-C (the `mouchard serve` and `mouchard demo` commands call it);
-`build_datasette()` gives the configured Datasette instance for tests and other callers.
+`serve(ServeOptions(...))` blocks until Ctrl-C, SIGTERM or SIGHUP (the `mouchard serve` and `mouchard demo`
+commands call it); `build_datasette()` gives the configured Datasette instance for tests and other callers.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mouchard.errors import UserError
+from mouchard.lifecycle import StopSignals
 from mouchard.metadata import CONFIG_DIR, DATABASE, build_metadata
 from mouchard.schema import SCHEMA_VERSION, TABLES
+from mouchard.store import connect_readonly
 
 SETTINGS_FILE = CONFIG_DIR / "settings.json"
 
@@ -71,7 +73,7 @@ def check_database(db: Path) -> None:
     if not db.is_file():
         raise UserError(f"no database at {db}: run a crawl first or pass --db")
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        conn = connect_readonly(db)
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -144,28 +146,34 @@ def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None = Non
     live = options.live or wal_in_use(db)
     ds = build_datasette(db, live=live, sql_time_limit_ms=options.sql_time_limit_ms)
     asyncio.run(ds.invoke_startup())
-    sock = _listen(options.host, options.port)
-    url = ServeOptions(db, options.host, sock.getsockname()[1]).url
     mode = "live: re-read as it changes" if live else "immutable"
     server = uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning", lifespan="on"))
-
-    def announce() -> None:
-        while not server.started and not server.should_exit:
-            time.sleep(0.05)
-        if server.started:
-            (on_ready or (lambda u: print(f"mouchard: serving {db} read-only ({mode}) at {u} — Ctrl-C to stop",
-                                          flush=True)))(url)
-            if options.open_browser:
-                webbrowser.open(url)
-
-    def watch_stop() -> None:
-        stop.wait()
-        server.should_exit = True
-
-    threading.Thread(target=announce, name="mouchard-serve-ready", daemon=True).start()
-    if stop is not None:
-        threading.Thread(target=watch_stop, name="mouchard-serve-stop", daemon=True).start()
+    # Stop signals are ours before the port opens (a stop as soon as it is reachable must count, even with SIGINT
+    # inherited ignored); uvicorn handles SIGINT and SIGTERM while it runs and puts ours back after; ours add SIGHUP.
+    signals = StopSignals(on_stop=lambda _signum: setattr(server, "should_exit", True)).install()
+    sock = None
     try:
+        sock = _listen(options.host, options.port)
+        url = ServeOptions(db, options.host, sock.getsockname()[1]).url
+
+        def announce() -> None:
+            while not server.started and not server.should_exit:
+                time.sleep(0.05)
+            if server.started:
+                (on_ready or (lambda u: print(f"mouchard: serving {db} read-only ({mode}) at {u} — Ctrl-C to stop",
+                                              flush=True)))(url)
+                if options.open_browser:
+                    webbrowser.open(url)
+
+        def watch_stop() -> None:
+            stop.wait()
+            server.should_exit = True
+
+        threading.Thread(target=announce, name="mouchard-serve-ready", daemon=True).start()
+        if stop is not None:
+            threading.Thread(target=watch_stop, name="mouchard-serve-stop", daemon=True).start()
         server.run(sockets=[sock])
     finally:
-        sock.close()
+        if sock is not None:
+            sock.close()
+        signals.restore()

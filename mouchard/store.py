@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import platform
 import sqlite3
@@ -53,16 +54,64 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def readonly_uri(path: str | os.PathLike, *, immutable: bool = False) -> str:
+    """The SQLite URI that opens the file `path` read-only: the absolute path percent-encoded, so a name holding
+    `#`, `?` or `%` names that file (an unencoded `#` would cut the URI and open another file read-write)."""
+    from urllib.parse import quote
+
+    uri = f"file:{quote(os.path.abspath(os.fspath(path)), safe='/')}?mode=ro"
+    return uri + "&immutable=1" if immutable else uri
+
+
+def connect_readonly(path: str | os.PathLike, *, immutable: bool = False, **kwargs) -> sqlite3.Connection:
+    """A read-only connection to the existing database file `path` (UserError when there is none: never creates
+    one). `immutable` for a sealed file nothing writes (a bundle's database): no -wal, -shm or lock is touched."""
+    if not Path(path).is_file():
+        raise UserError(f"no database at {path}")
+    return sqlite3.connect(readonly_uri(path, immutable=immutable), uri=True, **kwargs)
+
+
 def default_db_path() -> str:
     return os.environ.get(ENV_DB) or DEFAULT_DB
 
 
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1  # SQLite's INTEGER range
+
+
 def _value(value):
+    """A Python value as SQLite stores it: containers as JSON text, booleans as 0/1, the rest as is."""
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(value, ensure_ascii=False, sort_keys=isinstance(value, dict), default=str)
     if isinstance(value, bool):
         return int(value)
     return value
+
+
+def _out_of_range(value) -> str | None:
+    """Why SQLite cannot hold `value` as a number (an integer past int64, a NaN or infinite float), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+        return f"integer of {len(str(abs(value)))} digits"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float {value}"
+    return None
+
+
+OUT_OF_RANGE = " (out of range)"  # after a number stored as text: not a numeric literal, so SQLite's column
+# affinity cannot turn it back into a (rounded) REAL
+
+
+def _checked(table: str, row: dict, notes: list[tuple[str, str, str]]) -> list:
+    """The row's values for SQLite; a number out of SQLite's range is stored as its text, every digit kept and
+    marked OUT_OF_RANGE (never lost, never an OverflowError that would roll back the whole visit or batch), and
+    noted in `notes` as (table, column, why)."""
+    values = []
+    for name, value in row.items():
+        why = _out_of_range(value)
+        if why is not None:
+            notes.append((table, name, why))
+            value = f"{value}{OUT_OF_RANGE}"
+        values.append(_value(value))
+    return values
 
 
 FAILURE_DETAIL_LIMIT = 300  # characters of a failure's one-line detail
@@ -84,23 +133,39 @@ def record_failure(writer: "Writer | Store", component: str, kind: str, detail: 
 
 
 class Writer:
-    """Inserts rows inside one transaction; obtained from `Store.transaction()`."""
+    """Inserts rows inside one transaction; obtained from `Store.transaction()`.
 
-    def __init__(self, conn: sqlite3.Connection):
+    Numbers from data are range-checked on the way in (`_checked`): one that SQLite cannot hold is stored as text
+    and the row is kept; a `failures` row (kind value-out-of-range) in the same transaction says which column of
+    which row, and `out_of_range` counts them (callers add it to their stats)."""
+
+    def __init__(self, conn: sqlite3.Connection, store: "Store | None" = None):
         self.conn = conn
+        self.store = store
+        self.out_of_range = 0
 
     def insert(self, table: str, row: dict) -> int:
         """Insert one row and return its id (checked against the schema: unknown columns are a bug)."""
         sql, names = _insert_sql(table, tuple(row))
-        cur = self.conn.execute(sql, [_value(row[n]) for n in names])
-        return cur.lastrowid
+        notes: list[tuple[str, str, str]] = []
+        cur = self.conn.execute(sql, _checked(table, {n: row[n] for n in names}, notes))
+        row_id = cur.lastrowid
+        if notes:
+            self._note(notes, row, row_id)
+        return row_id
 
     def insert_many(self, table: str, rows: Iterable[dict]) -> int:
         """Insert rows in batches (rows may differ in their keys); returns how many were written."""
         count = 0
         groups: dict[tuple[str, ...], list[list]] = {}
         for row in rows:
-            groups.setdefault(tuple(row), []).append([_value(v) for v in row.values()])
+            notes: list[tuple[str, str, str]] = []
+            values = _checked(table, row, notes)
+            if notes:  # rare: inserted alone, so its failure row can name it
+                self.insert(table, row)
+                count += 1
+                continue
+            groups.setdefault(tuple(row), []).append(values)
         for keys, values in groups.items():
             sql, _ = _insert_sql(table, keys)
             self.conn.executemany(sql, values)
@@ -110,7 +175,31 @@ class Writer:
     def update(self, table: str, row_id: int, values: dict) -> None:
         _check_columns(table, values)
         assignments = ", ".join(f"[{k}] = ?" for k in values)
-        self.conn.execute(f"UPDATE [{table}] SET {assignments} WHERE id = ?", [*map(_value, values.values()), row_id])
+        notes: list[tuple[str, str, str]] = []
+        self.conn.execute(f"UPDATE [{table}] SET {assignments} WHERE id = ?", [*_checked(table, values, notes), row_id])
+        if notes:
+            self._note(notes, {**values, "id": row_id}, row_id)
+
+    def _note(self, notes: list[tuple[str, str, str]], row: dict, row_id: int | None) -> None:
+        """One `failures` row per value stored as text, tied to the row's crawl, visit or flow when it has one."""
+        self.out_of_range += len(notes)
+        if self.store is not None:
+            self.store.values_out_of_range += len(notes)
+        table = notes[0][0]
+        if table == "failures":  # cannot happen with our own rows; never recurse
+            return
+        refs = {"crawl_id": row.get("crawl_id") if table != "crawls" else row_id,
+                "visit_id": row.get("visit_id") if table != "visits" else row_id,
+                "flow_id": row.get("flow_id") if table != "flows" else row_id}
+        refs = {k: v if isinstance(v, int) and not isinstance(v, bool) and INT64_MIN <= v <= INT64_MAX else None
+                for k, v in refs.items()}
+        for parent, ref in (("visits", "visit_id"), ("flows", "flow_id")):  # the run of a visit's or flow's row
+            if refs["crawl_id"] is None and refs[ref] is not None:
+                found = self.conn.execute(f"SELECT crawl_id FROM [{parent}] WHERE id = ?", (refs[ref],)).fetchone()
+                refs["crawl_id"] = found[0] if found else None
+        for table, column, why in notes:
+            self.insert("failures", failure_row("store", "value-out-of-range",
+                                                f"{table}.{column}: {why} stored as text", **refs))
 
     def add_body(self, data: bytes, media_type: str | None = None) -> str:
         """Store a body once by SHA-256 (cut at BODY_LIMIT) and return the hash."""
@@ -118,6 +207,13 @@ class Writer:
         self.conn.execute(
             "INSERT OR IGNORE INTO bodies (sha256, size, media_type, content, truncated) VALUES (?, ?, ?, ?, ?)",
             (digest, len(data), media_type, data[:BODY_LIMIT], int(len(data) > BODY_LIMIT)))
+        return digest
+
+    def add_body_digest(self, digest: str, size: int | None, media_type: str | None = None) -> str:
+        """Record a body known only by its hash and size (not kept: over a memory budget); returns the hash."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO bodies (sha256, size, media_type, content, truncated) VALUES (?, ?, ?, NULL, 1)",
+            (digest, size, media_type))
         return digest
 
 
@@ -147,6 +243,7 @@ class Store:
 
     def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True, readonly: bool = False):
         self.path = str(path or default_db_path())
+        self.values_out_of_range = 0  # numbers stored as text because SQLite could not hold them (see Writer)
         if not create and not Path(self.path).exists():
             raise UserError(f"no database at {self.path}: run a crawl first or pass --db")
         parent = Path(self.path).parent
@@ -154,8 +251,7 @@ class Store:
             raise UserError(f"cannot create {self.path}: folder {parent} does not exist")
         try:
             if readonly:
-                self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
-                                            check_same_thread=False)
+                self.conn = connect_readonly(self.path, isolation_level=None, check_same_thread=False)
             else:
                 self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=60, check_same_thread=False)
                 self.conn.execute("PRAGMA journal_mode=WAL")
@@ -179,8 +275,9 @@ class Store:
         current = self.version
         if current > SCHEMA_VERSION:
             raise UserError(f"{self.path} was written by a newer mouchard (schema {current} > {SCHEMA_VERSION}): upgrade mouchard")
-        existing = set(self.db.table_names())
-        if current == SCHEMA_VERSION and all(t.name in existing for t in TABLES):
+        # Up to date only when every table has every column: a database made between two releases of the same
+        # schema version can lack a column added since (one PRAGMA per table, cheap next to a crawl).
+        if current == SCHEMA_VERSION and all(self._complete(t) for t in TABLES):
             return
         with self.transaction():
             for version in range(current + 1, SCHEMA_VERSION + 1):
@@ -189,6 +286,10 @@ class Store:
             for spec in TABLES:
                 self._ensure_table(spec)
             self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _complete(self, spec: Table) -> bool:
+        have = {row[1] for row in self.conn.execute(f"PRAGMA table_info([{spec.name}])")}
+        return all(col.name in have for col in spec.columns)
 
     def _ensure_table(self, spec: Table) -> None:
         table = self.db.table(spec.name)
@@ -227,11 +328,11 @@ class Store:
     def transaction(self) -> Iterator[Writer]:
         """One atomic unit of writing (BEGIN IMMEDIATE ... COMMIT); nested calls join the outer one."""
         if self.conn.in_transaction:
-            yield Writer(self.conn)
+            yield Writer(self.conn, self)
             return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            yield Writer(self.conn)
+            yield Writer(self.conn, self)
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
@@ -253,7 +354,8 @@ class Store:
     def start_crawl(self, kind: str, *, config: dict | None = None, network: dict | None = None,
                     browser: str | None = None, browser_version: str | None = None,
                     browser_args: list[str] | None = None, tracker_lists: list[dict] | None = None,
-                    shard: str | None = None, command: list[str] | None = None) -> int:
+                    shard: str | None = None, command: list[str] | None = None,
+                    warnings: list[str] | tuple[str, ...] = ()) -> int:
         """Record the start of a run with its full provenance; returns crawls.id."""
         from mouchard.versions import dependency_versions
 
@@ -263,7 +365,7 @@ class Store:
             "network": network or {}, "tool_version": __version__, "dependencies": dependency_versions(),
             "browser": browser, "browser_version": browser_version, "browser_args": browser_args or [],
             "tracker_lists": tracker_lists if tracker_lists is not None else self.tracker_list_versions(),
-            "host": platform.node(), "shard": shard,
+            "host": platform.node(), "shard": shard, "warnings": list(warnings),
         })
 
     def finish_crawl(self, crawl_id: int, status: str = "finished", summary: dict | None = None) -> None:

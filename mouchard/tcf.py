@@ -115,6 +115,8 @@ def clean_string(value: str | bytes, what: str) -> tuple[str, list[str]]:
     if not isinstance(value, str):
         raise ConsentStringError(f"{what}: expected text, got {type(value).__name__}")
     warnings: list[str] = []
+    if len(value) > 3 * MAX_STRING:  # refused before any work: URL-decoding shrinks text at most threefold
+        raise ConsentStringError(f"{what}: {len(value)} characters, more than the {MAX_STRING} accepted")
     text = value.strip().strip("\"'")
     if "%" in text:
         text = urllib.parse.unquote(text)
@@ -241,6 +243,7 @@ def _decode_v1(r: BitReader) -> dict:
         # v1 ranges list the exceptions to DefaultConsent, not the consented vendors
         default_consent = r.bool("DefaultConsent")
         listed = set(r.id_range("VendorRange"))
+        r.count_expanded(max_id)  # the list below spans every id up to MaxVendorId: the same budget as ranges
         vendors = [v for v in range(1, max_id + 1) if (v in listed) != default_consent]
         encoding = "range"
     else:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything mouchard needs on a fresh machine, idempotently: system packages (Chromium, Redis, Node),
-# a virtualenv with the newest Python >= 3.11 found, the project with its test extras, and the npm packages.
+# a virtualenv with the newest Python >= 3.12 found, the project with its test extras, and the npm packages.
 # On Debian/Ubuntu as root it uses apt-get; elsewhere it says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,31 +29,53 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-# The newest Python >= 3.11 on this machine (pyenv installs included).
+# As root, mouchard starts Chromium as this unprivileged system user so that Chromium's sandbox stays on
+# (mouchard/browser.py; without it the browser runs as 'nobody', with a warning).
+if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null 2>&1 && ! id -u mouchard-browser >/dev/null 2>&1; then
+  say "creating system user mouchard-browser (the browser runs as it when mouchard runs as root)"
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin mouchard-browser
+fi
+
+# The newest Python >= 3.12 on this machine (pyenv installs included). 3.11 cannot work: Scrapy 2.19 needs
+# brotli >= 1.2, mitmproxy 11 pins Brotli <= 1.1 and mitmproxy 12 needs 3.12 (pyproject's requires-python).
+# CI also builds a second virtualenv with the OLDEST supported Python: MOUCHARD_VENV=.venv-oldest MOUCHARD_PYTHON=oldest.
+MIN_PY=312
+venv=${MOUCHARD_VENV:-.venv}
+pick=${MOUCHARD_PYTHON:-newest}
+case "$pick" in newest|oldest) ;; *) echo "[setup] MOUCHARD_PYTHON must be newest or oldest, not '$pick'" >&2; exit 1;; esac
 pick_python() {
-  local best="" bestv=0 cand v
+  local best="" bestv=0 older="" cand v
   for cand in python3.14 python3.13 python3.12 python3.11 python3 \
               "$HOME"/.pyenv/versions/3.1[1-9]*/bin/python3 /usr/local/bin/python3.1[1-9] /usr/bin/python3.1[1-9]; do
     command -v "$cand" >/dev/null 2>&1 || [ -x "$cand" ] || continue
     v=$("$cand" -c 'import sys; print(sys.version_info[0]*100+sys.version_info[1])' 2>/dev/null) || continue
-    if [ "$v" -ge 311 ] && [ "$v" -gt "$bestv" ] && "$cand" -c 'import venv, ensurepip' 2>/dev/null; then
+    if [ "$v" -lt "$MIN_PY" ]; then older=$("$cand" --version 2>&1); continue; fi
+    if { [ -z "$best" ] || { [ "$pick" = newest ] && [ "$v" -gt "$bestv" ]; } || { [ "$pick" = oldest ] && [ "$v" -lt "$bestv" ]; }; } \
+       && "$cand" -c 'import venv, ensurepip' 2>/dev/null; then
       best=$cand; bestv=$v
     fi
   done
-  [ -n "$best" ] || { echo "[setup] no Python >= 3.11 with venv found: install python3.11 or newer" >&2; exit 1; }
+  if [ -z "$best" ]; then
+    echo "[setup] mouchard needs Python >= 3.12${older:+ (found only $older, on which Scrapy 2.19 and mitmproxy cannot both install)}: install python3.12 or newer with venv (Debian 12: 'pyenv install 3.12'), then run make again" >&2
+    exit 1
+  fi
   echo "$best"
 }
 
-if [ ! -x .venv/bin/python ]; then
-  py=$(pick_python)
-  say "creating .venv with $py ($($py --version))"
-  "$py" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
+if [ -x "$venv/bin/python" ] && [ "$("$venv/bin/python" -c 'import sys; print(sys.version_info[0]*100+sys.version_info[1])')" -lt "$MIN_PY" ]; then
+  say "removing $venv: it was made with $("$venv/bin/python" --version 2>&1), older than mouchard supports"
+  rm -rf "$venv"
 fi
-stamp=.venv/.mouchard-installed
+if [ ! -x "$venv/bin/python" ]; then
+  py=$(pick_python)
+  say "creating $venv with $py ($($py --version))"
+  "$py" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip
+fi
+stamp=$venv/.mouchard-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  say "installing mouchard and its dependencies into .venv"
-  .venv/bin/python -m pip install -q -e ".[test,scale,datasette]"
+  say "installing mouchard and its dependencies into $venv"
+  "$venv/bin/python" -m pip install -q -e ".[test,scale,datasette]"
   touch "$stamp"
 fi
 if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
@@ -63,4 +85,4 @@ if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
     touch node_modules
   fi
 fi
-say "ready: $(.venv/bin/mouchard --version | head -2 | tr '\n' ' ')"
+say "ready: $("$venv/bin/mouchard" --version | head -2 | tr '\n' ' ')"

@@ -17,6 +17,7 @@ from audits.bundle import MANIFEST, bundle_digest, manifest_lines, write_manifes
 from audits.diff import diff_findings, load_findings
 from audits.timestamp import parse_timestamp_request, timestamp_request
 from audits.verify import verify_bundle
+from mouchard.store import connect_readonly
 
 SPEC = {"case": "CNIL-2026-0042", "jurisdiction": "eu", "phases": ["initial", "reject", "accept", "gpc"],
         "targets": {"sites": ["https://www.violator.example/", "https://www.compliant.example/"], "brokers": "ca"},
@@ -83,7 +84,7 @@ def test_bundle_holds_the_evidence_and_its_provenance(bundle):
 
 
 def test_bundle_database_is_one_sealed_file(bundle):
-    conn = sqlite3.connect(f"file:{bundle / 'audit.db'}?mode=ro&immutable=1", uri=True)
+    conn = connect_readonly(bundle / 'audit.db', immutable=True)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
     kinds = [r[0] for r in conn.execute("SELECT kind FROM crawls ORDER BY id")]
     assert kinds[-1] == "audit" and conn.execute("SELECT count(*) FROM findings").fetchone()[0] == len(EXPECTED)

@@ -3,18 +3,15 @@ violations with evidence, the bundle verifies, and re-running the spec gives an 
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 
 import pytest
 import yaml
 
-from mouchard.cli import COMMANDS
+from mouchard.store import connect_readonly
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(COMMANDS["crawl"][0] == "mouchard.cli:_todo",
-                                 reason="`mouchard crawl` is not implemented yet: the audit would record it as not-run")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NEWS = "www.example-news.fr"  # six tracker scripts, no consent banner: tracking before any consent, session replay
 CLEAN = "www.clean-example.org"  # no third party at all: no finding
@@ -53,7 +50,7 @@ def test_audit_runs_the_crawl_into_the_bundle(audits):
     assert web and all(s["status"] == "finished" for s in web), web
     assert web[0]["command"][3:5] == ["crawl", "--db"] and (audits[0] / "logs" / web[0]["log"]).is_file()
     assert [r["kind"] for r in provenance["runs"]] == ["web"] and provenance["runs"][0]["browser_version"]
-    conn = sqlite3.connect(f"file:{audits[0] / 'audit.db'}?mode=ro&immutable=1", uri=True)
+    conn = connect_readonly(audits[0] / 'audit.db', immutable=True)
     sites = {r[0] for r in conn.execute("SELECT DISTINCT site FROM visits WHERE status = 'ok'")}
     assert {"example-news.fr", "clean-example.org"} <= sites
 
@@ -64,7 +61,7 @@ def test_planted_violations_are_found_with_evidence(audits):
     assert ("consent.tracking-before-consent", "example-news.fr") in by_rule
     assert ("web.session-replay", "example-news.fr") in by_rule
     assert not [f for f in found if f["subject"] == "clean-example.org"]
-    conn = sqlite3.connect(f"file:{audits[0] / 'audit.db'}?mode=ro&immutable=1", uri=True)
+    conn = connect_readonly(audits[0] / 'audit.db', immutable=True)
     for finding in found:
         tables = {e["table"] for e in finding["evidence"]}
         assert "visits" in tables, finding["rule_id"]

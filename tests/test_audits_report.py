@@ -11,7 +11,7 @@ from data.audits.synthetic import build_case
 
 from audits.runner import run_audit
 from audits.spec import parse_spec
-from mouchard.browser import base_args, find_browser
+from mouchard.browser import find_browser, launch_options
 
 pytestmark = pytest.mark.browser
 
@@ -78,10 +78,20 @@ def test_report_shows_crawled_strings_as_text(report):
 def test_report_opens_in_chromium_with_no_request_leaving_the_file(report, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    url = report.resolve().as_uri()
+    # The sandboxed browser runs as an unprivileged user when the tests run as root: it reads a copy of the report
+    # in a folder it may enter (pytest's own folders are private to root).
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="mouchard-report-"))
+    folder.chmod(0o755)
+    copy = folder / "report.html"
+    shutil.copyfile(report, copy)
+    copy.chmod(0o644)
+    url = copy.as_uri()
     requests, dialogs = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=find_browser(), args=base_args(), headless=True)
+        browser = p.chromium.launch(**launch_options(find_browser()), headless=True)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -104,6 +114,7 @@ def test_report_opens_in_chromium_with_no_request_leaving_the_file(report, tmp_p
             pdf = page.pdf(format="A4")
         finally:
             browser.close()
+            shutil.rmtree(folder, ignore_errors=True)
     assert [u for u in requests if not u.startswith("data:")] == [url]
     assert dialogs == [] and title.startswith("Audit CNIL-2026-0042")
     assert HOSTILE["cookie"][:30] in text and HOSTILE["broker"] in text and HOSTILE["argument"][:40] in text

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from playwright import sync_api  # a hard dependency: a missing one is an error, not a skip
 
-from mouchard.browser import base_args, find_browser
+from crawler.browser.profile import new_profile, remove_profile
+from mouchard.browser import find_browser, launch_options
 from web.sites import expected
 from web.sites.hostile import BAD_TLS_HOST, NXDOMAIN_HOST
 from web.sites.publishers import PUBLISHERS
 
 pytestmark = pytest.mark.browser
-sync_api = pytest.importorskip("playwright.sync_api")
 
 NEWS = "www.example-news.fr"
 
@@ -27,7 +26,7 @@ def playwright() -> Iterator:
 
 @pytest.fixture(scope="module")
 def browser(playwright, testweb) -> Iterator:
-    browser = playwright.chromium.launch(executable_path=find_browser(), args=base_args(testweb.chromium_args()))
+    browser = playwright.chromium.launch(**launch_options(find_browser(), testweb.chromium_args()))
     yield browser
     browser.close()
 
@@ -72,8 +71,7 @@ def test_pinned_certificates_are_trusted_but_not_the_untrusted_ca_nor_nxdomain(b
 
 
 def test_proxy_mode_loads_portless_urls(playwright, testweb):
-    browser = playwright.chromium.launch(executable_path=find_browser(),
-                                         args=base_args(testweb.chromium_args(proxy=True)))
+    browser = playwright.chromium.launch(**launch_options(find_browser(), testweb.chromium_args(proxy=True)))
     try:
         page = browser.new_page()
         page.goto(f"https://{NEWS}/", wait_until="networkidle")
@@ -88,21 +86,25 @@ PUBLISHER_PAGES = sorted(page for page in expected() if page.split("/")[0] in {p
 
 
 @pytest.mark.parametrize("page_key", PUBLISHER_PAGES)
-def test_publisher_page_plants_every_expected_host_cookie_and_storage_item(playwright, testweb, tmp_path: Path,
+def test_publisher_page_plants_every_expected_host_cookie_and_storage_item(playwright, testweb,
                                                                            page_key: str):
     """Recall of EXPECTED in a fresh profile that keeps third-party cookies, as a person's Chrome does."""
     facts = expected()[page_key]
     host, _, path = page_key.partition("/")
-    profile = tmp_path / "profile"
-    (profile / "Default").mkdir(parents=True)
-    (profile / "Default" / "Preferences").write_text(json.dumps({"profile": {"cookie_controls_mode": 0}}))
-    context = playwright.chromium.launch_persistent_context(str(profile), executable_path=find_browser(),
-                                                            args=base_args(testweb.chromium_args()))
+    profile = new_profile()  # with the crawler's preferences; reachable by the browser user when run as root
+    context = playwright.chromium.launch_persistent_context(profile, **launch_options(find_browser(),
+                                                                                     testweb.chromium_args()))
     try:
         page = context.new_page()
         hosts = hosts_contacted_while(testweb, lambda: page.goto(testweb.url(host, "/" + path),
                                                                  wait_until="networkidle"))
-        page.wait_for_timeout(200)  # IndexedDB writes may finish after network idle
+        # IndexedDB writes may finish after network idle: wait for the databases this page must create (an event),
+        # not a fixed time that a busy machine can overrun
+        databases = sorted(item["key"] for item in facts["storage"]
+                           if item["kind"] == "indexedDB" and item["host"] == host)
+        if databases:
+            page.wait_for_function("names => indexedDB.databases().then(found => names.every("
+                                   "name => found.some(db => db.name === name)))", arg=databases, timeout=15_000)
         cookies = {(c["name"], c["domain"]) for c in context.cookies()}
         storage = {("localStorage", host, key) for key in page.evaluate("Object.keys(localStorage)")}
         storage |= {("sessionStorage", host, key) for key in page.evaluate("Object.keys(sessionStorage)")}
@@ -112,6 +114,7 @@ def test_publisher_page_plants_every_expected_host_cookie_and_storage_item(playw
             storage |= {("localStorage", frame_host, key) for key in frame.evaluate("Object.keys(localStorage)")}
     finally:
         context.close()
+        remove_profile(profile)
     assert hosts - {host} == set(facts["third_party_hosts"])
     assert {(c["name"], c["domain"]) for c in facts["cookies"]} <= cookies
     assert {(item["kind"], item["host"], item["key"]) for item in facts["storage"]} <= storage

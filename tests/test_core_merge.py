@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mouchard import schema
 from mouchard.errors import UserError
@@ -251,8 +254,10 @@ def test_evidence_files_are_copied_and_a_clashing_path_moves_under_the_shard(tmp
     folder = Path(f"{into}.evidence")
     for row in rows(into, "SELECT path, sha256 FROM evidence_files"):
         assert hashlib.sha256((folder / row["path"]).read_bytes()).hexdigest() == row["sha256"], row["path"]
-    assert sorted(r["path"] for r in rows(into, "SELECT path FROM evidence_files")) == [
-        "banners/a.example.png", "banners/b.example.png", "w2/banners/a.example.png"]
+    paths = sorted(r["path"] for r in rows(into, "SELECT path FROM evidence_files"))
+    assert paths[:2] == ["banners/a.example.png", "banners/b.example.png"]
+    # the clashing copy goes under a folder named by a hash of the shard's identity, never the shard's own text
+    assert re.fullmatch(r"shards/[0-9a-f]{16}/banners/a\.example\.png", paths[2]), paths
 
 
 def test_a_missing_evidence_file_is_counted_and_the_row_kept(tmp_path):
@@ -357,3 +362,125 @@ def test_shards_copied_from_one_base_database_share_its_rows(tmp_path, into_base
                      {"url": "https://broker2.example/", "name": "Brokerly"}]
     assert result.shards[1].matched["brokers"] == 2
     assert sqlite3.connect(into).execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+# -- hostile shards: data never becomes a path ---------------------------------------------------------------------
+
+ATTACKER_KEY = b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAttackerKey attacker@evil\n"
+
+
+def hostile(tmp_path: Path, name: str, *, shard_name: str | None = None, path: str | None = None,
+            data: bytes = ATTACKER_KEY, symlink_to: Path | None = None, sha256: str | None = None) -> Path:
+    """A shard whose `crawls.shard` and first evidence row say what an attacker wants."""
+    db = shard(tmp_path, name, ["a.example"], run=f"run-{name}")
+    evidence = Path(f"{db}.evidence")
+    conn = sqlite3.connect(db)
+    with conn:
+        if shard_name is not None:
+            conn.execute("UPDATE crawls SET shard = ?", [shard_name])
+        if path is not None:
+            if not path.startswith("/") and ".." not in path:
+                target = evidence / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.unlink(missing_ok=True)
+                if symlink_to is not None:
+                    target.symlink_to(symlink_to)
+                else:
+                    target.write_bytes(data)
+            conn.execute("UPDATE evidence_files SET path = ?, sha256 = ?",
+                         [path, sha256 or hashlib.sha256(data).hexdigest()])
+    conn.close()
+    return db
+
+
+def files_outside(root: Path, allowed: Path) -> set[str]:
+    """Files under `root` outside `allowed`, but the SQLite sidecars a read of a shard leaves (-wal, -shm)."""
+    return {p.relative_to(root).as_posix() for p in root.rglob("*")
+            if not p.is_dir() and not p.is_relative_to(allowed) and not re.fullmatch(r"w\d\.db-(wal|shm)", p.name)}
+
+
+@pytest.mark.parametrize("shard_name", ["../../.ssh", "ABSOLUTE", "..", "a/../../../b"])
+def test_a_shard_name_never_becomes_a_folder(tmp_path, shard_name):
+    home = tmp_path / "home"
+    (home / "m").mkdir(parents=True)
+    if shard_name == "ABSOLUTE":  # an absolute name, kept inside tmp_path: a failing run must not touch the machine
+        shard_name = str(home / ".ssh")
+    into = home / "m" / "all.db"
+    first = hostile(tmp_path, "w1", path="authorized_keys", data=b"the merged database's own file\n")
+    evil = hostile(tmp_path, "w2", shard_name=shard_name, path="authorized_keys")  # clashes with the first
+    before = files_outside(tmp_path, Path(f"{into}.evidence"))
+    result = merge([first, evil], into)
+    assert not (home / ".ssh").exists()
+    new = files_outside(tmp_path, Path(f"{into}.evidence")) - before
+    assert all(n.startswith("home/m/all.db") for n in new), new  # only the database (and its -wal/-shm)
+    assert result.shards[1].files == {"copied": 1, "renamed": 1}
+    path = rows(into, "SELECT path FROM evidence_files ORDER BY id")[-1]["path"]
+    assert re.fullmatch(r"shards/[0-9a-f]{16}/authorized_keys", path)
+    assert (Path(f"{into}.evidence") / path).read_bytes() == ATTACKER_KEY  # kept as evidence, inside the folder
+
+
+@pytest.mark.parametrize("path", ["/etc/hostname", "SECRET", "../../secret.txt", "banners/../../../secret.txt"])
+def test_evidence_paths_outside_the_shard_folder_are_refused_and_recorded(tmp_path, path):
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"TOP SECRET local file")
+    path = str(secret) if path == "SECRET" else path
+    evil = hostile(tmp_path, "w1", path=path, data=secret.read_bytes()
+                   if path != "/etc/hostname" else b"", sha256=None)
+    into = tmp_path / "m" / "all.db"
+    into.parent.mkdir()
+    result = merge([evil], into)
+    assert result.shards[0].files == {"refused": 1}
+    folder = Path(f"{into}.evidence")
+    assert not folder.exists() or not any(p.is_file() and b"SECRET" in p.read_bytes() for p in folder.rglob("*"))
+    failures = rows(into, "SELECT component, kind, detail FROM failures")
+    assert [(f["component"], f["kind"]) for f in failures] == [("merge", "unsafe-path")]
+    merge_row = rows(into, "SELECT summary FROM crawls WHERE kind = 'merge'")[0]
+    assert json.loads(merge_row["summary"])["files"] == {"refused": 1}
+
+
+def test_symlinked_evidence_is_refused(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(ATTACKER_KEY)
+    evil = hostile(tmp_path, "w1", path="banners/a.example.png", symlink_to=secret)
+    into = tmp_path / "all.db"
+    assert merge([evil], into).shards[0].files == {"refused": 1}
+    assert not (Path(f"{into}.evidence") / "banners" / "a.example.png").exists()
+
+
+def test_a_file_whose_bytes_differ_from_its_row_is_not_copied(tmp_path):
+    evil = hostile(tmp_path, "w1", path="banners/x.png", sha256="0" * 64)
+    into = tmp_path / "all.db"
+    assert merge([evil], into).shards[0].files == {"mismatched": 1}
+    assert not (Path(f"{into}.evidence") / "banners" / "x.png").exists()
+
+
+HOSTILE_TEXT = st.lists(st.sampled_from(["a", "b", ".", "/", "\\", "\x00", "\n", "~", "..", "/etc", ".ssh", "x"]),
+                        max_size=10).map("".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(shard_name=HOSTILE_TEXT, path=st.one_of(st.just("x"), HOSTILE_TEXT))  # "x": clashes with the base's file
+def test_no_hostile_shard_writes_outside_the_evidence_folder(tmp_path_factory, shard_name, path):
+    root = tmp_path_factory.mktemp("hostile")
+    # A run on broken code must not write on the machine: absolute names are re-rooted in tmp, and the target sits
+    # deeper than 10 `..` (the most HOSTILE_TEXT can hold) can climb.
+    shard_name = str(root) + shard_name if shard_name.startswith("/") else shard_name
+    path = str(root) + path if path.startswith("/") else path
+    base = hostile(root, "w1", path="x", data=b"first")
+    evil = shard(root, "w2", ["a.example"], run="run-evil")
+    (Path(f"{evil}.evidence") / "x").write_bytes(ATTACKER_KEY)
+    conn = sqlite3.connect(evil)
+    with conn:
+        conn.execute("UPDATE crawls SET shard = ?", [shard_name])
+        conn.execute("UPDATE evidence_files SET path = ?, sha256 = ?", [path, hashlib.sha256(ATTACKER_KEY).hexdigest()])
+    conn.close()
+    deep = root.joinpath(*["d"] * 12)
+    deep.mkdir(parents=True)
+    into = deep / "all.db"
+    before = files_outside(root, Path(f"{into}.evidence"))
+    try:
+        merge([base, evil], into)
+    except UserError:
+        pass
+    new = files_outside(root, Path(f"{into}.evidence")) - before
+    assert all(n.startswith("d/" * 12 + "all.db") for n in new), new

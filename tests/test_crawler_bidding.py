@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import needs
 from crawler.collectors.base import Ref
 from crawler.collectors.bidding import gpt_rows, prebid_rows, wire_rows
 from web.sites import bidding
@@ -115,8 +116,7 @@ def test_setuid_and_amazon_bid_requests_are_rows():
 
 
 def test_prebid_bundle_is_core_plus_modules_and_their_chunks():
-    if missing_packages(("prebid.js",)):
-        pytest.skip("npm packages not installed: run scripts/setup.sh")
+    needs(missing_packages(("prebid.js",)))
     bundle = bidding.prebid_bundle(("appnexusBidAdapter", "openxBidAdapter")).decode()
     assert bundle.index("pbjsChunk") > 0 and "ib.adnxs.com/ut/v3/prebid" in bundle
     assert "rtb.openx.net/openrtbb/prebidjs" in bundle and bundle.rstrip().endswith("}")
@@ -129,8 +129,7 @@ def test_prebid_bundle_is_core_plus_modules_and_their_chunks():
 
 @pytest.fixture(scope="module")
 def bidding_visits(testweb):
-    if MISSING:
-        pytest.skip(f"npm packages not installed ({', '.join(MISSING)}): run scripts/setup.sh")
+    needs(MISSING)
     from test_crawler_consent import visit_page
 
     async def both():

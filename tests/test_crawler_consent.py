@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from conftest import needs
 from web.sites import consent_cmps, consent_generic, consent_tcf
 from web.sites.consent_lib import missing_packages
 
@@ -108,8 +109,7 @@ PLANNED = [
 
 @pytest.fixture(scope="module")
 def visits(testweb):
-    if MISSING:
-        pytest.skip(f"npm packages not installed ({', '.join(MISSING)}): run scripts/setup.sh")
+    needs(MISSING)
     evidence = tempfile.mkdtemp(prefix="mouchard-consent-evidence-")
     start = len(testweb.log)
     records = asyncio.run(visit_all(testweb, PLANNED, evidence))

@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from conftest import needs
 from web.sites.consent_lib import missing_packages
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -21,18 +22,9 @@ HOSTS = ["www.tcf-news.com", "www.klaro-beispiel.de"]
 PHASES = {"initial", "reject", "accept", "gpc"}
 
 
-def crawl_supports_consent() -> bool:
-    help_text = subprocess.run([sys.executable, "-m", "mouchard", "crawl", "--help"], capture_output=True,
-                               text=True, timeout=60).stdout
-    return "--consent" in help_text and "--gpc" in help_text
-
-
 @pytest.fixture(scope="module")
 def db(testweb, tmp_path_factory):
-    if missing_packages():
-        pytest.skip("npm packages not installed: run scripts/setup.sh")
-    if not crawl_supports_consent():
-        pytest.skip("mouchard crawl has no --consent/--gpc options yet: the consent phases are not wired into the CLI")
+    needs(missing_packages())
     path = tmp_path_factory.mktemp("consent-crawl") / "consent.db"
     args = [sys.executable, "-m", "mouchard", "crawl", "--db", str(path), "--consent", "all", "--gpc",
             "--timeout", "20", "--concurrency", "2"]

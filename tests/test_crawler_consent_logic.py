@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from conftest import needs
 from crawler.consent.autoconsent import CONFIG, _dumps, _RawJson, load_autoconsent
 from crawler.consent.gpc import GPC_FEATURE, gpc_launch_args
 from crawler.consent.readers import Reading
@@ -191,8 +192,7 @@ def test_autoconsent_messages_carry_the_rules_verbatim():
 
 def test_autoconsent_is_found_in_node_modules_when_installed():
     loaded = load_autoconsent()
-    if loaded is None:
-        pytest.skip("npm packages not installed: run scripts/setup.sh")
+    needs([] if loaded is not None else ["@duckduckgo/autoconsent"])
     script, rules, version = loaded
     assert "autoconsentReceiveMessage" in script and version
     assert json.loads(rules)["autoconsent"]

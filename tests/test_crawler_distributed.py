@@ -30,36 +30,12 @@ SLOW_SECONDS = 8  # long enough to kill a worker in the middle of the visit
 TIMEOUT = 20
 
 
-# --- a real Redis ------------------------------------------------------------------------------------------------
+# --- a real Redis (the `redis_url` fixture: tests/conftest.py) ----------------------------------------------------
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    """redis-server on a free port of 127.0.0.1, in memory only, stopped at the end of the module."""
-    if not shutil.which("redis-server"):
-        pytest.skip("redis-server is not installed (scripts/setup.sh installs it)")
-    port = _free_port()
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield url
-    client.close()
-    server.terminate()
-    server.wait(10)
 
 
 def new_run(redis_url: str, ids: list[str], max_attempts: int = 3) -> Frontier:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from data.datasette.fixtures import HOSTILE, build
-from mouchard.browser import base_args, find_browser
+from mouchard.browser import find_browser, launch_options
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +56,7 @@ def page(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=find_browser(), args=base_args(), headless=True)
+        browser = playwright.chromium.launch(**launch_options(find_browser()), headless=True)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.dialogs = []

@@ -151,6 +151,58 @@ def test_refuses_to_overwrite_a_folder_unless_forced(source, tmp_path):
     publish(PublishOptions(fixture.path, tmp_path / "site", force=True))
 
 
+def test_out_holding_the_source_is_refused_even_forced_and_nothing_is_deleted(tmp_path):
+    """`publish --out . --force` from the database's folder deleted the database and everything beside it."""
+    fixture = build(tmp_path / "crawl.db")
+    (tmp_path / "notes.txt").write_text("mine")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    data = fixture.path.read_bytes()
+    out = subprocess.run([sys.executable, "-m", "mouchard", "publish", "--db", "crawl.db", "--out", ".", "--force"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and out.stderr.startswith("mouchard: ") and out.stderr.count("\n") == 1, out.stderr
+    assert "source database" in out.stderr
+    assert set(before) <= {p.name for p in tmp_path.iterdir()} and fixture.path.read_bytes() == data
+    for folder in (tmp_path.parent, tmp_path / "crawl.db.evidence", tmp_path / "crawl.db.evidence" / "site"):
+        with pytest.raises(UserError, match="source database"):
+            publish(PublishOptions(fixture.path, folder, force=True))
+    assert (tmp_path / "notes.txt").read_text() == "mine" and fixture.path.read_bytes() == data
+
+
+def test_force_deletes_only_what_an_earlier_publication_wrote(source, tmp_path):
+    fixture, _ = source
+    site = tmp_path / "site"
+    publish(PublishOptions(fixture.path, site))
+    manifest = json.loads((site / ".mouchard-publish.json").read_text())
+    assert manifest["status"] == "complete" and "mouchard.db" in manifest["files"]
+    written = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
+    assert written == sorted(manifest["files"] + [".mouchard-publish.json"])
+    (site / "my-notes.txt").write_text("keep")
+    (site / "templates" / "mine.html").write_text("keep")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    # A forged manifest naming files outside the folder deletes none of them.
+    manifest["files"] += ["../victim.txt", str(victim), "templates/../../victim.txt"]
+    (site / ".mouchard-publish.json").write_text(json.dumps(manifest))
+    publish(PublishOptions(fixture.path, site, force=True))
+    assert victim.read_text() == "keep"
+    assert (site / "my-notes.txt").read_text() == "keep" and (site / "templates" / "mine.html").read_text() == "keep"
+    assert (site / "mouchard.db").is_file()
+
+
+def test_a_failed_publication_leaves_no_file(source, tmp_path, monkeypatch):
+    import mouchard.publish as publishing
+
+    fixture, _ = source
+
+    def broken(*args, **kwargs):
+        raise UserError("simulated failure")
+
+    monkeypatch.setattr(publishing, "copy_evidence_images", broken)
+    with pytest.raises(UserError, match="simulated"):
+        publish(PublishOptions(fixture.path, tmp_path / "site"))
+    assert list((tmp_path / "site").iterdir()) == []
+
+
 def test_cli_prints_the_steps_and_the_commands(source, tmp_path):
     fixture, profile = source
     out = subprocess.run([sys.executable, "-m", "mouchard", "publish", "--db", str(fixture.path), "--out",

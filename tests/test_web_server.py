@@ -176,15 +176,14 @@ def test_broken_route_answers_500_and_the_server_keeps_serving(lab):
 def test_hang_does_not_block_other_requests(testweb):
     hanging = connect(testweb, HOSTILE, timeout=30)
     hanging.request("GET", "/hang")
-    started = time.monotonic()
     replies = []
     threads = [threading.Thread(target=lambda: replies.append(fetch(testweb, testweb.url(NEWS)).status))
                for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(10)
-    assert replies == [200] * 4 and time.monotonic() - started < 5
+        t.join(60)  # a bound on a stuck run, not a speed test: the four answers while /hang still hangs are the point
+    assert replies == [200] * 4
     hanging.sock.settimeout(0.5)
     with pytest.raises(TimeoutError):
         hanging.getresponse()  # still no answer

@@ -12,12 +12,15 @@ import platform
 import re
 from dataclasses import dataclass, field
 
-from mouchard.browser import base_args, browser_version
+from mouchard.browser import Sandbox, browser_version, launch_options, sandbox
 from mouchard.net import NetworkOptions
 
 VIEWPORT = {"width": 1366, "height": 768}  # the most common desktop size
 LOCALE = "en-US"
 STEALTH_ARGS = ("--disable-blink-features=AutomationControlled",)
+# Options of the browser itself (Playwright's launch()); the others belong to a context. A non-persistent launch
+# (scrapy-playwright's own, for broker pages) takes these as PLAYWRIGHT_LAUNCH_OPTIONS.
+LAUNCH_KEYS = ("executable_path", "headless", "args", "ignore_default_args", "timeout", "chromium_sandbox")
 
 
 def user_agent(version_text: str, system: str | None = None) -> str:
@@ -50,7 +53,11 @@ def ca_args(ca_file: str | None) -> list[str]:
 
 @dataclass(frozen=True)
 class LaunchPlan:
-    """Everything needed to start one visit's browser; `options()` gives Playwright's persistent-context kwargs."""
+    """Everything needed to start one visit's browser; `options()` gives Playwright's persistent-context kwargs.
+
+    `sandbox` is how Chromium is confined (mouchard.browser.sandbox: as an unprivileged user when run as root;
+    off only on --no-sandbox); its warnings belong in crawls.warnings.
+    """
 
     executable: str
     net: NetworkOptions = NetworkOptions()
@@ -58,18 +65,28 @@ class LaunchPlan:
     headless: bool = True
     launch_timeout_ms: float = 30000
     version: str = field(default="")
+    sandbox: Sandbox = field(default_factory=sandbox)
+
+    @property
+    def launch(self) -> dict:
+        """executable_path (our launcher when root), args and chromium_sandbox."""
+        return launch_options(self.executable, [*STEALTH_ARGS, *self.net.chromium_args(), *ca_args(self.net.ca_file),
+                                                *self.extra_args], box=self.sandbox)
 
     @property
     def args(self) -> list[str]:
-        return base_args([*STEALTH_ARGS, *self.net.chromium_args(), *ca_args(self.net.ca_file), *self.extra_args])
+        return self.launch["args"]
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.sandbox.warnings)
 
     def options(self) -> dict:
         """Launch options shared by every visit (the profile path and HAR file are added per visit)."""
         version = self.version or browser_version(self.executable)
         return {
-            "executable_path": self.executable,
+            **self.launch,
             "headless": self.headless,
-            "args": self.args,
             # Playwright adds --enable-automation (which sets navigator.webdriver): never.
             "ignore_default_args": ["--enable-automation"],
             "timeout": self.launch_timeout_ms,

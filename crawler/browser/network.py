@@ -16,6 +16,7 @@ URLs that are not network requests (data:, blob:, chrome:, about:...) are filter
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
 from mouchard.domains import host_of, site_of
+from mouchard.store import utcnow
 
 if TYPE_CHECKING:
     from crawler.browser.targets import Target
@@ -30,6 +32,10 @@ if TYPE_CHECKING:
 NETWORK_SCHEMES = ("http:", "https:", "ws:", "wss:")
 MAX_REQUESTS = 20000  # per visit; beyond, requests are counted, not kept (memory stays bounded)
 MAX_BODY = 8 * 1024 * 1024  # POST bodies kept in memory up to this size (the store cuts what it keeps)
+# Bytes of POST bodies kept in memory per visit, for the detectors (bidding, key logging, id syncs) and the store:
+# a page posting megabytes in a loop must not grow the crawler. A body past MAX_BODY or past this budget keeps its
+# SHA-256 and size only (`bodies.truncated` = 1, no content), counted and noted in `failures`.
+VISIT_BODY_BUDGET = 32 * 1024 * 1024
 HEADER_VALUE_MAX = 8192
 WORKER_TYPES = ("worker", "shared_worker", "service_worker")
 
@@ -74,14 +80,17 @@ class RecordRequests(Collector):
     """Request rows from CDP Network events in every target; exposes Set-Cookie events to RecordCookies."""
 
     name = "network"
-    tables = ("requests",)
+    tables = ("requests", "failures")
 
-    def __init__(self, max_requests: int = MAX_REQUESTS):
+    def __init__(self, max_requests: int = MAX_REQUESTS, body_budget: int = VISIT_BODY_BUDGET):
         self.max_requests = max_requests
+        self.body_budget = body_budget
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "RecordRequests":
-        return cls(crawler.settings.getint("MOUCHARD_MAX_REQUESTS", MAX_REQUESTS))
+        settings = crawler.settings
+        return cls(settings.getint("MOUCHARD_MAX_REQUESTS", MAX_REQUESTS),
+                   settings.getint("MOUCHARD_VISIT_BODY_BUDGET", VISIT_BODY_BUDGET))
 
     # --- state -----------------------------------------------------------------------------------------------
     @staticmethod
@@ -158,9 +167,7 @@ class RecordRequests(Collector):
             row["initiator_url"] = previous.row.get("initiator_url")
         body = _post_body(request)
         if body is not None:
-            row["post_body_size"] = len(body)
-            if len(body) <= MAX_BODY:
-                row["_body"] = body
+            self._keep_body(visit, row, body)
         elif request.get("hasPostData") and not worker:
             visit.hub.spawn(self._fetch_body(visit, target, chain.request_id, row))
         hop = Hop(ref=(chain.request_id, len(chain.hops)), row=row)
@@ -178,9 +185,20 @@ class RecordRequests(Collector):
             return
         data = answer.get("postData", "")
         body = base64.b64decode(data) if answer.get("base64Encoded") else data.encode("utf-8", "surrogatepass")
+        self._keep_body(visit, row, body)
+
+    def _keep_body(self, visit: VisitContext, row: dict, body: bytes) -> None:
+        """Keep a POST body in memory within MAX_BODY and the visit's VISIT_BODY_BUDGET; beyond, its hash and size."""
+        state = self.state(visit)
         row["post_body_size"] = len(body)
-        if len(body) <= MAX_BODY:
+        kept = state.get("body_bytes", 0)
+        if len(body) <= MAX_BODY and kept + len(body) <= self.body_budget:
+            state["body_bytes"] = kept + len(body)
             row["_body"] = body
+            return
+        row["_body_sha256"] = hashlib.sha256(body).hexdigest()
+        state["bodies_over_budget"] = state.get("bodies_over_budget", 0) + 1
+        visit.count("requests/post_body_over_budget")
 
     def _will_be_sent(self, visit: VisitContext, target: "Target", params: dict) -> None:
         url = params.get("request", {}).get("url", "")
@@ -314,6 +332,12 @@ class RecordRequests(Collector):
         for row in rows:
             row.pop("_extra_response", None)
         visit.count("requests/recorded", len(rows))
+        over = state.get("bodies_over_budget", 0)
+        if over:  # the bodies' hashes and sizes are kept; their content is not, so analysis of them was cut
+            return {"requests": rows, "failures": [{
+                "component": self.name, "kind": "analysis-truncated", "created_at": utcnow(),
+                "detail": f"{over} POST body(ies) over {MAX_BODY} bytes or the visit's {self.body_budget}-byte "
+                          "budget: SHA-256 and size kept, content not"}]}
         return {"requests": rows}
 
     def _backfill(self, visit: VisitContext, rows: list[dict]) -> list[dict]:

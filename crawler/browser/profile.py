@@ -3,11 +3,16 @@
 Checked on Debian Chromium 156: `new_context()` and a default persistent profile block third-party cookies; a
 persistent profile whose `Default/Preferences` holds `profile.cookie_controls_mode = 0` keeps them (command-line
 flags and `Network.setCookieControls` had no effect). The profile is written before launch and deleted after.
+
+When mouchard runs as root the browser runs as an unprivileged user (mouchard/browser.py): its launcher hands the
+fresh profile to that user, and the folder holding the profiles must let it through (0711: it can reach its own
+profile by name but cannot list or replace the others).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,6 +22,13 @@ PREFERENCES = {
     "intl": {"accept_languages": "en-US,en"},
     "download": {"prompt_for_download": False},
 }
+
+
+def new_profile_root(prefix: str = "mouchard-crawl-") -> str:
+    """A private folder for a run's profiles, which the browser user may traverse but not list (0711)."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(folder, 0o711)
+    return folder
 
 
 def new_profile(root: str | None = None) -> str:

@@ -23,7 +23,7 @@ from crawler.browser.profile import remove_profile
 from crawler.browser.targets import TargetHub
 from crawler.collectors.base import VisitContext
 from mouchard.domains import site_of
-from mouchard.store import utcnow
+from mouchard.store import failure_row, utcnow
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mouchard.visit")
 
-STATUSES = ("ok", "timeout", "http-error", "dns-error", "tls-error", "crashed", "aborted")
+STATUSES = ("ok", "partial", "timeout", "http-error", "dns-error", "tls-error", "crashed", "aborted")
 POPUP_GRACE = 2.0  # seconds a popup may load (its requests are recorded) before we close it
 RESPONSIVE_AFTER_LOAD = 3.0  # seconds a settled page's renderer may take to answer before it counts as blocked
 UNRESPONSIVE = "page unresponsive after load (main thread blocked)"
@@ -51,6 +51,7 @@ class VisitSpec:
     depth: int = 0
     parent_key: str | None = None
     attempt: int = 1
+    retry: int = 0  # how many --retry-failed tries came before this one (0: not a retry)
 
     @property
     def site(self) -> str:
@@ -77,6 +78,7 @@ class VisitRecord:
     links: list[str] = field(default_factory=list)  # internal links sampled for --pages-per-site
     samples: list[str] = field(default_factory=list)
     updates: list[tuple[str, int, dict]] = field(default_factory=list)  # (table, id, values) for older rows
+    failures: list[dict] = field(default_factory=list)  # `failures` rows of this visit (collector errors)
 
 
 _NET_ERROR = re.compile(r"net::(ERR_[A-Z_0-9]+)")
@@ -128,9 +130,13 @@ class VisitRun:
         self.handler_done = False
         self._watchdog: asyncio.Task | None = None
         self._started = time.monotonic()
+        self.failures: list[dict] = []  # one `failures` row per collector hook that raised or timed out
 
     def hook_error(self, name: str, hook: str, exc: BaseException) -> None:
+        """A collector hook raised (or ran out of time): counted, logged, and a `failures` row of the visit."""
         self.visit.count(f"collectors/{name}/errors")
+        message = str(exc).splitlines()[0][:200] if str(exc) else ""
+        self.failures.append(failure_row(name, "collector-error", f"{hook}: {type(exc).__name__}: {message}"))
         log.warning("visit %s: %s.%s failed: %s", self.spec.url, name, hook, str(exc).splitlines()[0][:300]
                     if str(exc) else type(exc).__name__)
         if self._on_hook_error:
@@ -254,6 +260,8 @@ class VisitRun:
                 if collector.tables and table not in collector.tables:
                     self.hook_error(collector.name, "collect", ValueError(f"undeclared table {table}"))
                     continue
+                for row in table_rows:  # whose row it is: a row the store refuses is that collector's failure
+                    row["_collector"] = collector.name
                 rows.setdefault(table, []).extend(table_rows)
         final_url, title = await self._page_facts()
         main_status = self._main_status()
@@ -262,6 +270,8 @@ class VisitRun:
             visit.status, visit.reason = "http-error", f"HTTP {status}"
         if visit.status == "ok" and self.dialogs:
             visit.reason = f"{self.dialogs} dialog(s) dismissed"
+        if visit.status == "ok" and self.failures:
+            visit.status, visit.reason = "partial", partial_reason(self.failures)
         await self.close()
         finished = time.monotonic()
         row = {
@@ -274,7 +284,7 @@ class VisitRun:
         }
         if self.popups:
             visit.count("visits/with_popups")
-        return VisitRecord(self.spec, row, rows)
+        return VisitRecord(self.spec, row, rows, failures=list(self.failures))
 
     async def _settle(self) -> None:
         """Let the page's after-load traffic happen: until the network is quiet, at most `settle` seconds."""
@@ -336,6 +346,12 @@ class VisitRun:
                 log.warning("visit %s: closing the browser failed: %s", self.spec.url, exc)
         # Hundreds of small files: deleted in a thread, not on the event loop that drives the other visits.
         await asyncio.get_running_loop().run_in_executor(None, remove_profile, self.profile_dir)
+
+
+def partial_reason(failures: list[dict]) -> str:
+    """The reason of a `partial` visit: which collectors failed (details in `failures`)."""
+    names = sorted({f["component"] for f in failures})
+    return f"collector(s) failed: {', '.join(names)}"[:300]
 
 
 async def _quietly(awaitable: Any) -> None:

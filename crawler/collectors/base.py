@@ -18,7 +18,11 @@ the collectors listed in the `MOUCHARD_COLLECTORS` setting (ordered, import path
 Every hook has a default that does nothing, so a collector overrides only what it needs. A hook that raises is
 logged, counted in stats (`mouchard/collectors/<name>/errors`) and the visit goes on; a hook that takes longer
 than `visit.hook_timeout` seconds is abandoned the same way (a page that blocks its main thread must not hang
-the crawl). CDP calls go through `target.send()`, which has its own timeout.
+the crawl). CDP calls go through `target.send()`, which has its own timeout. Nothing of it is silent: each such
+failure, and each group of a collector's rows the store refuses, is a `failures` row of the visit (component =
+the collector's name, kind `collector-error`), and a visit that would have been `ok` is `partial` instead.
+A collector that runs without something it needs (an npm package) says so in `missing_dependencies()`: the
+spider warns once and records a crawl-level `failures` row (kind `missing-dependency`).
 
 Rows may reference rows of other tables of the same visit before they have ids: give a row a `"_ref"` key
 (any hashable, unique within its table) and put `Ref(table, ref)` as the value of an id column elsewhere, e.g.
@@ -179,3 +183,7 @@ class Collector:
     async def collect(self, visit: VisitContext) -> Rows:
         """Rows per table for this visit, gathered before the browser closes."""
         return {}
+
+    def missing_dependencies(self) -> list[str]:
+        """One line per thing this collector needs and did not find (it runs without): asked once per crawl."""
+        return []

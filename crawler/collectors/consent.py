@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
 from crawler.consent import clicker, gpc
-from crawler.consent.autoconsent import AutoconsentRun, load_autoconsent, split_rules
+from crawler.consent.autoconsent import MISSING_AUTOCONSENT, AutoconsentRun, load_autoconsent, split_rules
 from crawler.consent.readers import Reading, read_state
 from crawler.consent.rows import as_json, reading_rows, wire_rows
 from crawler.consent.rules import CmpRule
@@ -66,6 +66,7 @@ class RecordConsent(Collector):
     def __init__(self, *, use_autoconsent: bool = True, evidence_root: str | None = None, wait: float = 6.0,
                  react: float = 2.5, reload: bool = True):
         self.autoconsent = load_autoconsent() if use_autoconsent else None
+        self.autoconsent_missing = use_autoconsent and self.autoconsent is None
         self.autoconsent_rules = split_rules(self.autoconsent[1]) if self.autoconsent else None
         self.evidence_root = evidence_root
         self.wait = wait  # seconds to wait for a banner in the reject/accept phases
@@ -80,6 +81,10 @@ class RecordConsent(Collector):
                    evidence_root=settings.get("MOUCHARD_EVIDENCE_DIR") or (f"{db}.evidence" if db else None),
                    wait=settings.getfloat("MOUCHARD_CONSENT_WAIT", 6.0),
                    reload=settings.getbool("MOUCHARD_CONSENT_RELOAD", True))
+
+    def missing_dependencies(self) -> list[str]:
+        """autoconsent asked for but not installed: banners are then found by our own rules only."""
+        return [MISSING_AUTOCONSENT] if self.autoconsent_missing else []
 
     @staticmethod
     def state(visit: VisitContext) -> ConsentState:

@@ -11,27 +11,33 @@ collector), so calling it the site's identifier would invent syncs.
 
 Every request row is then searched with `mouchard.idsync.IdSyncFinder`: URL path and query, headers, cookies and
 body, in every encoding the leak detector knows except hashes; a redirect hop's URL is reported as `redirect`.
-Requests to the owner's own site are not syncs. Rows point at the request (`request_id`) and at the cookie
+Requests to the owner's own site are not syncs. The search runs off the crawler's event loop (`asyncio.to_thread`)
+with one `mouchard.budget.Budget` per request; a request whose search raised or ran out of budget is a `failures`
+row (collector-error, analysis-truncated) naming only its host (rows keep only the SHA-256 of values). Rows point at the request (`request_id`) and at the cookie
 (`cookie_id`); `from_entity`/`to_entity` are filled by the classify pipeline (derived; see
 docs/crawl-detectors.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
-from crawler.collectors.wire import sent_requests
+from crawler.collectors.keylogging import request_size
+from crawler.collectors.wire import Sent, sent_requests
+from mouchard.budget import Budget, failure_detail, scan_each
 from mouchard.cookies import IDENTIFIER_MIN_DAYS
 from mouchard.domains import site_of
 from mouchard.idsync import IdSyncFinder
+from mouchard.store import failure_row
 
 
 class DetectIdSyncs(Collector):
     """id_syncs rows from the visit's cookies and requests."""
 
     name = "idsync"
-    tables = ("id_syncs",)
+    tables = ("id_syncs", "failures")
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "DetectIdSyncs":
@@ -49,22 +55,37 @@ class DetectIdSyncs(Collector):
             if self.identifier(visit, cookie):
                 finder.add(cookie["site"], cookie["name"], cookie["value"], cookie_id=Ref("cookies", cookie["_ref"]))
         if not len(finder):
-            return {"id_syncs": []}
-        rows = []
-        for request in sent_requests(visit.requests):
-            to_site = request.row.get("site") or site_of(request.url)
-            if request.row.get("initiator_type") == "redirect":
-                found = finder.scan_redirect(to_site, request.url)
-                found += finder.scan_request(to_site, "", request.headers, request.body, request.content_type,
-                                             request.content_encoding)
-            else:
-                found = finder.scan_request(to_site, request.url, request.headers, request.body,
-                                            request.content_type, request.content_encoding)
-            for sync in found:
+            return {"id_syncs": [], "failures": []}
+        # The search is CPU work on hostile bodies: off the event loop, one budget per request.
+        scanned = await asyncio.to_thread(scan_each, sent_requests(visit.requests), request_size,
+                                          lambda request, budget: self.scan(finder, visit, request, budget))
+        rows, failures = [], []
+        for request, found, budget, error in scanned:
+            host = request.row.get("host") or site_of(request.url)
+            if error is not None:
+                failures.append(failure_row(self.name, "collector-error", failure_detail(error, f"request to {host}")))
+            elif budget.exhausted:
+                failures.append(failure_row(self.name, "analysis-truncated",
+                                            f"request to {host}: analysis budget ran out ({budget.reason}); "
+                                            "identifiers after that point were not searched"))
+            for sync in found or ():
                 rows.append(sync.row(request_id=request.ref))
         visit.count("idsync/identifiers", len(finder))
         visit.count("idsync/syncs", len(rows))
-        return {"id_syncs": rows}
+        visit.count("idsync/failures", len(failures))
+        return {"id_syncs": rows, "failures": failures}
+
+    @staticmethod
+    def scan(finder: IdSyncFinder, visit: VisitContext, request: Sent, budget: Budget) -> list:
+        """The syncs in one request (a redirect hop: its URL as a redirect, then what it carried)."""
+        to_site = request.row.get("site") or site_of(request.url)
+        if request.row.get("initiator_type") == "redirect":
+            found = finder.scan_redirect(to_site, request.url, budget=budget)
+            found += finder.scan_request(to_site, "", request.headers, request.body, request.content_type,
+                                         request.content_encoding, budget=budget)
+            return found
+        return finder.scan_request(to_site, request.url, request.headers, request.body, request.content_type,
+                                   request.content_encoding, budget=budget)
 
     @staticmethod
     def identifier(visit: VisitContext, cookie: dict) -> bool:

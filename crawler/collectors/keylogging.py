@@ -6,7 +6,10 @@ moves the focus on. Nothing is submitted: no Enter, no click. The values are fre
 token), so they cannot be in any request made before typing. After a short wait for the page to send (network
 quiet, at most `wait` seconds), every request since typing began is searched with the leak detector
 (`mouchard.leakdetect.LeakDetector`): URL, headers, cookies and body, plain, URL-encoded, base64, hex, hashed
-(md5, sha1, sha256...), in JSON, forms, multipart, compressed bodies.
+(md5, sha1, sha256...), in JSON, forms, multipart, compressed bodies. The search runs off the crawler's event
+loop (`asyncio.to_thread`) with one `mouchard.budget.Budget` per request; a request whose search raised or ran
+out of budget is a `failures` row (collector-error, analysis-truncated) naming only its host, and a leak's
+field has the typed values replaced (`[TYPED]`), or is a placeholder if that could not be done.
 
 Kinds (`leaks.identifier`): typed_email, typed_password, typed_phone, typed_name, typed_text (search boxes and
 other text). A match is a `leaks` row pointing at the request, with its decoding chain (`base64`, `sha256`...),
@@ -23,9 +26,14 @@ import time
 from typing import Any
 
 from crawler.collectors.base import Collector, Rows, VisitContext
-from crawler.collectors.wire import sent_requests
+from crawler.collectors.wire import Sent, sent_requests
+from mouchard.budget import failure_detail, scan_each
 from mouchard.identifiers import normal_forms
 from mouchard.leakdetect import LeakDetector
+from mouchard.redact import Redactor
+from mouchard.store import failure_row
+
+PLACEHOLDER = "[redaction failed]"
 
 SKIPPED_TYPES = frozenset({"hidden", "submit", "button", "reset", "image", "checkbox", "radio", "file", "range",
                            "color", "date", "datetime-local", "month", "time", "week", "number"})
@@ -77,7 +85,7 @@ class DetectKeyLogging(Collector):
     """Types into inputs after load; `leaks` rows for typed values found in requests."""
 
     name = "keylogging"
-    tables = ("leaks",)
+    tables = ("leaks", "failures")
 
     def __init__(self, crawl_id: int | None = None, wait: float = 2.0, max_fields: int = 12):
         self.crawl_id = crawl_id
@@ -145,21 +153,48 @@ class DetectKeyLogging(Collector):
     async def collect(self, visit: VisitContext) -> Rows:
         state = visit.extra.get("keylogging")
         if not state or not state["typed"]:
-            return {"leaks": []}
-        detector = detector_for({kind: value for kind, value in state["values"].items()
-                                 if kind in {t["kind"] for t in state["typed"]}})
-        rows = []
-        for request in sent_requests(visit.requests):
-            if (request.row.get("time_ms") or 0) < state["started_ms"]:
-                continue
-            for match in detector.scan_http(request.url, request.headers, request.body, request.content_type,
-                                            request.content_encoding):
-                host = request.row.get("host") or ""
+            return {"leaks": [], "failures": []}
+        values = {kind: value for kind, value in state["values"].items() if kind in {t["kind"] for t in state["typed"]}}
+        detector = detector_for(values)
+        requests = [r for r in sent_requests(visit.requests) if (r.row.get("time_ms") or 0) >= state["started_ms"]]
+        # The search is CPU work on hostile bodies: off the event loop, one budget per request.
+        scanned = await asyncio.to_thread(scan_each, requests, request_size, lambda request, budget: (
+            detector.scan_http(request.url, request.headers, request.body, request.content_type,
+                               request.content_encoding, budget=budget)))
+        redactor = Redactor(detector)
+        rows, failures = [], []
+        for request, matches, budget, error in scanned:
+            host = request.row.get("host") or visit.site_of(request.url)
+            if error is not None:
+                failures.append(failure_row(self.name, "collector-error", failure_detail(error, f"request to {host}")))
+            elif budget.exhausted:
+                failures.append(failure_row(self.name, "analysis-truncated",
+                                            f"request to {host}: analysis budget ran out ({budget.reason}); "
+                                            "typed values after that point were not searched"))
+            for match in matches or ():
                 rows.append({
                     "crawl_id": self.crawl_id, "request_id": request.ref, "identifier": match.kind,
-                    "chain": match.chain or None, "location": match.location, "field": match.field,
+                    "chain": match.chain or None, "location": match.location,
+                    "field": _field(redactor, match.field),
                     "destination_host": host, "destination_site": request.row.get("site") or visit.site_of(host),
                     "third_party": int(visit.third_party(host)) if host else None,
                 })
         visit.count("keylogging/leaks", len(rows))
-        return {"leaks": rows}
+        visit.count("keylogging/failures", len(failures))
+        return {"leaks": rows, "failures": failures}
+
+
+def request_size(request: Sent) -> int:
+    """What the detector reads of one request (its budget is scaled on it)."""
+    return len(request.url) + len(request.body or b"") + sum(len(k) + len(v) for k, v in request.headers)
+
+
+def _field(redactor: Redactor, field: str | None) -> str | None:
+    """A leak's field with typed values in it replaced (a page may use the typed text as a JSON key); fails
+    closed to a placeholder."""
+    if not field:
+        return field
+    try:
+        return redactor.text(field)
+    except Exception:  # noqa: BLE001 - RedactionIncomplete or worse: keep nothing of it
+        return PLACEHOLDER

@@ -47,6 +47,10 @@ EVAL_TIMEOUT = 3.0
 CONTEXT_GONE = ("Cannot find context", "context was destroyed", "target detached", "Target closed")
 
 
+MISSING_AUTOCONSENT = (f"npm package {PACKAGE} not installed: banners are found by mouchard's own rules only "
+                       "(run scripts/setup.sh)")
+
+
 def node_modules_dirs() -> list[Path]:
     """Where npm packages may be: the repository's node_modules (scripts/setup.sh), then the working directory's."""
     repo = Path(__file__).resolve().parents[2] / "node_modules"

@@ -4,13 +4,17 @@ Requests go through scrapy-playwright with `playwright_context_kwargs["user_data
 its own persistent context (its own browser on a fresh profile, third-party cookies allowed; see
 crawler/browser/profile.py), named after the visit and closed at its end. `--pages-per-site N` follows N internal
 links of each landing page, chosen by a random generator seeded with the crawl's seed and the landing URL (the
-same list and seed give the same sample, whatever the order of visits); the choice is recorded in
-`crawls.config`.
+same list and seed give the same sample, whatever the order of visits); the choice is recorded in the landing
+visit's row (`visits.sample`) and, once, in `crawls.config` at the end of the crawl.
+
+`retry_failed N` (`mouchard crawl --retry-failed N`): a visit that did not end ok is tried again, up to N more
+times per page in the whole crawl; each try is a row (see `crawler.pipelines.store_visits` for the ledger).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import random
 import urllib.parse
@@ -25,11 +29,14 @@ from crawler.browser.profile import new_profile, remove_profile
 from crawler.browser.visit import VisitRecord, VisitRun, VisitSettings, VisitSpec
 from crawler.consent.gpc import gpc_launch_args
 from mouchard.domains import site_of
-from mouchard.store import utcnow
+from mouchard.store import Store, utcnow
+
+log = logging.getLogger("mouchard.spider")
 
 NOT_PAGES = (".pdf", ".zip", ".gz", ".jpg", ".jpeg", ".png", ".gif", ".svg", ".webp", ".mp4", ".mp3", ".exe", ".dmg",
              ".css", ".js", ".xml", ".json", ".ico", ".woff", ".woff2")
 LINK_BODY_MAX = 2 * 1024 * 1024  # bytes of a landing page scanned for links
+RECORDED = ("ok", "partial")  # a visit that loaded: its links are sampled (a partial one is retried too)
 
 
 def visit_key(url: str, phase: str = "initial") -> str:
@@ -73,7 +80,7 @@ class BrowserSpider(scrapy.Spider):
     def __init__(self, specs: list[VisitSpec], *, pending: list[VisitSpec] = (), pages_per_site: int = 0,
                  seed: int = 0, evidence_dir: str | None = None, screenshots: bool = False, har: bool = False,
                  visit_settings: VisitSettings = VisitSettings(), profile_root: str | None = None,
-                 skip_keys: Iterable[str] = (), **kwargs: Any):
+                 skip_keys: Iterable[str] = (), retry_failed: int = 0, **kwargs: Any):
         super().__init__(**kwargs)
         self.specs = list(specs)
         self.pending = list(pending)
@@ -85,6 +92,7 @@ class BrowserSpider(scrapy.Spider):
         self.visit_settings = visit_settings
         self.profile_root = profile_root
         self.scheduled: set[str] = set(skip_keys)  # keys done (resume ledger) or already requested
+        self.retry_failed = retry_failed  # --retry-failed: tries of a page beyond its first, in the whole crawl
         self.collectors: list = []
 
     @classmethod
@@ -95,7 +103,24 @@ class BrowserSpider(scrapy.Spider):
             spider.collectors.append(factory.from_crawler(crawler))
         return spider
 
+    def report_missing_dependencies(self) -> None:
+        """What a collector needs and could not find (an npm package): one warning line and a crawl-level
+        `failures` row each, so a crawl that ran without it says so."""
+        missing = [(c.name, what) for c in self.collectors for what in c.missing_dependencies()]
+        if not missing:
+            return
+        for name, what in missing:
+            log.warning("warning: %s: %s", name, what)
+            self.crawler.stats.inc_value("mouchard/collectors/missing_dependencies")
+        db = self.settings.get("MOUCHARD_DB")
+        if db:
+            with Store(db) as store, store.transaction() as tx:
+                for name, what in missing:
+                    store.record_failure(name, "missing-dependency", what,
+                                         crawl_id=self.settings.getint("MOUCHARD_CRAWL_ID") or None, tx=tx)
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.report_missing_dependencies()
         for spec in [*self.pending, *self.specs]:
             if spec.key in self.scheduled:
                 continue
@@ -164,12 +189,13 @@ class BrowserSpider(scrapy.Spider):
                 "key": spec.key, "url": spec.url, "site": spec.site, "tags": list(spec.tags), "phase": spec.phase,
                 "depth": spec.depth, "status": "crashed",
                 "reason": f"mouchard error: {type(exc).__name__}: {exc}"[:300],
-                "started_at": run.visit.started_at or now, "finished_at": now, "attempt": spec.attempt})
+                "started_at": run.visit.started_at or now, "finished_at": now, "attempt": spec.attempt},
+                failures=list(run.failures))
 
     async def visited(self, response) -> AsyncIterator[Any]:
         run: VisitRun = response.meta["mouchard_run"]
         record = await self._finish(run, http_status=response.status)
-        if run.spec.depth == 0 and self.pages_per_site > 0 and record.visit["status"] == "ok":
+        if run.spec.depth == 0 and self.pages_per_site > 0 and record.visit["status"] in RECORDED:
             body = response.body[:LINK_BODY_MAX]
             try:
                 hrefs = scrapy.Selector(text=body.decode(response.encoding or "utf-8", "replace")).css(
@@ -180,9 +206,19 @@ class BrowserSpider(scrapy.Spider):
             record.links = internal_links(base, hrefs, site_of(base))
             record.samples = sample_links(record.links, self.pages_per_site, self.seed, run.spec.url)
         yield record
+        for request in self.retry(record):
+            yield request
         for url in record.samples:
             for request in self.follow(run.spec, url):
                 yield request
+
+    def retry(self, record: VisitRecord) -> list[scrapy.Request]:
+        """One more try of a visit that did not end ok, while --retry-failed allows (bounded per page)."""
+        spec = record.spec
+        if record.visit.get("status") == "ok" or spec.retry >= self.retry_failed:
+            return []
+        self.crawler.stats.inc_value("mouchard/visits/retried_failed")
+        return [self.visit_request(replace(spec, attempt=spec.attempt + 1, retry=spec.retry + 1))]
 
     def follow(self, parent: VisitSpec, url: str) -> list[scrapy.Request]:
         spec = VisitSpec(key=visit_key(url, parent.phase), url=url, tags=parent.tags, phase=parent.phase, depth=1,
@@ -204,10 +240,13 @@ class BrowserSpider(scrapy.Spider):
                 return
             error = str(failure.value).splitlines()[0][:300] if str(failure.value) else type(failure.value).__name__
             now = utcnow()
-            yield VisitRecord(spec, {
+            record = VisitRecord(spec, {
                 "key": spec.key, "url": spec.url, "site": spec.site, "tags": list(spec.tags), "phase": spec.phase,
                 "depth": spec.depth, "status": "crashed", "reason": f"browser did not start: {error}",
                 "started_at": now, "finished_at": now, "attempt": spec.attempt})
+            yield record
+            for retry in self.retry(record):
+                yield retry
             return
         record = await self._finish(run, error=failure.value)
         if record.visit["status"] == "crashed" and spec.attempt == 1:
@@ -215,3 +254,5 @@ class BrowserSpider(scrapy.Spider):
             yield self.visit_request(replace(spec, attempt=2))
             return
         yield record
+        for retry in self.retry(record):
+            yield retry

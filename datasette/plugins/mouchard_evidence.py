@@ -1,8 +1,9 @@
 """Evidence in the Datasette pages: screenshots inline, and links from evidence JSON and ids to the rows they name.
 
 `/-/evidence/<database>/<id>` serves one file registered in `evidence_files`, read from the database's evidence
-folder `<db>.evidence/`, only if it is a raster image whose bytes still match the SHA-256 recorded for it. Paths
-that leave the folder (`..`, absolute paths, symlinks) are refused. Nothing crawled is ever marked safe here:
+folder `<db>.evidence/`, only if it is a raster image whose bytes still match the SHA-256 recorded for it. The
+path is data: it is read only through `mouchard.paths` (canonical relative path, no symlink on the way, a regular
+file inside the folder), so `..`, absolute paths, symlinks and FIFOs or devices are refused. Nothing crawled is ever marked safe here:
 every value goes through markupsafe's escaping, and only integers we parsed go into URLs.
 """
 
@@ -16,15 +17,12 @@ from urllib.parse import quote
 
 from datasette import hookimpl
 from datasette.utils.asgi import Forbidden, NotFound, Response
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-# Media types served, with the bytes every such file starts with (a PNG that is really HTML is not served).
-IMAGE_SIGNATURES = {
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
-    "image/webp": (b"RIFF",),
-}
+from mouchard.paths import IMAGE_SIGNATURES, TooLarge, UnsafePath, read_inside
+
+# Media types served: IMAGE_SIGNATURES, with the bytes every such file starts with (a PNG that is really HTML is
+# not served).
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_EVIDENCE_LINKS = 200  # a longer evidence list stays JSON text
 
@@ -54,15 +52,16 @@ def read_evidence(database_path: str, relative_path: str, media_type: str | None
     """The bytes of a registered evidence image, after every check; raises EvidenceRefused otherwise."""
     if media_type not in IMAGE_SIGNATURES:
         raise EvidenceRefused("only images are shown inline")
-    if not relative_path or Path(relative_path).is_absolute() or ".." in Path(relative_path).parts:
-        raise EvidenceRefused("evidence path outside the evidence folder")
-    root = evidence_folder(database_path).resolve()
-    target = (root / relative_path).resolve()  # follows symlinks: a link out of the folder fails the next check
-    if not target.is_relative_to(root) or not target.is_file():
-        raise EvidenceRefused("evidence file not found")
-    if target.stat().st_size > MAX_FILE_BYTES:
-        raise EvidenceRefused("evidence file too large to show", 413)
-    data = target.read_bytes()
+    try:
+        data = read_inside(evidence_folder(database_path), relative_path, MAX_FILE_BYTES)
+    except FileNotFoundError:
+        raise EvidenceRefused("evidence file not found") from None
+    except TooLarge:
+        raise EvidenceRefused("evidence file too large to show", 413) from None
+    except UnsafePath:
+        raise EvidenceRefused("evidence path outside the evidence folder") from None
+    except OSError:
+        raise EvidenceRefused("evidence file not found") from None
     if not data.startswith(IMAGE_SIGNATURES[media_type]):
         raise EvidenceRefused("file is not the image it is registered as", 409)
     if not sha256 or hashlib.sha256(data).hexdigest() != sha256.lower():
