@@ -82,10 +82,18 @@ def _crawl_watching(testweb, db: Path, *extra: str) -> tuple[subprocess.Complete
             testweb.url(hostile.HOST, "/hang"), testweb.url("www.clean-example.org")]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen: dict[int, dict] = {}
-    while proc.poll() is None:  # until the crawl ends; we stop looking once a renderer was seen
-        for info in _browser_processes(proc.pid):
-            seen.setdefault(info["pid"], info)
-        if any("--type=renderer" in p["args"] for p in seen.values()):
+    # Until the crawl ends, or until a renderer is seen and every renderer alive has finished starting its
+    # sandbox: a renderer just forked from the zygote applies seccomp a moment later, so each process keeps its
+    # latest reading and the wait is on that event, not on a time.
+    while proc.poll() is None:
+        alive = _browser_processes(proc.pid)
+        for info in alive:
+            seen[info["pid"]] = info
+        renderers = [p for p in alive if "--type=renderer" in p["args"]]
+        if renderers and all(p["seccomp"] == 2 and p["no_new_privs"] == 1 for p in renderers):
+            for gone in [pid for pid, p in seen.items() if "--type=renderer" in p["args"]
+                         and pid not in {r["pid"] for r in renderers}]:
+                del seen[gone]  # exited before it was read sandboxed: the live ones are the evidence
             break
         time.sleep(0.05)
     out, err = proc.communicate(timeout=300)

@@ -20,17 +20,14 @@ docs/crawl-detectors.md).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
-from crawler.collectors.keylogging import request_size
-from crawler.collectors.wire import Sent, sent_requests
-from mouchard.budget import Budget, failure_detail, scan_each
+from crawler.collectors.wire import Sent, scan_requests, sent_requests
+from mouchard.budget import Budget
 from mouchard.cookies import IDENTIFIER_MIN_DAYS
 from mouchard.domains import site_of
 from mouchard.idsync import IdSyncFinder
-from mouchard.store import failure_row
 
 
 class DetectIdSyncs(Collector):
@@ -56,20 +53,10 @@ class DetectIdSyncs(Collector):
                 finder.add(cookie["site"], cookie["name"], cookie["value"], cookie_id=Ref("cookies", cookie["_ref"]))
         if not len(finder):
             return {"id_syncs": [], "failures": []}
-        # The search is CPU work on hostile bodies: off the event loop, one budget per request.
-        scanned = await asyncio.to_thread(scan_each, sent_requests(visit.requests), request_size,
-                                          lambda request, budget: self.scan(finder, visit, request, budget))
-        rows, failures = [], []
-        for request, found, budget, error in scanned:
-            host = request.row.get("host") or site_of(request.url)
-            if error is not None:
-                failures.append(failure_row(self.name, "collector-error", failure_detail(error, f"request to {host}")))
-            elif budget.exhausted:
-                failures.append(failure_row(self.name, "analysis-truncated",
-                                            f"request to {host}: analysis budget ran out ({budget.reason}); "
-                                            "identifiers after that point were not searched"))
-            for sync in found or ():
-                rows.append(sync.row(request_id=request.ref))
+        scanned, failures = await scan_requests(self.name, sent_requests(visit.requests),
+                                                lambda request, budget: self.scan(finder, visit, request, budget),
+                                                "identifiers")
+        rows = [sync.row(request_id=request.ref) for request, found in scanned for sync in found]
         visit.count("idsync/identifiers", len(finder))
         visit.count("idsync/syncs", len(rows))
         visit.count("idsync/failures", len(failures))

@@ -26,12 +26,10 @@ import time
 from typing import Any
 
 from crawler.collectors.base import Collector, Rows, VisitContext
-from crawler.collectors.wire import Sent, sent_requests
-from mouchard.budget import failure_detail, scan_each
+from crawler.collectors.wire import scan_requests, sent_requests
 from mouchard.identifiers import normal_forms
 from mouchard.leakdetect import LeakDetector
 from mouchard.redact import Redactor
-from mouchard.store import failure_row
 
 PLACEHOLDER = "[redaction failed]"
 
@@ -157,21 +155,14 @@ class DetectKeyLogging(Collector):
         values = {kind: value for kind, value in state["values"].items() if kind in {t["kind"] for t in state["typed"]}}
         detector = detector_for(values)
         requests = [r for r in sent_requests(visit.requests) if (r.row.get("time_ms") or 0) >= state["started_ms"]]
-        # The search is CPU work on hostile bodies: off the event loop, one budget per request.
-        scanned = await asyncio.to_thread(scan_each, requests, request_size, lambda request, budget: (
-            detector.scan_http(request.url, request.headers, request.body, request.content_type,
-                               request.content_encoding, budget=budget)))
+        scanned, failures = await scan_requests(self.name, requests, lambda request, budget: detector.scan_http(
+            request.url, request.headers, request.body, request.content_type, request.content_encoding,
+            budget=budget), "typed values")
         redactor = Redactor(detector)
-        rows, failures = [], []
-        for request, matches, budget, error in scanned:
+        rows = []
+        for request, matches in scanned:
             host = request.row.get("host") or visit.site_of(request.url)
-            if error is not None:
-                failures.append(failure_row(self.name, "collector-error", failure_detail(error, f"request to {host}")))
-            elif budget.exhausted:
-                failures.append(failure_row(self.name, "analysis-truncated",
-                                            f"request to {host}: analysis budget ran out ({budget.reason}); "
-                                            "typed values after that point were not searched"))
-            for match in matches or ():
+            for match in matches:
                 rows.append({
                     "crawl_id": self.crawl_id, "request_id": request.ref, "identifier": match.kind,
                     "chain": match.chain or None, "location": match.location,
@@ -182,11 +173,6 @@ class DetectKeyLogging(Collector):
         visit.count("keylogging/leaks", len(rows))
         visit.count("keylogging/failures", len(failures))
         return {"leaks": rows, "failures": failures}
-
-
-def request_size(request: Sent) -> int:
-    """What the detector reads of one request (its budget is scaled on it)."""
-    return len(request.url) + len(request.body or b"") + sum(len(k) + len(v) for k, v in request.headers)
 
 
 def _field(redactor: Redactor, field: str | None) -> str | None:

@@ -6,9 +6,15 @@ under `_body` and a `_ref` that other tables use to point at the row (`Ref("requ
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from crawler.collectors.base import Ref
+from mouchard.budget import Budget, failure_detail, scan_each
+from mouchard.domains import host_of
+from mouchard.store import failure_row
 
 
 @dataclass(frozen=True)
@@ -45,3 +51,28 @@ def sent(row: dict) -> Sent:
 def sent_requests(rows: list[dict]) -> list[Sent]:
     """The network requests of a visit (WebSocket handshakes included, data: and friends never recorded)."""
     return [sent(row) for row in rows if row.get("url")]
+
+
+def request_size(request: Sent) -> int:
+    """What a detector reads of one request (its budget is scaled on it)."""
+    return len(request.url) + len(request.body or b"") + sum(len(k) + len(v) for k, v in request.headers)
+
+
+async def scan_requests(component: str, requests: list[Sent], scan: Callable[[Sent, Budget], Any],
+                        unsearched: str) -> tuple[list[tuple[Sent, Any]], list[dict]]:
+    """Run `scan(request, budget)` on each request with its own budget, in a worker thread: the search is CPU
+    work on hostile bodies and must never hold the crawler's event loop. Returns (request, result) pairs and the
+    `failures` rows of the scans that raised or ran out of budget (naming only the host: no raw data);
+    `unsearched` says what a truncated scan did not look for."""
+    scanned = await asyncio.to_thread(scan_each, requests, request_size, scan)
+    results, failures = [], []
+    for request, result, budget, error in scanned:
+        host = request.row.get("host") or host_of(request.url)
+        if error is not None:
+            failures.append(failure_row(component, "collector-error", failure_detail(error, f"request to {host}")))
+        elif budget.exhausted:
+            failures.append(failure_row(component, "analysis-truncated",
+                                        f"request to {host}: analysis budget ran out ({budget.reason}); "
+                                        f"{unsearched} after that point were not searched"))
+        results.append((request, result or ()))
+    return results, failures
