@@ -18,7 +18,9 @@ import urllib.parse
 
 from mitmproxy import ctx
 
-from addons.pipeline import FlowRecord, FlowSnapshot, StageAddon, packaged
+from addons.pipeline import FlowRecord, StageAddon, packaged
+
+from addons.snapshots import FlowSnapshot
 
 PACKAGE_HEADERS = ("x-requested-with", "x-android-package", "x-ios-bundle-identifier", "x-bundle-id",
                    "x-app-package", "x-app-bundle-id", "x-package-name", "x-client-bundle-id", "x-app-id")

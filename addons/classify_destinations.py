@@ -9,7 +9,9 @@ exchange, ID syncs get the companies on both sides. Runs after the other analysi
 
 from __future__ import annotations
 
-from addons.pipeline import FlowRecord, FlowSnapshot, StageAddon, packaged
+from addons.pipeline import FlowRecord, StageAddon, packaged
+
+from addons.snapshots import FlowSnapshot
 
 TRACKER_COLUMNS = ("tracker_entity", "tracker_category", "tracker_list")
 

@@ -10,7 +10,9 @@ the SHA-256 of the value. Without the cookies stage (`StoreCookies`), cookies se
 
 from __future__ import annotations
 
-from addons.pipeline import FlowRecord, FlowSnapshot, RowRef, StageAddon, packaged
+from addons.pipeline import FlowRecord, RowRef, StageAddon, packaged
+
+from addons.snapshots import FlowSnapshot
 
 
 class IdSyncStage:

@@ -17,7 +17,9 @@ from typing import Optional
 
 from mitmproxy import ctx, exceptions
 
-from addons.pipeline import FlowRecord, FlowSnapshot, MessageSnapshot, StageAddon, packaged
+from addons.pipeline import FlowRecord, StageAddon, packaged
+
+from addons.snapshots import FlowSnapshot, MessageSnapshot
 
 
 def leak_row(match, host: str | None, site: str | None, position, first_party: str | None) -> dict:

@@ -10,7 +10,9 @@ carried (`device.ifa`, `device.geo`, `user.buyeruid`, `user.eids`...); a respons
 
 from __future__ import annotations
 
-from addons.pipeline import FlowRecord, FlowSnapshot, StageAddon, packaged
+from addons.pipeline import FlowRecord, StageAddon, packaged
+
+from addons.snapshots import FlowSnapshot
 
 MAX_BODY = 4 * 1024 * 1024
 NOT_OPENRTB = ("multipart/", "application/x-www-form-urlencoded", "image/", "video/", "audio/", "text/html",

@@ -1,7 +1,7 @@
-"""The machinery the addons share (not an addon): flow snapshots, the analyser, the stage protocol.
+"""The machinery the addons share (not an addon): the analyser, the stage protocol, the hooks that feed them.
 
 Hooks run on mitmproxy's event loop and must never block, so they only copy what the analysis needs into a
-`FlowSnapshot` (references to the body bytes, no decoding) and hand it over. An `Analyser` runs the stages
+`FlowSnapshot` (`addons.snapshots`: references to the body bytes, no decoding) and hand it over. An `Analyser` runs the stages
 (attribution, leak detection, cookies, OpenRTB, ID syncs, classification, redaction) in `order` and passes each
 `FlowRecord` to a sink. With `RecordFlows` loaded, the analyser runs in a separate recording process
 (`addons.recorder`: analysis never competes with the event loop for the interpreter) whose single thread owns
@@ -16,7 +16,7 @@ A stage is a plain picklable object with `order: int` and `process(snapshot, rec
 Nothing fails silently, and redaction fails closed. Each flow gets one `mouchard.budget.Budget` (`record.budget`)
 that every decoder and walker charges. A stage that raises becomes a `failures` row of its flow: `collector-error`
 for an ordinary stage (the flow is kept with what the others found); `redaction-failed` for a redaction stage, or
-when the budget ran out before redaction finished: then the flow keeps no raw text (`seal`: URL, headers, cookie
+when the budget ran out before redaction finished: then the flow keeps no raw text (`addons.seal`: URL, headers, cookie
 values, OpenRTB fields, JSON paths become `[redaction failed]`; method, host, status, sizes and hashes stay). A
 budget that ran out, or a body cut at `SNAPSHOT_BODY_LIMIT`, is an `analysis-truncated` row; `flows.analysis`
 says complete, truncated or redaction-failed, and the counts are in the run's summary.
@@ -25,17 +25,18 @@ says complete, truncated or redaction-failed, and the counts are in the run's su
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import importlib
 import logging
 import queue
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from addons.seal import seal
+from addons.snapshots import (FlowSnapshot, MessageSnapshot, iso, snapshot_http, snapshot_message, snapshot_tcp,
+                               snapshot_tls_failure, text)
 from mouchard.budget import Budget, failure_detail
 from mouchard.store import failure_row
 
@@ -44,28 +45,6 @@ log = logging.getLogger("mouchard")
 BACKLOG_LIMIT = 512  # snapshots waiting for the worker before hooks wait (back-pressure, never drops)
 BACKLOG_BYTES = 256 * 1024 * 1024
 BATCH = 32  # records per transaction when the worker is behind
-# Bytes of a body (or WebSocket message, or raw TCP stream) a snapshot holds: the memory a flow may pin while it
-# waits for analysis. Larger bodies are searched up to here (an `analysis-truncated` row says so); the size and
-# SHA-256 recorded still cover the whole body. The leak detector searches bodies above this as raw bytes only.
-SNAPSHOT_BODY_LIMIT = 8 * 1024 * 1024
-PLACEHOLDER = "[redaction failed]"  # what a flow whose redaction failed keeps instead of each raw text
-# Columns a sealed record keeps (not personal: chosen by mouchard or by the network, not by the flow's content).
-KEPT_WHEN_SEALED = {
-    "flows": frozenset({"kind", "client", "started_at", "method", "host", "site", "http_version", "status",
-                        "request_size", "response_size", "request_body_sha256", "response_body_sha256",
-                        "websocket_messages", "analysis", "app_source"}),
-    "leaks": frozenset({"identifier", "location", "destination_host", "destination_site", "third_party",
-                        "precision_m", "lat", "lon"}),
-    "cookies": frozenset({"site", "expires_at", "lifetime_days", "session", "http_only", "secure", "same_site",
-                          "partitioned", "third_party", "set_by", "identifier", "identifier_reason",
-                          "before_consent"}),
-    "rtb": frozenset({"event", "library", "exchange", "cpm", "currency", "timeout_ms", "won", "personal_fields"}),
-    "id_syncs": frozenset({"from_site", "from_entity", "to_site", "to_entity", "identifier_sha256", "location",
-                           "cookie_id"}),
-}
-_CHAIN_COLUMNS = {"leaks": "chain", "id_syncs": "encoding"}
-_DATA_STEPS = ("json:", "json-key:", "multipart:")  # chain steps that quote the flow (a JSON path, a part name)
-
 
 def packaged(module: str, name: str):
     """An instance of `module.name` imported by its package name: what each addon file gives mitmproxy.
@@ -74,93 +53,6 @@ def packaged(module: str, name: str):
     process. Taking the class from `addons.x` (the same file, imported normally) keeps the stages picklable.
     """
     return getattr(importlib.import_module(module), name)()
-
-
-def iso(timestamp: float | None) -> str:
-    """UTC ISO-8601 text with milliseconds, like `mouchard.store.utcnow()`."""
-    moment = dt.datetime.fromtimestamp(timestamp or time.time(), dt.timezone.utc)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def text(value: str | bytes | None) -> str | None:
-    """Text safe for SQLite and JSON: invalid UTF-8 and lone surrogates become U+FFFD."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-            return value  # the common case: already clean
-        except UnicodeEncodeError:
-            value = value.encode("utf-8", "surrogateescape" if _escaped(value) else "surrogatepass")
-    return value.decode("utf-8", "replace")
-
-
-def _escaped(value: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
-
-
-def header_pairs(fields: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
-    """mitmproxy's raw header fields as text pairs (non-UTF-8 bytes kept as surrogate escapes for scanning)."""
-    return [(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, v in fields]
-
-
-def header(pairs: list[tuple[str, str]], name: str) -> str | None:
-    name = name.lower()
-    return next((v for k, v in pairs if k.lower() == name), None)
-
-
-@dataclass
-class FlowSnapshot:
-    """What the worker needs from one flow, copied on the event loop; no mitmproxy object crosses threads."""
-
-    key: str
-    kind: str  # http, websocket, tls-failure, tcp
-    started_at: str
-    client: str | None = None
-    method: str | None = None
-    url: str | None = None
-    host: str | None = None
-    port: int | None = None
-    http_version: str | None = None
-    request_headers: list[tuple[str, str]] = field(default_factory=list)
-    request_body: bytes | None = None
-    status: int | None = None
-    response_headers: list[tuple[str, str]] = field(default_factory=list)
-    response_body: bytes | None = None
-    error: str | None = None
-    websocket_messages: int | None = None
-    # Set only when a body was cut at SNAPSHOT_BODY_LIMIT: its whole size and SHA-256.
-    request_full: tuple[int, str] | None = None
-    response_full: tuple[int, str] | None = None
-
-    @property
-    def size(self) -> int:
-        return len(self.request_body or b"") + len(self.response_body or b"")
-
-    @property
-    def work(self) -> int:
-        """What the analysis reads: the request body as held, URL and headers (the budget is scaled on it)."""
-        return (len(self.request_body or b"") + len(self.url or "")
-                + sum(len(k) + len(v) for k, v in (*self.request_headers, *self.response_headers)))
-
-    def request_header(self, name: str) -> str | None:
-        return header(self.request_headers, name)
-
-    def response_header(self, name: str) -> str | None:
-        return header(self.response_headers, name)
-
-
-@dataclass
-class MessageSnapshot:
-    """One WebSocket message."""
-
-    key: str  # the flow's key
-    index: int
-    from_client: bool
-    content: bytes
-    url: str | None = None
-    host: str | None = None
-    full_size: int | None = None  # set when the message was cut at SNAPSHOT_BODY_LIMIT
 
 
 @dataclass
@@ -219,41 +111,6 @@ def _size(body: bytes | None, full: tuple[int, str] | None) -> int | None:
 
 def _sha256(body: bytes | None, full: tuple[int, str] | None) -> str | None:
     return full[1] if full is not None else (hashlib.sha256(body).hexdigest() if body else None)
-
-
-def seal(record: FlowRecord) -> None:
-    """Fail closed: every text of the record that came from the flow becomes PLACEHOLDER (see KEPT_WHEN_SEALED).
-
-    Raw bodies kept with `mouchard_keep_bodies` stay in the evidence folder: that folder is the raw evidence by
-    design; the database, which is what gets published, keeps no raw text of the flow.
-    """
-    _seal_row(record.flow, "flows")
-    if record.flow.get("app_source") != "option":
-        record.flow["app"] = PLACEHOLDER if record.flow.get("app") else record.flow.get("app")
-    for table, rows in (("leaks", record.leaks), ("cookies", record.cookies), ("rtb", record.rtb),
-                        ("id_syncs", record.id_syncs)):
-        for row in rows:
-            _seal_row(row, table)
-    record.matches = []
-
-
-def _seal_row(row: dict, table: str) -> None:
-    kept = KEPT_WHEN_SEALED.get(table, frozenset())
-    chain = _CHAIN_COLUMNS.get(table)
-    for key, value in list(row.items()):
-        if key in kept or key.startswith("_") or key.startswith("tracker_") or value in (None, "", [], {}):
-            continue
-        if key == chain and isinstance(value, str):
-            row[key] = ">".join(step.split(":", 1)[0] + ":" + PLACEHOLDER if step.startswith(_DATA_STEPS) else step
-                                for step in value.split(">"))
-        elif key.endswith("_headers") and isinstance(value, list):
-            row[key] = [[PLACEHOLDER, PLACEHOLDER]]
-        elif isinstance(value, dict):
-            row[key] = {"redaction": "failed"}
-        elif isinstance(value, (list, tuple)):
-            row[key] = [PLACEHOLDER]
-        elif isinstance(value, str):
-            row[key] = PLACEHOLDER
 
 
 class Analyser:
@@ -477,79 +334,6 @@ class Worker:
 
 
 # -- from mitmproxy objects (event loop side) -------------------------------------------------------------------
-
-
-def bounded(body: bytes | None) -> tuple[bytes | None, tuple[int, str] | None]:
-    """A body as a snapshot holds it: whole up to SNAPSHOT_BODY_LIMIT, else its first bytes plus the whole
-    body's (size, sha256). Hashing runs in C without the GIL; the slice is the only copy made."""
-    if body is None or len(body) <= SNAPSHOT_BODY_LIMIT:
-        return body, None
-    return body[:SNAPSHOT_BODY_LIMIT], (len(body), hashlib.sha256(body).hexdigest())
-
-
-def _bounded_join(chunks: Iterable[bytes]) -> tuple[bytes, tuple[int, str] | None]:
-    """Stream chunks joined up to SNAPSHOT_BODY_LIMIT, hashed whole."""
-    held, size, digest = bytearray(), 0, hashlib.sha256()
-    for chunk in chunks:
-        size += len(chunk)
-        digest.update(chunk)
-        if len(held) < SNAPSHOT_BODY_LIMIT:
-            held += chunk[:SNAPSHOT_BODY_LIMIT - len(held)]
-    return bytes(held), ((size, digest.hexdigest()) if size > SNAPSHOT_BODY_LIMIT else None)
-
-
-def snapshot_http(flow, kind: str = "http") -> FlowSnapshot:
-    """An HTTP (or WebSocket) flow as the worker sees it: raw (still encoded) bodies up to SNAPSHOT_BODY_LIMIT,
-    headers as sent."""
-    req, resp = flow.request, flow.response
-    peer = flow.client_conn.peername
-    request_body, request_full = bounded(req.raw_content)
-    response_body, response_full = bounded(resp.raw_content if resp is not None else None)
-    return FlowSnapshot(
-        key=flow.id, kind=kind, started_at=iso(req.timestamp_start), client=peer[0] if peer else None,
-        method=req.method, url=req.pretty_url, host=req.pretty_host, port=req.port,
-        http_version=req.http_version, request_headers=header_pairs(req.headers.fields),
-        request_body=request_body, status=resp.status_code if resp is not None else None,
-        response_headers=header_pairs(resp.headers.fields) if resp is not None else [],
-        response_body=response_body, error=flow.error.msg if flow.error is not None else None,
-        websocket_messages=len(flow.websocket.messages) if flow.websocket is not None else None,
-        request_full=request_full, response_full=response_full)
-
-
-def snapshot_message(flow) -> MessageSnapshot:
-    """The WebSocket message that just arrived (the last one of the flow)."""
-    message = flow.websocket.messages[-1]
-    content, full = bounded(message.content)
-    return MessageSnapshot(flow.id, len(flow.websocket.messages) - 1, message.from_client, content,
-                           flow.request.pretty_url, flow.request.pretty_host, full[0] if full else None)
-
-
-def snapshot_tls_failure(data) -> FlowSnapshot:
-    """A client that refused our certificate: most often certificate pinning."""
-    client = data.context.client
-    server = data.context.server
-    host = client.sni or (server.address[0] if server.address else None)
-    error = data.conn.error or "handshake failed"
-    return FlowSnapshot(
-        key=f"tls-{client.id}", kind="tls-failure", started_at=iso(client.timestamp_start),
-        client=client.peername[0] if client.peername else None, host=host,
-        port=server.address[1] if server.address else None,
-        error=f"client refused the proxy's certificate (likely certificate pinning): {error}")
-
-
-def snapshot_tcp(flow) -> FlowSnapshot:
-    """A raw TCP stream mitmproxy could not read as HTTP (MQTT, custom protocols): what the device sent is
-    searched like a body; what it received is only counted."""
-    server = flow.server_conn
-    peer = flow.client_conn.peername
-    sent, sent_full = _bounded_join(m.content for m in flow.messages if m.from_client)
-    received, received_full = _bounded_join(m.content for m in flow.messages if not m.from_client)
-    return FlowSnapshot(
-        key=flow.id, kind="tcp", started_at=iso(flow.client_conn.timestamp_start), client=peer[0] if peer else None,
-        host=server.sni or (server.address[0] if server.address else None),
-        port=server.address[1] if server.address else None, request_body=sent, response_body=received,
-        error=flow.error.msg if flow.error is not None else None, request_full=sent_full,
-        response_full=received_full)
 
 
 class Tap:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from addons.pipeline import FlowRecord, FlowSnapshot, StageAddon, packaged, text
+from addons.pipeline import FlowRecord, StageAddon, packaged
+
+from addons.snapshots import FlowSnapshot, text
 
 
 class CookieStage:

@@ -17,7 +17,6 @@ from mouchard.store import utcnow
 
 from audits.spec import AuditSpec
 
-NOT_IMPLEMENTED = "not implemented yet"
 CONSENT_FLAG = {"initial": "none", "reject": "reject", "accept": "accept"}
 
 
@@ -174,8 +173,6 @@ def _outcome(step: Step, code: int | None, output: str) -> tuple[str, str]:
     name = "mouchard " + " ".join(a for a in step.args[:2] if not a.startswith("-"))
     if code == 0:
         return "finished", ""
-    if code == 2 and NOT_IMPLEMENTED in output:
-        return "not-run", f"`{name}` is not implemented yet"
     lines = [line.strip() for line in output.splitlines()[1:] if line.strip()]
     last = lines[-1] if lines else "no output"
     return "failed", f"`{name}` exited with status {code}: {last[:300]}"

@@ -44,8 +44,6 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         target, short_help = COMMANDS[name]
-        if target == "mouchard.cli:_todo":
-            return _not_implemented(name, short_help)
         module, _, attr = target.partition(":")
         command = getattr(importlib.import_module(module), attr)
         command.short_help = command.short_help or short_help
@@ -54,16 +52,6 @@ class LazyGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
-
-
-def _not_implemented(name: str, short_help: str) -> click.Command:
-    @click.command(name, short_help=short_help, help=short_help + "\n\n(Not implemented yet.)",
-                   context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-    def command() -> None:
-        click.echo(f"mouchard {name}: not implemented yet", err=True)
-        sys.exit(2)
-
-    return command
 
 
 def _print_versions(ctx: click.Context, _param, value: bool) -> None:

@@ -76,14 +76,39 @@ def default_db_path() -> str:
 
 
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1  # SQLite's INTEGER range
+OUT_OF_RANGE = " (out of range)"  # after a number stored as text: not a numeric literal, so SQLite's column
+# affinity cannot turn it back into a (rounded) REAL
 
 
-def _value(value):
-    """A Python value as SQLite stores it: containers as JSON text, booleans as 0/1, the rest as is."""
+def _value(value, notes: list[str] | None = None):
+    """A Python value as SQLite stores it: containers as strict JSON text, booleans as 0/1, the rest as is."""
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=isinstance(value, dict), default=str)
+        try:
+            return _json(value)
+        except ValueError:  # NaN or infinity inside: JSON has no such number (Datasette and jq refuse it)
+            if notes is not None:
+                notes.append("non-finite number inside JSON")
+            return _json(_finite(value))
     if isinstance(value, bool):
         return int(value)
+    return value
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=isinstance(value, dict), default=str, allow_nan=False)
+
+
+def _finite(value, depth: int = 0):
+    """`value` with each NaN or infinite float replaced by its text marked OUT_OF_RANGE. Only reached for a
+    structure json.dumps could walk (so its depth is within Python's own limit); bounded all the same."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value}{OUT_OF_RANGE}"
+    if depth > 1000:
+        return "[nested too deep]"
+    if isinstance(value, dict):
+        return {k: _finite(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v, depth + 1) for v in value]
     return value
 
 
@@ -96,10 +121,6 @@ def _out_of_range(value) -> str | None:
     return None
 
 
-OUT_OF_RANGE = " (out of range)"  # after a number stored as text: not a numeric literal, so SQLite's column
-# affinity cannot turn it back into a (rounded) REAL
-
-
 def _checked(table: str, row: dict, notes: list[tuple[str, str, str]]) -> list:
     """The row's values for SQLite; a number out of SQLite's range is stored as its text, every digit kept and
     marked OUT_OF_RANGE (never lost, never an OverflowError that would roll back the whole visit or batch), and
@@ -110,7 +131,9 @@ def _checked(table: str, row: dict, notes: list[tuple[str, str, str]]) -> list:
         if why is not None:
             notes.append((table, name, why))
             value = f"{value}{OUT_OF_RANGE}"
-        values.append(_value(value))
+        inside: list[str] = []
+        values.append(_value(value, inside))
+        notes.extend((table, name, why) for why in inside)
     return values
 
 

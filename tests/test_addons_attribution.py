@@ -3,7 +3,7 @@
 import pytest
 
 from addons.attribute_apps import app_from_user_agent, attribute, is_package, own_site
-from addons.pipeline import FlowSnapshot
+from addons.snapshots import FlowSnapshot
 
 
 @pytest.mark.parametrize("user_agent, app", [

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from addons.detect_leaks import LeakStage, Redact
-from addons.pipeline import Analyser, FlowSnapshot
+from addons.pipeline import Analyser
+from addons.snapshots import FlowSnapshot
 from mouchard.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,11 +102,11 @@ def budget_ok(budget) -> bool:
 def test_a_body_cut_at_the_snapshot_limit_keeps_the_whole_size_and_hash(monkeypatch):
     import hashlib
 
-    import addons.pipeline as pipeline
+    import addons.snapshots as snapshots
 
-    monkeypatch.setattr(pipeline, "SNAPSHOT_BODY_LIMIT", 1000)
+    monkeypatch.setattr(snapshots, "SNAPSHOT_BODY_LIMIT", 1000)
     body = b'{"pad": "' + b"x" * 5000 + b'"}'
-    held, full = pipeline.bounded(body)
+    held, full = snapshots.bounded(body)
     assert len(held) == 1000 and full == (len(body), hashlib.sha256(body).hexdigest())
     snap = snapshot(held)
     snap.request_full = full

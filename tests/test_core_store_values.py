@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -96,3 +97,17 @@ def test_import_of_an_openrtb_request_with_a_21_digit_tmax_keeps_the_flow(tmp_pa
     failures = con.execute("SELECT f.kind, f.component, f.flow_id = fl.id, f.detail FROM failures f "
                            "JOIN flows fl ON fl.id = f.flow_id").fetchall()
     assert failures == [("value-out-of-range", "store", 1, "rtb.timeout_ms: integer of 21 digits stored as text")]
+
+
+def test_non_finite_numbers_inside_json_columns_are_strict_json_and_noted(tmp_path):
+    with Store(tmp_path / "j.db") as store:
+        crawl_id = store.start_crawl("import")
+        with store.transaction() as tx:
+            flow_id = tx.insert("flows", {"crawl_id": crawl_id, "url": "https://x.example/"})
+            tx.insert("rtb", {"flow_id": flow_id, "event": "openrtb-request",
+                              "fields": {"bidfloor": float("nan"), "imp": [{"w": float("inf")}, 300]}})
+        fields = store.rows("SELECT fields FROM rtb")[0]["fields"]
+        assert json.loads(fields, parse_constant=lambda c: pytest.fail(f"non-strict JSON: {c}")) == {
+            "bidfloor": f"nan{OUT_OF_RANGE}", "imp": [{"w": f"inf{OUT_OF_RANGE}"}, 300]}
+        details = [r["detail"] for r in store.rows("SELECT detail FROM failures WHERE kind = 'value-out-of-range'")]
+        assert details == ["rtb.fields: non-finite number inside JSON stored as text"]
