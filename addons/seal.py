@@ -21,7 +21,7 @@ KEPT_WHEN_SEALED = {
     "leaks": frozenset({"identifier", "location", "destination_host", "destination_site", "third_party",
                         "precision_m", "lat", "lon"}),
     "cookies": frozenset({"site", "expires_at", "lifetime_days", "session", "http_only", "secure", "same_site",
-                          "partitioned", "third_party", "set_by", "identifier", "identifier_reason",
+                          "partitioned", "priority", "requested_expires_at", "requested_lifetime_days", "third_party", "set_by", "identifier", "identifier_reason",
                           "before_consent"}),
     "rtb": frozenset({"event", "library", "exchange", "cpm", "currency", "timeout_ms", "won", "personal_fields"}),
     "id_syncs": frozenset({"from_site", "from_entity", "to_site", "to_entity", "identifier_sha256", "location",

@@ -26,7 +26,7 @@ class CookieStage:
         self._seen: set[tuple[str, str, str]] = set()  # (host, name, value) already recorded
 
     def process(self, snap: FlowSnapshot, record: FlowRecord) -> None:
-        from mouchard.cookies import judge_identifier, parse_set_cookie
+        from mouchard.cookies import asked_lifetime, judge_identifier, parse_set_cookie
 
         if snap.kind not in ("http", "websocket") or not snap.url:
             return
@@ -39,7 +39,7 @@ class CookieStage:
             row = parse_set_cookie(_text(value), _text(snap.url), set_at, first_party=first_party)
             if row is None:
                 continue
-            identifier, reason = judge_identifier(row["value"], row["lifetime_days"])
+            identifier, reason = judge_identifier(row["value"], asked_lifetime(row))
             row.update(identifier=int(identifier), identifier_reason=reason)
             record.cookies.append(row)
             self._seen.add((host, row["name"], row["value"]))

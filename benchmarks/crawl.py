@@ -1,10 +1,12 @@
 """Browser crawl throughput: instrumented `mouchard crawl` vs bare Playwright navigation of the same pages.
 
-    .venv/bin/python benchmarks/crawl.py [--pages 100] [--concurrency 1 4] [--latency-ms 0] [--write]
+    .venv/bin/python benchmarks/crawl.py [--pages 100] [--concurrency 1 4] [--dwell 5] [--latency-ms 0] [--write]
 
 Both sides run in their own process on the same test-web pages (publisher home, article and product pages), with
 the same profile strategy (a fresh persistent profile per page, third-party cookies allowed, same launch flags)
-and the same settle rule after load (network quiet for 0.75 s, at most 3 s). The bare side only navigates; the
+and the same dwell after load (`--dwell`, default 5 s: `crawler.browser.dwell`, the same scrolling and mouse gestures on
+both sides, never speed bought by seeing less), then the same settle rule (network quiet for 0.75 s, at most 3 s).
+The bare side only navigates and dwells; the
 instrumented side is the real command: Scrapy, scrapy-playwright, CDP collectors, classification, SQLite.
 Peak memory is the largest sum of RSS over the process tree (Python, Playwright's driver, every Chromium
 process), sampled every 0.2 s. `--latency-ms` makes the test web wait that long before every response (a network
@@ -29,6 +31,8 @@ import time
 from pathlib import Path
 
 import psutil
+
+from mouchard.options import DEFAULT_DWELL
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -95,11 +99,14 @@ def measure(command: list[str]) -> tuple[float, int, subprocess.CompletedProcess
     return elapsed, peak, subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
-async def bare(urls: list[str], concurrency: int, chromium_args: list[str]) -> int:
-    """Navigate each URL in a fresh profile, settle like the crawler, close: no CDP session, no recording."""
+async def bare(urls: list[str], concurrency: int, chromium_args: list[str], dwell_s: float) -> int:
+    """Navigate each URL in a fresh profile, dwell and settle like the crawler, close: no recording (one CDP
+    session, which the dwell uses to read the page's size, as the crawler's does)."""
     from playwright.async_api import async_playwright
 
+    from crawler.browser.dwell import dwell
     from crawler.browser.launch import LaunchPlan
+    from crawler.spiders.browser import visit_key
     from crawler.browser.profile import new_profile, remove_profile
     from mouchard.browser import find_browser
 
@@ -120,6 +127,9 @@ async def bare(urls: list[str], concurrency: int, chromium_args: list[str]) -> i
             page = context.pages[0]
             try:
                 await page.goto(url, wait_until="load", timeout=30000)
+                if dwell_s > 0:
+                    cdp = await context.new_cdp_session(page)
+                    await dwell(page, cdp.send, dwell_s, seed=visit_key(url, "initial"))
                 start = time.monotonic()
                 while time.monotonic() - start < SETTLE and time.monotonic() - seen[-1] < QUIET:
                     await asyncio.sleep(0.1)
@@ -134,18 +144,18 @@ async def bare(urls: list[str], concurrency: int, chromium_args: list[str]) -> i
     return done
 
 
-def run_pair(web, urls: list[str], concurrency: int, folder: str) -> dict:
+def run_pair(web, urls: list[str], concurrency: int, folder: str, dwell_s: float) -> dict:
     site_list = Path(folder) / f"pages-{concurrency}.txt"
     site_list.write_text("\n".join(urls) + "\n")
     url_file = Path(folder) / f"urls-{concurrency}.json"
-    url_file.write_text(json.dumps({"urls": urls, "args": web.chromium_args()}))
+    url_file.write_text(json.dumps({"urls": urls, "args": web.chromium_args(), "dwell": dwell_s}))
     bare_time, bare_peak, bare_run = measure([sys.executable, __file__, "--bare", str(url_file),
                                               "--concurrency", str(concurrency)])
     if bare_run.returncode != 0:
         raise SystemExit(f"bare run failed: {bare_run.stderr[-2000:]}")
     db = Path(folder) / f"crawl-{concurrency}.db"
     command = [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--consent", "none",
-               "--list", str(site_list), "--concurrency", str(concurrency), "--timeout", "30",
+               "--list", str(site_list), "--concurrency", str(concurrency), "--timeout", "30", "--dwell", str(dwell_s),
                *(f"--browser-arg={flag}" for flag in web.chromium_args())]
     crawl_time, crawl_peak, crawl_run = measure(command)
     if crawl_run.returncode != 0:
@@ -162,15 +172,16 @@ def run_pair(web, urls: list[str], concurrency: int, folder: str) -> dict:
             "bare_ppm": len(urls) / bare_time * 60, "crawl_ppm": len(urls) / crawl_time * 60}
 
 
-def report(results: list[dict], pages: int, load: float, latency_ms: float) -> str:
+def report(results: list[dict], pages: int, load: float, latency_ms: float, dwell_s: float) -> str:
     mib = 1024 * 1024
     lines = [
         "## crawl", "",
-        f"`benchmarks/crawl.py --pages {pages} --latency-ms {latency_ms:g}` on {platform.node()} ({platform.machine()}, {os.cpu_count()} cores, "
+        f"`benchmarks/crawl.py --pages {pages} --dwell {dwell_s:g} --latency-ms {latency_ms:g}` on {platform.node()} ({platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}), {dt.date.today().isoformat()}: {pages} test-web pages (publisher "
         "homes, articles and products with their trackers, and a clean page), each in a fresh persistent profile; "
         f"the test web answers after {latency_ms:g} ms. "
-        "Bare: Playwright launches the same browser on the same kind of profile, navigates to `load`, settles "
+        f"Both sides dwell {dwell_s:g} s on each page after load with the same scrolling and mouse gestures. "
+        "Bare: Playwright launches the same browser on the same kind of profile, navigates to `load`, dwells, settles "
         f"(network quiet {QUIET} s, at most {SETTLE:g} s) and closes. Instrumented: `mouchard crawl --consent none` "
         "(Scrapy, scrapy-playwright, every default collector: requests, cookies with their setting script, storage, "
         "consent reading, bidding, session replay, key logging, pixels, ID syncs, fingerprinting; classification; "
@@ -201,12 +212,14 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--latency-ms", type=float, default=0.0, help="test web's delay before every response")
+    parser.add_argument("--dwell", type=float, default=DEFAULT_DWELL,
+                        help="seconds on each page after load, the same on both sides")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     parser.add_argument("--bare", metavar="URLS_JSON", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
         spec = json.loads(Path(args.bare).read_text())
-        done = asyncio.run(bare(spec["urls"], args.concurrency[0], spec["args"]))
+        done = asyncio.run(bare(spec["urls"], args.concurrency[0], spec["args"], spec["dwell"]))
         print(done)
         return
     from web import TestWeb
@@ -216,10 +229,10 @@ def main() -> None:
     try:
         urls = page_urls(web, args.pages)
         with tempfile.TemporaryDirectory(prefix="mouchard-bench-") as folder:
-            results = [run_pair(web, urls, c, folder) for c in args.concurrency]
+            results = [run_pair(web, urls, c, folder, args.dwell) for c in args.concurrency]
     finally:
         web.stop()
-    text = report(results, args.pages, load, args.latency_ms)
+    text = report(results, args.pages, load, args.latency_ms, args.dwell)
     print(text)
     if args.write:
         write_section(text)

@@ -23,7 +23,7 @@ import click
 from mouchard.derive import derive_findings
 from mouchard.errors import UserError
 from mouchard.lifecycle import run_stoppable
-from mouchard.options import browser_options, db_option, network_from, network_options, run_options
+from mouchard.options import browser_options, db_option, dwell_option, network_from, network_options, run_options
 from mouchard.store import evidence_dir as store_evidence_dir
 
 DEFAULT_SEED = 20240601
@@ -76,6 +76,7 @@ def _find_unfinished(store, config: dict, *, finished_too: bool = False) -> int 
 @click.option("--consent", type=click.Choice(["none", "reject", "accept", "all"]), default="all", show_default=True,
               help="Consent phases besides 'initial' (no interaction): reject all, accept all, or both; each in a "
                    "fresh profile.")
+@dwell_option
 @click.option("--gpc", is_flag=True, help="Also visit each page sending Global Privacy Control (Sec-GPC: 1).")
 @click.option("--retry-failed", type=click.IntRange(0, 10), default=0, show_default=True, metavar="N",
               help="Try a visit that did not end ok (error, timeout, partial) up to N more times over the whole crawl; "
@@ -86,7 +87,7 @@ def _find_unfinished(store, config: dict, *, finished_too: bool = False) -> int 
               help="With --redis: run this many workers here, then merge their shards into --db (0: only queue).")
 @browser_options
 @network_options
-def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, screenshots, har, consent, gpc,
+def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, screenshots, har, consent, dwell, gpc,
           retry_failed, redis_url, workers, browser, browser_args, no_sandbox, proxy, host_map, ignore_https_errors, ca_file):
     """Visit websites in Chromium, each in a fresh profile, and record requests, cookies and storage.
 
@@ -111,7 +112,7 @@ def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, scree
     config = {
         "targets": len(targets), "targets_sha256": hashlib.sha256(target_text.encode()).hexdigest(),
         "list": list_file, "phases": phases, "concurrency": concurrency, "timeout": timeout,
-        "pages_per_site": pages_per_site, "seed": seed, "screenshots": screenshots, "har": har,
+        "pages_per_site": pages_per_site, "seed": seed, "screenshots": screenshots, "har": har, "dwell": dwell,
         "user_agent": plan.options()["user_agent"], "viewport": plan.options()["viewport"],
     }
     if redis_url:
@@ -139,7 +140,7 @@ def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, scree
         store.close()
     status = _run(targets, phases, ledger, db=db, crawl_id=crawl_id, plan=plan, net=net,
                   concurrency=concurrency, timeout=timeout, pages_per_site=pages_per_site, seed=seed,
-                  screenshots=screenshots, har=har, retry_failed=retry_failed)
+                  screenshots=screenshots, har=har, retry_failed=retry_failed, dwell=dwell)
     with Store(db) as store:
         record_samples(store, crawl_id)
         summary = crawl_summary(store, crawl_id)
@@ -204,7 +205,8 @@ def record_samples(store, crawl_id: int) -> None:
 
 
 def _run(targets, phases: list[str], ledger: Ledger, *, db: str, crawl_id: int, plan, net, concurrency: int,
-         timeout: float, pages_per_site: int, seed: int, screenshots: bool, har: bool, retry_failed: int = 0) -> str:
+         timeout: float, pages_per_site: int, seed: int, screenshots: bool, har: bool, retry_failed: int = 0,
+         dwell: float = 0.0) -> str:
     """Run the browser spider in this process; returns the crawl's final status."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from scrapy.crawler import CrawlerProcess
@@ -253,7 +255,7 @@ def _run(targets, phases: list[str], ledger: Ledger, *, db: str, crawl_id: int, 
     crawler = process.create_crawler(BrowserSpider)
     process.crawl(crawler, specs=specs, pending=pending, pages_per_site=pages_per_site, seed=seed,
                   evidence_dir=evidence_dir, screenshots=screenshots, har=har,
-                  visit_settings=VisitSettings(timeout=timeout), profile_root=profile_root, skip_keys=done,
+                  visit_settings=VisitSettings(timeout=timeout, dwell=dwell), profile_root=profile_root, skip_keys=done,
                   retry_failed=retry_failed)
     try:
         with progress:  # Scrapy stops gracefully on SIGINT and SIGTERM; run_stoppable adds SIGHUP

@@ -167,7 +167,8 @@ def run_browser_worker(*, frontier, redis_url: str, db: str, name: str, lease: f
         status, stats = _run_spider(BrowserSpider, settings, dict(
             specs=[], pages_per_site=int(crawl.get("pages_per_site", 0)), seed=int(crawl.get("seed", 0)),
             evidence_dir=evidence_dir, screenshots=screenshots, har=har,
-            visit_settings=VisitSettings(timeout=timeout), profile_root=profile_root))
+            visit_settings=VisitSettings(timeout=timeout, dwell=float(crawl.get("dwell", 0.0))),
+            profile_root=profile_root))
     finally:
         shutil.rmtree(profile_root, ignore_errors=True)
         with Store(db) as store:

@@ -55,6 +55,19 @@ def run_options(fn: Callable) -> Callable:
     return fn
 
 
+ENV_DWELL = "MOUCHARD_DWELL"
+DEFAULT_DWELL = 5.0  # seconds: why this value, and what it costs, in docs/crawl.md ("Dwell")
+
+
+def dwell_option(fn: Callable) -> Callable:
+    """--dwell SECONDS (env MOUCHARD_DWELL): time on each page after load, scrolling and moving the mouse."""
+    return click.option("--dwell", type=click.FloatRange(0, 300), envvar=ENV_DWELL, default=DEFAULT_DWELL,
+                        show_default=True, metavar="SECONDS",
+                        help="Stay this long on each page after load, scrolling to the bottom and back and moving "
+                             "the mouse, so late, scroll- and view-triggered requests are recorded (0: leave once the "
+                             f"network is quiet; env {ENV_DWELL}).")(fn)
+
+
 def network_from(proxy: str | None, host_map: tuple[str, ...], ignore_https_errors: bool, ca_file: str | None):
     from mouchard.net import NetworkOptions
 

@@ -6,7 +6,7 @@ Two signs, either enough:
   OpenReplay and many in-house tools sends events `{type, data, timestamp}` where type 2 is a full DOM snapshot
   (`data.node`) and type 3 an incremental one (`data.source`: 0 DOM mutation with adds/removes/texts/attributes,
   1 mouse moves, 2 clicks, 3 scroll, 5 input...). Found in JSON, NDJSON, and gzip/deflate/brotli or base64
-  wrappings, at any depth (PostHog nests them in `$snapshot_data`).
+  wrappings, at any depth (PostHog nests them in `$snapshot_data`, each event's data gzipped in a string).
 
 Host and path patterns: `host/prefix` where host may start with `*.` (the domain and its subdomains) and the
 path prefix is optional. Facts about the services are from their public documentation and tags.
@@ -115,11 +115,25 @@ def _is_event(node: object) -> bool:
             and "timestamp" in node and isinstance(node.get("data"), dict))
 
 
+def _inflated(node: object) -> object:
+    """posthog-js compresses each snapshot event's `data` ("cv": "2024-10"): gzip bytes as a latin-1 string.
+    The event with its data decoded (within MAX_BODY), else the node unchanged."""
+    data = node.get("data") if isinstance(node, dict) else None
+    if not (isinstance(data, str) and data.startswith("\x1f\x8b") and len(data) <= MAX_BODY):
+        return node
+    try:
+        raw = data.encode("latin-1")
+    except UnicodeEncodeError:
+        return node
+    inner = _json(decompress(raw, None, limit=MAX_BODY)[0])
+    return {**node, "data": inner} if isinstance(inner, dict) else node
+
+
 def _count(doc: object) -> ReplayPayload | None:
     events = snapshots = mutations = inputs = 0
     todo, seen = [doc], 0
     while todo and seen < MAX_NODES:
-        node = todo.pop()
+        node = _inflated(todo.pop())
         seen += 1
         if _is_event(node):
             events += 1

@@ -16,6 +16,11 @@ from web import TestWeb
 
 STRICT_ENV = "MOUCHARD_TEST_STRICT"  # set by `make test` and `make test-oldest`
 
+# Every crawl the suite starts (subprocesses inherit it) leaves a page once its network is quiet, as before --dwell
+# existed: hundreds of test pages at the realistic default (5 s each) would make the suite minutes slower. The
+# dwell itself is tested with explicit --dwell values (tests/test_crawler_dwell.py).
+os.environ.setdefault("MOUCHARD_DWELL", "0")
+
 
 def strict() -> bool:
     """Whether a missing test dependency must fail the run: in CI (CI=true) and under `make test`."""

@@ -187,7 +187,7 @@ def fake_mouchard(tmp_path, script: str) -> str:
 def test_unavailable_collectors_are_recorded_not_fatal(tmp_path):
     python = fake_mouchard(tmp_path, """
         case "$3" in
-          crawl) echo "mouchard crawl: not implemented yet" >&2; exit 2;;
+          crawl) echo "mouchard: no Chromium found" >&2; exit 1;;
           import) echo "importing"; exit 0;;
           brokers) echo "Traceback..."; echo "mouchard: registry server said 503" >&2; exit 1;;
         esac
@@ -195,9 +195,9 @@ def test_unavailable_collectors_are_recorded_not_fatal(tmp_path):
     spec = load_spec(DATA / "eu-news.yml")
     results = collect.run(collect.plan(spec, tmp_path / "audit.db"), tmp_path / "logs", python=python)
     assert [(r.kind, r.status) for r in results] == [
-        ("web", "not-run"), ("web", "not-run"), ("app", "finished"), ("brokers-fetch", "failed"),
+        ("web", "failed"), ("web", "failed"), ("app", "finished"), ("brokers-fetch", "failed"),
         ("brokers-crawl", "not-run")]
-    assert results[0].reason == "`mouchard crawl` is not implemented yet"
+    assert results[0].reason == "`mouchard crawl` exited with status 1: mouchard: no Chromium found"
     assert results[3].reason == "`mouchard brokers fetch` exited with status 1: mouchard: registry server said 503"
     assert results[4].reason == "needs a finished brokers-fetch step first" and results[4].log is None
     log = (tmp_path / "logs" / results[2].log).read_text()

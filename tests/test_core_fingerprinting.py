@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mouchard.fingerprinting import (APIS, BY_NAME, UNMASKED_RENDERER_WEBGL, ApiUse, caller_script, frame_url,
-                                     script_flags)
+from mouchard.fingerprinting import (APIS, BY_NAME, MAX_SITES, UNMASKED_RENDERER_WEBGL, ApiUse, call_site,
+                                     caller_script, frame_url, script_flags, shown_value)
 
 
 def uses(**by_name: tuple[int, list[tuple]]) -> dict[str, ApiUse]:
@@ -26,7 +26,9 @@ CANVAS_FP = dict(
 
 
 def test_catalogue_names_are_unique_and_say_interface_and_member():
-    assert len(BY_NAME) == len(APIS)
+    # one js_calls name per API; Document.cookie is both a js_calls getter and the cookies table's setter
+    assert len(BY_NAME) == sum(1 for api in APIS if api.js_calls)
+    assert len({(api.name, api.operation) for api in APIS}) == len(APIS)
     for api in APIS:
         interface, _, member = api.name.rpartition(".")
         assert interface and member
@@ -120,3 +122,36 @@ def test_caller_script_skips_frames_without_a_url():
               "    at https://tracker.example/t.js:4:55\n    at https://www.example.org/:2:1")
     assert caller_script(frames) == "https://tracker.example/t.js"
     assert caller_script("    at <anonymous>:1:1") is None
+
+
+def test_a_call_site_is_the_first_frame_with_a_script_url():
+    assert call_site("    at Date.getTimezoneOffset (<anonymous>)\n    at probe (https://a.example/x.js:12:5)\n"
+                     "    at https://a.example/x.js:20:1") == {
+        "script": "https://a.example/x.js", "line": 12, "column": 5, "function": "probe",
+        "stack": ["at Date.getTimezoneOffset (<anonymous>)", "at probe (https://a.example/x.js:12:5)",
+                  "at https://a.example/x.js:20:1"]}
+    top = call_site("    at https://a.example/x.js:20:1")
+    assert (top["line"], top["column"], top["function"]) == (20, 1, None)  # a script's top level
+    assert call_site("    at new Probe (https://a.example/x.js:2:9)")["function"] == "Probe"
+    assert call_site("    at async run (https://a.example/x.js:3:1)")["function"] == "run"
+    assert call_site("    at eval (eval at run (https://a.example/x.js:7:3), <anonymous>:1:1)")["line"] == 7
+    assert call_site("    at Array.forEach (<anonymous>)") is None
+    assert len(call_site("    at f (https://a.example/" + "x" * 3000 + ".js:1:1)")["stack"][0]) == 300
+
+
+def test_call_sites_and_return_summaries_are_bounded():
+    use = ApiUse()
+    for n in range(MAX_SITES + 10):
+        use.add(1, site=f"    at f (https://a.example/x.js:{n}:1)", returned=[f"sha256:{n}"])
+    use.add(2, site="    at f (https://a.example/x.js:0:1)", returned=["sha256:0"])
+    assert len(use.sites) == MAX_SITES and use.sites["    at f (https://a.example/x.js:0:1)"] == 3
+    assert use.calls == MAX_SITES + 12 and len(use.returned) == 20
+
+
+def test_webgl_enums_are_named_only_for_getparameter_and_precision_formats():
+    assert shown_value("WebGLRenderingContext.getParameter", (37445,)) == ("UNMASKED_VENDOR_WEBGL",)
+    assert shown_value("WebGL2RenderingContext.getParameter", (0x0D33,)) == ("MAX_TEXTURE_SIZE",)
+    assert shown_value("WebGLRenderingContext.getParameter", (12345,)) == (12345,)  # unknown: the number
+    assert shown_value("WebGLRenderingContext.getShaderPrecisionFormat", (35633, 36338)) == ("VERTEX_SHADER",
+                                                                                            "HIGH_FLOAT")
+    assert shown_value("WebGLRenderingContext.readPixels", (37445,)) == (37445,)

@@ -14,9 +14,16 @@ Limits: with the fingerprinting collector off (`MOUCHARD_FINGERPRINTING`), scrip
 only (`setter_url` empty); `cookieStore.set()` is not hooked (its cookies come from the jar too); beyond 100
 distinct strings per script and document, further writes are not attributed.
 
-Finally the browser's cookie jar (`context.cookies()`, all domains and partitions) completes the rows: the
-domain as the browser stored it, the expiry, the partition; jar cookies nothing explains become rows too
-(`setter_url` empty) and are counted in `mouchard/cookies/unattributed`. The rows are left in
+Requested and effective: each row keeps the attributes as the header or the script wrote them (`requested_*`,
+parsed by `mouchard.cookies.parse_set_cookie`: the expiry a site asked for, SameSite as written) and, in the plain
+columns, what Chromium kept. These come from the browser's cookie jar, read over CDP (`Network.getAllCookies`,
+all domains and partitions) rather than Playwright's `context.cookies()`, which reports an unspecified SameSite
+as `Lax` and drops the priority: the jar cookie with the same name, value and a matching domain gives the row
+its stored domain, path, expiry (capped at 400 days), SameSite ('' = unspecified, which Chromium treats as Lax
+by default), flags, partition and priority. A setting later overwritten or deleted keeps the RFC 6265bis
+prediction. Jar cookies nothing explains become rows too (`setter_url` empty, `requested_*` empty) and are
+counted in `mouchard/cookies/unattributed`. Header cookies the browser refused make no row (the browser never
+held them): they are counted per CDP reason in `mouchard/cookies/refused_by_browser/<reason>`. The rows are left in
 `visit.extra["cookie_rows"]`, each with a `_ref`, for collectors that point at them (id_syncs.cookie_id).
 """
 
@@ -26,11 +33,14 @@ import asyncio
 import datetime as dt
 import time
 
+from crawler.browser.targets import CDPError
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
 from crawler.collectors.fingerprinting import RecordFingerprinting
-from mouchard.cookies import cookie_key, from_browser, parse_set_cookie
+from mouchard.cookies import apply_browser, cookie_key, from_browser, parse_set_cookie
 from mouchard.domains import host_of, under
 from mouchard.fingerprinting import COOKIE_WRITE
+
+MAX_REFUSAL_REASONS = 8  # CDP blockedReasons counted per refused cookie (an enum: a handful at most)
 
 
 def _utc(epoch: float) -> dt.datetime:
@@ -84,52 +94,48 @@ class RecordCookies(Collector):
                 row = parse_set_cookie(line, url, _utc(event["wall"]), first_party=visit.site)
                 if row is None:
                     continue
-                if row["lifetime_days"] is not None and row["lifetime_days"] <= 0:
+                if row["requested_lifetime_days"] is not None and row["requested_lifetime_days"] <= 0:
                     visit.count("cookies/deleted_by_header")
                     continue
                 header_pairs.add((row["name"], row["value"]))
                 if hop is not None:
                     row["request_id"] = Ref("requests", hop.ref)
+                row["_set_at"] = _utc(event["wall"])
                 rows.append(finish(row, event["time_ms"]))
             if event["blocked"]:
                 visit.count("cookies/refused_by_browser", len(event["blocked"]))
+                for blocked in event["blocked"]:
+                    for reason in (blocked.get("blockedReasons") or [])[:MAX_REFUSAL_REASONS]:
+                        visit.count(f"cookies/refused_by_browser/{_reason(reason)}")
 
         jar = await self._jar(visit)
-        jar_by_name: dict[tuple[str, str], list[dict]] = {}
-        for cookie in jar:
-            jar_by_name.setdefault((cookie.get("name", ""), cookie.get("value", "")), []).append(cookie)
 
-        for written, time_ms, set_at, document_url in await self._script_writes(visit):
-            if written["lifetime_days"] is not None and written["lifetime_days"] <= 0:
+        for written, time_ms, set_at, _document_url in await self._script_writes(visit):
+            if written["requested_lifetime_days"] is not None and written["requested_lifetime_days"] <= 0:
                 visit.count("cookies/deleted_by_script")
                 continue
             if (written["name"], written["value"]) in header_pairs:
                 continue
-            cookie = _closest(jar_by_name.get((written["name"], written["value"]), []), document_url)
-            row = written
-            if cookie is not None:  # as the browser stored it; otherwise overwritten or deleted since: as written
-                row = {**from_browser(cookie, set_at, first_party=visit.site), "set_by": "script",
-                       "setter_url": written["setter_url"]}
-            rows.append(finish(row, time_ms))
+            written["_set_at"] = set_at
+            rows.append(finish(written, time_ms))
 
-        # The jar completes what the events said: browser-normalised domain, expiry and partition.
+        # The jar says what the browser kept of each setting still there: same name and value, matching domain.
         explained = {cookie_key(r) for r in rows}
         explained_values = {(r["name"], r.get("value")) for r in rows}
         now = dt.datetime.now(dt.timezone.utc)
         for cookie in jar:
             row = from_browser(cookie, now, first_party=visit.site)
             for recorded in rows:
-                if cookie_key(recorded) == cookie_key(row) or (
-                        (recorded["name"], recorded.get("value")) == (row["name"], row["value"])
+                if ((recorded["name"], recorded.get("value")) == (row["name"], row["value"])
                         and _domain_match(row["domain"], recorded.get("domain") or "")):
-                    recorded["partitioned"] = row["partitioned"]
-                    if recorded.get("set_by") == "header":
-                        recorded["domain"] = row["domain"]
+                    apply_browser(recorded, cookie, recorded["_set_at"])
             if cookie_key(row) in explained or (row["name"], row["value"]) in explained_values:
                 continue
             row.update(set_by="header" if row["http_only"] else "script", setter_url=None)
             rows.append(finish(row, visit.elapsed_ms()))
             visit.count("cookies/unattributed")
+        for row in rows:
+            row.pop("_set_at", None)
         rows = _dedupe(rows)
         for ref, row in enumerate(rows):  # later collectors point at these rows (id_syncs.cookie_id)
             row["_ref"] = ref
@@ -138,13 +144,33 @@ class RecordCookies(Collector):
         return {"cookies": rows}
 
     async def _jar(self, visit: VisitContext) -> list[dict]:
+        """Every cookie of the browser context, as CDP reports them (sameSite absent = unspecified, priority).
+
+        The page's CDP session answers for its browser context (the network service, not the renderer: works
+        on an unresponsive page too). Without it, Playwright's list, which says `Lax` for an unspecified
+        SameSite: counted in `mouchard/cookies/jar_from_playwright`.
+        """
+        if visit.hub is not None:
+            try:
+                answer = await visit.page_target.send("Network.getAllCookies", timeout=5.0)
+                return [c for c in answer.get("cookies") or [] if isinstance(c, dict)]
+            except CDPError:
+                visit.count("cookies/jar_cdp_unavailable")
         if visit.context is None:
             return []
         try:
-            return await asyncio.wait_for(visit.context.cookies(), 5.0)
+            cookies = await asyncio.wait_for(visit.context.cookies(), 5.0)
         except Exception:
             visit.count("cookies/jar_unavailable")
             return []
+        visit.count("cookies/jar_from_playwright")
+        return list(cookies)
+
+
+def _reason(reason: object) -> str:
+    """A CDP blocked reason as a stats key part (an enum such as DomainMismatch; anything else is 'other')."""
+    text = str(reason)
+    return text if text.isascii() and text.isalnum() and len(text) <= 40 else "other"
 
 
 def browser_accepts(row: dict, url: str) -> bool:
@@ -159,14 +185,6 @@ def browser_accepts(row: dict, url: str) -> bool:
 def _domain_match(cookie_domain: str, host_or_domain: str) -> bool:
     a, b = cookie_domain.lstrip(".").lower(), host_or_domain.lstrip(".").lower()
     return under(b, a) or under(a, b)
-
-
-def _closest(candidates: list[dict], origin: str | None) -> dict | None:
-    host = host_of(origin or "")
-    for cookie in candidates:
-        if _domain_match(cookie.get("domain", ""), host):
-            return cookie
-    return candidates[0] if candidates else None
 
 
 def _dedupe(rows: list[dict]) -> list[dict]:

@@ -7,6 +7,12 @@ included, and the Set-Cookie lines the browser refused), `responseReceived`, `lo
 and `webSocketCreated` / handshake events. Request ids are browser-wide: an out-of-process iframe's document is
 announced by its parent and answered in its own target, and both halves meet here.
 
+Initiators: the `initiator` of `requestWillBeSent` as columns (`initiator_fields`): the top script frame (URL,
+1-based line and column, function) and the bounded stack, async parents included. With the V8 debugger's async
+stacks on (`Debugger.setAsyncCallStackDepth`, depth MOUCHARD_ASYNC_STACK_DEPTH, default 4, 0 = off), an image
+inserted by `innerHTML` or `createElement` names the inserting script: its load runs in a task of its own whose
+async parent ("Image") is the assignment's stack. What remains unattributable is in docs/crawl.md.
+
 Backfill: Playwright's own request events see requests of targets that ran before our Network domain was on
 (a dedicated worker's first fetch, popups); any such request the CDP record lacks becomes a row from
 Playwright's data (no initiator, provisional headers), counted in `mouchard/requests/backfilled`.
@@ -38,6 +44,15 @@ MAX_BODY = 8 * 1024 * 1024  # POST bodies kept in memory up to this size (the st
 VISIT_BODY_BUDGET = 32 * 1024 * 1024
 HEADER_VALUE_MAX = 8192
 WORKER_TYPES = ("worker", "shared_worker", "service_worker")
+# Async stack parents kept by the browser (Debugger.setAsyncCallStackDepth): an image or iframe inserted by a
+# script loads in a task of its own, whose initiator has an empty stack and the inserting script as its first
+# async parent; a fetch in a setTimeout has the timer's scheduler as its parent. A few levels suffice for that;
+# the depth bounds what V8 keeps per scheduled task.
+MAX_ASYNC_DEPTH = 4
+MAX_INITIATOR_FRAMES = 16  # frames kept per request in `initiator_stack`
+URL_MAX = 2048
+FUNCTION_MAX = 200
+INITIATOR_COLUMNS = ("initiator_url", "initiator_line", "initiator_column", "initiator_function", "initiator_stack")
 
 
 def _headers(headers: dict | None) -> dict:
@@ -45,17 +60,52 @@ def _headers(headers: dict | None) -> dict:
     return {str(k): str(v)[:HEADER_VALUE_MAX] for k, v in (headers or {}).items()}
 
 
+def initiator_frames(initiator: dict | None) -> list[dict]:
+    """The initiator's stack as frames, innermost first, async parents after their child (`async`: the parent's
+    description, e.g. "Image" or "setTimeout"); at most MAX_INITIATOR_FRAMES frames over MAX_ASYNC_DEPTH + 1
+    stacks, strings cut. Lines and columns are 1-based, as in a JavaScript error stack."""
+    frames: list[dict] = []
+    stack, depth, description = (initiator or {}).get("stack"), 0, None
+    while isinstance(stack, dict) and depth <= MAX_ASYNC_DEPTH:
+        calls = stack.get("callFrames")
+        for frame in (calls if isinstance(calls, list) else [])[:MAX_INITIATOR_FRAMES]:
+            if len(frames) >= MAX_INITIATOR_FRAMES:
+                return frames
+            if not isinstance(frame, dict):
+                continue
+            frames.append({"url": str(frame.get("url") or "")[:URL_MAX] or None,
+                           "function": str(frame.get("functionName") or "")[:FUNCTION_MAX] or None,
+                           "line": _one_based(frame.get("lineNumber")), "column": _one_based(frame.get("columnNumber")),
+                           "async": description})
+        stack, depth = stack.get("parent"), depth + 1
+        description = str(stack.get("description") or "async")[:FUNCTION_MAX] if isinstance(stack, dict) else None
+    return frames
+
+
+def initiator_fields(initiator: dict | None) -> dict:
+    """Request-row initiator columns: the top script frame of the stack (async parents walked: an element
+    inserted by `innerHTML` or `appendChild` loads in a task whose parent stack is the inserting script's), else
+    the parser position (document URL, line, column), else only the type."""
+    initiator = initiator or {}
+    frames = initiator_frames(initiator)
+    top = next((frame for frame in frames if frame["url"]), None)
+    if top is not None:
+        return {"initiator_url": top["url"], "initiator_line": top["line"], "initiator_column": top["column"],
+                "initiator_function": top["function"], "initiator_stack": frames}
+    return {"initiator_url": str(initiator.get("url") or "")[:URL_MAX] or None,
+            "initiator_line": _one_based(initiator.get("lineNumber")),
+            "initiator_column": _one_based(initiator.get("columnNumber")), "initiator_function": None,
+            "initiator_stack": frames or None}
+
+
+def _one_based(value: object) -> int | None:
+    """CDP's 0-based line or column as 1-based; None when absent or not a number."""
+    return value + 1 if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def initiator_script(initiator: dict | None) -> str | None:
     """The script URL that initiated a request: the initiator's stack (async parents too), else its url."""
-    if not initiator:
-        return None
-    stack = initiator.get("stack")
-    while stack:
-        for frame in stack.get("callFrames", ()):
-            if frame.get("url"):
-                return frame["url"]
-        stack = stack.get("parent")
-    return initiator.get("url") or None
+    return initiator_fields(initiator)["initiator_url"]
 
 
 @dataclass
@@ -82,15 +132,18 @@ class RecordRequests(Collector):
     name = "network"
     tables = ("requests", "failures")
 
-    def __init__(self, max_requests: int = MAX_REQUESTS, body_budget: int = VISIT_BODY_BUDGET):
+    def __init__(self, max_requests: int = MAX_REQUESTS, body_budget: int = VISIT_BODY_BUDGET,
+                 async_depth: int = MAX_ASYNC_DEPTH):
         self.max_requests = max_requests
         self.body_budget = body_budget
+        self.async_depth = max(0, min(async_depth, MAX_ASYNC_DEPTH))  # 0: no async parents (see docs/crawl.md)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "RecordRequests":
         settings = crawler.settings
         return cls(settings.getint("MOUCHARD_MAX_REQUESTS", MAX_REQUESTS),
-                   settings.getint("MOUCHARD_VISIT_BODY_BUDGET", VISIT_BODY_BUDGET))
+                   settings.getint("MOUCHARD_VISIT_BODY_BUDGET", VISIT_BODY_BUDGET),
+                   settings.getint("MOUCHARD_ASYNC_STACK_DEPTH", MAX_ASYNC_DEPTH))
 
     # --- state -----------------------------------------------------------------------------------------------
     @staticmethod
@@ -118,6 +171,12 @@ class RecordRequests(Collector):
         if target.type in ("page", "iframe", "worker", "shared_worker", "service_worker", "auction_worklet",
                            "shared_storage_worklet"):
             await target.send("Network.enable", {"maxPostDataSize": 65536})
+        if target.type in ("page", "iframe") and self.async_depth:
+            # Async parents in initiators (see MAX_ASYNC_DEPTH): no pause, no breakpoint, nothing in the page; the
+            # cost is V8 keeping a stack per scheduled task (docs/crawl.md). The depth is the V8 debugger's, so the
+            # debugger must be on (idempotent when another collector did it).
+            await target.send("Debugger.enable", {"maxScriptsCacheSize": 0})
+            await target.send("Debugger.setAsyncCallStackDepth", {"maxDepth": self.async_depth})
 
     async def before_navigation(self, visit: VisitContext) -> None:
         state = self.state(visit)
@@ -155,7 +214,7 @@ class RecordRequests(Collector):
             "frame_url": None if worker else (params.get("documentURL") or target.url or None),
             "main_frame": int(main_frame and not worker),
             "worker_url": target.url if worker else None,
-            "initiator_url": initiator_script(params.get("initiator")),
+            **initiator_fields(params.get("initiator")),
             "initiator_type": "redirect" if previous else (params.get("initiator") or {}).get("type"),
             "third_party": int(visit.third_party(url)),
             "redirect_chain": [*(previous.row["redirect_chain"] if previous else []), url],
@@ -164,7 +223,8 @@ class RecordRequests(Collector):
         }
         if previous is not None:
             row["redirect_from_id"] = Ref("requests", previous.ref)
-            row["initiator_url"] = previous.row.get("initiator_url")
+            for key in INITIATOR_COLUMNS:
+                row[key] = previous.row.get(key)
         body = _post_body(request)
         if body is not None:
             self._keep_body(visit, row, body)

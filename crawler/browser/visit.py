@@ -2,7 +2,8 @@
 
 scrapy-playwright creates the visit's browser (a persistent context on a fresh profile) and page, calls
 `VisitRun.prepare` (its page-init callback) before `page.goto`, then the spider's callback or errback, which call
-`VisitRun.finish`. Every step has a bound: CDP commands and collector hooks have timeouts; a settled page whose
+`VisitRun.finish`, which dwells on a loaded page (`--dwell`: scrolling and mouse movement, crawler/browser/dwell.py)
+before the settle. Every step has a bound: CDP commands and collector hooks have timeouts; a settled page whose
 renderer does not answer ends as `timeout` (its main thread is blocked); and a watchdog kills the page's renderer
 if the download handler itself hangs (with `--pages-per-site` it reads the landing page with `page.content()`,
 which waits forever on a blocked main thread), so each visit ends as a row within its timeout plus fixed margins.
@@ -19,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crawler.browser.dwell import dwell
 from crawler.browser.profile import remove_profile
 from crawler.browser.targets import TargetHub
 from crawler.collectors.base import VisitContext
@@ -61,6 +63,9 @@ class VisitSpec:
 @dataclass(frozen=True)
 class VisitSettings:
     timeout: float = 30.0  # navigation, seconds
+    # seconds on the page after load, scrolling and moving the mouse (late, scroll- and view-triggered traffic);
+    # 0 here (a library default that adds nothing); `mouchard crawl` defaults to mouchard.options.DEFAULT_DWELL
+    dwell: float = 0.0
     settle: float = 3.0  # after load, at most this long waiting for the network to go quiet
     quiet: float = 0.75  # the network counts as quiet after this long without a new request
     hook_timeout: float = 10.0
@@ -241,6 +246,7 @@ class VisitRun:
             visit.status = "ok"
         visit.timings.setdefault("nav_ms", nav_ms)
         if visit.status == "ok" or (visit.status == "http-error" and error is None):
+            await self._dwell()
             await self._settle()
             # A page that blocks its main thread after load: collectors could read nothing, the visit says so.
             if visit.hub is not None and visit.hub.page is not None:
@@ -281,10 +287,34 @@ class VisitRun:
             "http_status": status, "title": title, "started_at": visit.started_at or utcnow(),
             "finished_at": utcnow(), "load_ms": visit.timings.get("load_ms"),
             "duration_ms": int((finished - visit.nav_start) * 1000), "attempt": self.spec.attempt,
+            "dwell_ms": visit.timings.get("dwell_ms", 0),
         }
         if self.popups:
             visit.count("visits/with_popups")
         return VisitRecord(self.spec, row, rows, failures=list(self.failures))
+
+    async def _dwell(self) -> None:
+        """Stay on the loaded page `dwell` seconds from its load event, scrolling and moving the mouse (real input
+        events); a page that stops answering ends it early (the renderer probe after the settle then says so)."""
+        visit, seconds = self.visit, self.settings.dwell
+        if seconds <= 0 or visit.page is None or visit.page.is_closed() or visit.hub is None \
+                or visit.hub.page is None:
+            return
+        loaded_at = visit.nav_start + visit.timings.get("load_ms", visit.elapsed_ms()) / 1000
+        # The handler's own time after load counts, but a slow handler does not cancel the gestures: at least a
+        # second (or the whole dwell if shorter) is spent scrolling and moving the mouse.
+        left = max(seconds - (time.monotonic() - loaded_at), min(seconds, 1.0))
+        target = visit.hub.page
+
+        async def send(method: str, params: dict) -> dict:
+            return await target.send(method, params, timeout=self.settings.command_timeout)
+
+        result = await dwell(visit.page, send, left, seed=self.spec.key)
+        visit.timings["dwell_ms"] = int((time.monotonic() - loaded_at) * 1000)
+        visit.count("visits/dwell_scroll_steps", result.steps_down + result.steps_up)
+        if not result.completed:
+            visit.count("visits/dwell_interrupted")
+            log.debug("visit %s: dwell ended early (page not answering)", self.spec.url)
 
     async def _settle(self) -> None:
         """Let the page's after-load traffic happen: until the network is quiet, at most `settle` seconds."""

@@ -11,7 +11,8 @@ How, invisibly to the page:
 2. While the document is stopped there, every catalogue function (`mouchard.fingerprinting.APIS`) gets a
    breakpoint on call whose condition calls the recorder with the call's receiver and arguments and returns
    false: the page never pauses. One breakpoint is set with `Debugger.setBreakpointOnFunctionCall`, the others
-   with the DevTools console's `debug(fn, condition)` in a single evaluation (one message instead of ninety).
+   with the DevTools console's `debug(fn, condition)` in a single evaluation (one message instead of 120).
+   Page `debugger` statements never pause: every script but ours is ignore-listed (`_quiet`).
 3. Measured on Chromium 156: breakpoints are kept per renderer process, setting one costs about a millisecond
    (accessors several), and a method's function object created by a later document of the same process stops
    only after some breakpoint on a built-in is set again. So the first breakpoint doubles as a probe: set, it
@@ -30,7 +31,8 @@ that ended) are lost. Every condition costs tens of microseconds per call of an 
 Other collectors read the recorders through `RecordFingerprinting.recorded_calls` (the cookies collector takes the
 `document.cookie` writes, which are in the catalogue but not in `js_calls`).
 
-Rows: `js_calls` per (script, frame, API) with the call count, first time and a few argument lists; `scripts`
+Rows: `js_calls` per (script, frame, API) with the call count, first time, a few argument lists, the call sites
+(line, column, function, caller stack: one recorder entry per distinct stack) and return summaries; `scripts`
 per script with the flags of `mouchard.fingerprinting.script_flags`, plus the `session_replay` marks other
 collectors leave with `mark_script` (they must come before this collector in `MOUCHARD_COLLECTORS`).
 """
@@ -40,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import secrets
 import time
 from collections import Counter
@@ -48,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 from crawler.browser.targets import CDPError
 from crawler.collectors.base import Collector, Rows, VisitContext
 from crawler.collectors.recorder import arm_expression, condition, rearm_expression, recorder_source
-from mouchard.fingerprinting import APIS, ApiUse, caller_script, script_flags
+from mouchard.fingerprinting import APIS, ApiUse, call_site, caller_script, script_flags, shown_value
 from mouchard.schema import BY_NAME
 
 if TYPE_CHECKING:
@@ -58,6 +61,7 @@ if TYPE_CHECKING:
 OBJECT_GROUP = "mouchard-fingerprinting"
 ROW_VALUE_CUT = 100  # characters of an argument shown in js_calls.arguments
 ROW_VALUES = 10  # argument lists shown per js_calls row
+ROW_SITES = 10  # call sites shown per js_calls row (js_calls.call_sites), the most frequent first
 LATE_CHECK = 0.3  # seconds after a document's script is announced before we check that it was armed
 DOCUMENT_TARGETS = ("page", "iframe")
 WORKER_TARGETS = ("worker", "shared_worker", "service_worker")
@@ -102,9 +106,11 @@ class RecordFingerprinting(Collector):
         if state is None:
             name = "_" + secrets.token_hex(10)
             source = recorder_source(name)
-            page_source = source + "debugger;\n"
+            # Our script's own URL (a sourceURL comment), random: the one script not ignore-listed (see _quiet).
+            source_url = f"mouchard-{secrets.token_hex(10)}"
+            page_source = source + f"debugger;\n//# sourceURL={source_url}\n"
             state = visit.extra["fingerprinting"] = {
-                "name": name, "source": source, "page_source": page_source,
+                "name": name, "source": source, "page_source": page_source, "source_url": source_url,
                 "hash": hashlib.sha256(page_source.encode("utf-8")).hexdigest(),
                 "entries": {}, "paused": Counter(), "paused_first": {}, "subscribed": False,
             }
@@ -128,17 +134,31 @@ class RecordFingerprinting(Collector):
         if target.type in DOCUMENT_TARGETS:
             self.mine(target)
             await target.send("Debugger.enable", {"maxScriptsCacheSize": 0})
+            await self._quiet(visit, target)
             await target.send("Page.enable")
             await target.send("Page.addScriptToEvaluateOnNewDocument", {"source": state["page_source"]})
         elif target.type in WORKER_TARGETS and self.workers:
             mine = self.mine(target)
             await target.send("Debugger.enable", {"maxScriptsCacheSize": 0})
+            await self._quiet(visit, target)
             try:
                 await target.send("Runtime.evaluate", {"expression": state["source"], "silent": True})
                 await self._arm(visit, target, {}, first=0)
                 mine["contexts"][None] = target.url
             except CDPError:
                 visit.count("fingerprinting/worker_setup_failed")
+
+    async def _quiet(self, visit: VisitContext, target: "Target") -> None:
+        """Page `debugger` statements must not pause: without DevTools they are no-ops, and a pause of a few
+        milliseconds is how anti-debugging scripts detect a debugger. V8 ignores a `debugger` statement whose
+        frame is ignore-listed (blackboxed), so every script is, by pattern and with `skipAnonymous` (eval'd and
+        `Function()` code), except ours (its sourceURL); breakpoint conditions still run, and breakpoint pauses
+        (the stackless fallback) still happen. Without this (an older Chromium) it is counted, not fatal."""
+        pattern = f"^(?!{re.escape(self.state(visit)['source_url'])}$)"
+        try:
+            await target.send("Debugger.setBlackboxPatterns", {"patterns": [pattern], "skipAnonymous": True})
+        except CDPError:
+            visit.count("fingerprinting/debugger_statements_not_ignored")
 
     # --- events ----------------------------------------------------------------------------------------------
     def _script_parsed(self, visit: VisitContext, target: "Target", params: dict):
@@ -347,12 +367,19 @@ class RecordFingerprinting(Collector):
             if not use.calls or not api.js_calls:
                 continue
             by_script.setdefault(script, {}).setdefault(api.name, ApiUse()).add(use.calls, use.values, use.first_ms)
+            sites = _sites(use)
             js_calls.append({
                 "script_url": script, "script_site": visit.site_of(script) if script else None,
                 "third_party": int(visit.third_party(script)) if script else None, "frame_url": frame_url or None,
                 "api": api.name, "operation": api.operation,
-                "arguments": _arguments(use.values) if api.keep or api.receiver else None,
+                "arguments": _arguments([shown_value(api.name, v) for v in use.values])
+                if api.keep or api.receiver else None,
                 "calls": use.calls, "time_ms": use.first_ms,
+                "call_line": sites[0]["line"] if sites else None,
+                "call_column": sites[0]["column"] if sites else None,
+                "call_function": sites[0]["function"] if sites else None,
+                "call_sites": json.dumps(sites, ensure_ascii=False) if sites else None,
+                "returned": _returned(api.returns, use.returned),
             })
         marks = visit.extra.get("scripts", {})
         scripts = []
@@ -380,13 +407,15 @@ class RecordFingerprinting(Collector):
                 continue
             caller = entry.get("s") or ""
             values, value_ms = _values(entry, epoch_at_start_ms)
+            returned = [r for r in (entry.get("r") or {}) if isinstance(r, str)]
             time_ms = int(entry["t"] - epoch_at_start_ms) if isinstance(entry.get("t"), (int, float)) else None
             if caller:
                 key = (caller_script(caller) if caller != "~" else None, frame_url, index)
-                calls.setdefault(key, ApiUse()).add(int(entry.get("n") or 0), values, time_ms, value_ms=value_ms)
+                calls.setdefault(key, ApiUse()).add(int(entry.get("n") or 0), values, time_ms, value_ms=value_ms,
+                                                    site=caller if caller != "~" else None, returned=returned)
             else:
                 unattributed.setdefault((frame_url, index), ApiUse()).add(int(entry.get("n") or 0), values, time_ms,
-                                                                         value_ms=value_ms)
+                                                                         value_ms=value_ms, returned=returned)
         # Calls without a stack were paused (up to MAX_PAUSES): those are attributed, the rest stays anonymous.
         for (frame_url, index), use in unattributed.items():
             paused = {k: n for k, n in state["paused"].items() if k[1] == frame_url and k[2] == index}
@@ -403,9 +432,54 @@ class RecordFingerprinting(Collector):
         return calls
 
 
+class Fields(tuple):
+    """A dictionary argument kept by the recorder, as sorted (field, value) pairs (hashable, like the rest)."""
+
+
+def _kept(value: Any) -> Any:
+    """One recorded argument, hashable: a list `{a: {0: ...}}` as a tuple, a dictionary `{o: {...}}` as Fields."""
+    if isinstance(value, dict) and isinstance(value.get("a"), dict):
+        return tuple(_kept(v) for v in _tuple(value["a"]))
+    if isinstance(value, dict) and isinstance(value.get("o"), dict):
+        return Fields(sorted((str(k), _kept(v)) for k, v in value["o"].items()))
+    if isinstance(value, dict):
+        return "[object]"
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """A kept argument as JSON shows it: Fields as an object, tuples as lists."""
+    if isinstance(value, Fields):
+        return {k: _plain(v) for k, v in value}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _tuple(value: dict) -> tuple:
     """A recorded argument list (an object keyed 0..n) as a tuple."""
-    return tuple(value[k] for k in sorted(value, key=lambda k: int(k) if str(k).isdigit() else 0))
+    return tuple(_kept(value[k]) for k in sorted(value, key=lambda k: int(k) if str(k).isdigit() else 0))
+
+
+def _sites(use: ApiUse) -> list[dict]:
+    """`js_calls.call_sites`: distinct call sites, the most frequent first (then the first seen), with calls."""
+    sites = []
+    for frames, calls in sorted(use.sites.items(), key=lambda kv: -kv[1])[:ROW_SITES]:
+        site = call_site(frames)
+        if site is not None:
+            sites.append({"line": site["line"], "column": site["column"], "function": site["function"],
+                          "calls": calls, "stack": site["stack"]})
+    return sites
+
+
+def _returned(how: str | None, returned: list) -> str | None:
+    """`js_calls.returned`: distinct hashes of large results, or the cookie names a read saw (JSON)."""
+    if not how or not returned:
+        return None
+    if how == "cookie-names":
+        names = sorted({name for names in returned for name in str(names).split(";") if name})
+        return json.dumps(names, ensure_ascii=False)
+    return json.dumps(list(returned), ensure_ascii=False)
 
 
 def _values(entry: dict, epoch_at_start_ms: float) -> tuple[list[tuple], dict[tuple, int]]:
@@ -425,8 +499,8 @@ def _arguments(values: list[tuple]) -> str | None:
     """`js_calls.arguments`: a few distinct argument lists, strings cut short (JSON)."""
     if not values:
         return None
-    shown = [[v[:ROW_VALUE_CUT] + "…" if isinstance(v, str) and len(v) > ROW_VALUE_CUT else v for v in value]
-             for value in values[:ROW_VALUES]]
+    shown = [[v[:ROW_VALUE_CUT] + "…" if isinstance(v, str) and len(v) > ROW_VALUE_CUT else _plain(v)
+              for v in value] for value in values[:ROW_VALUES]]
     if len(values) > ROW_VALUES:
         shown.append(f"… {len(values) - ROW_VALUES} more")
     return json.dumps(shown, ensure_ascii=False)

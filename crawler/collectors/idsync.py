@@ -2,7 +2,7 @@
 
 Identifiers are the rows the cookies collector (`crawler.browser.cookies.RecordCookies`, which must come first in
 `MOUCHARD_COLLECTORS`) recorded for the visit, in its order (header cookies as the responses set them, then
-script cookies, then the rest of the jar): those that live at least `mouchard.cookies.IDENTIFIER_MIN_DAYS` and
+script cookies, then the rest of the jar): those asked to live at least `mouchard.cookies.IDENTIFIER_MIN_DAYS` and
 whose value looks like an identifier (`mouchard.idsync.looks_like_identifier`); each belongs to the site of its
 cookie domain. A value already owned is not given to a later party (a partner storing a synced id in its own
 cookie does not become its owner). First-party cookies count only when the site's own server set them: one a
@@ -25,7 +25,7 @@ from typing import Any
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
 from crawler.collectors.wire import Sent, scan_requests, sent_requests
 from mouchard.budget import Budget
-from mouchard.cookies import IDENTIFIER_MIN_DAYS
+from mouchard.cookies import IDENTIFIER_MIN_DAYS, asked_lifetime
 from mouchard.domains import site_of
 from mouchard.idsync import IdSyncFinder
 
@@ -79,6 +79,6 @@ class DetectIdSyncs(Collector):
         """A long-lived cookie with a value, whose owner is known (see the module docstring)."""
         if not cookie.get("value") or not cookie.get("site"):
             return False
-        if (cookie.get("lifetime_days") or 0) < IDENTIFIER_MIN_DAYS:
+        if (asked_lifetime(cookie) or 0) < IDENTIFIER_MIN_DAYS:  # the lifetime the site asked for
             return False
         return cookie.get("set_by") == "header" or cookie["site"] != visit.site

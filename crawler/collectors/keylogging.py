@@ -1,6 +1,7 @@
 """DetectKeyLogging: type known values into a page's inputs, never submit, and find them in what the page sends.
 
-After load, every visible, editable text-like input and textarea of every frame (up to `max_fields`) gets a value
+After load and the dwell, every visible, editable text-like input and textarea of every frame (up to `max_fields`;
+Playwright's frames include cross-origin, out-of-process iframes, so a widget's form is typed into too) gets a value
 of its kind, typed key by key as a person would (Playwright's `press_sequentially`, real key events), then Tab
 moves the focus on. Nothing is submitted: no Enter, no click. The values are fresh for every visit (a random
 token), so they cannot be in any request made before typing. After a short wait for the page to send (network

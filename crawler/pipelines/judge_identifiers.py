@@ -8,7 +8,7 @@ with what was known then; when a new value changes their verdict they are update
 from __future__ import annotations
 
 from crawler.browser.visit import VisitRecord
-from mouchard.cookies import judge_identifier
+from mouchard.cookies import asked_lifetime, judge_identifier
 from mouchard.store import Store
 
 MAX_OTHERS = 20  # other profiles' values compared (enough for a verdict, bounded on large crawls)
@@ -39,11 +39,12 @@ class JudgeIdentifiers:
         for row in item.rows["cookies"]:
             value = row.get("value") or ""
             earlier = self.store.rows(
-                "SELECT c.id, c.visit_id, c.value, c.lifetime_days, c.identifier, c.identifier_reason FROM cookies c "
+                "SELECT c.id, c.visit_id, c.value, c.lifetime_days, c.requested_lifetime_days, c.identifier, "
+                "c.identifier_reason FROM cookies c "
                 "JOIN visits v ON v.id = c.visit_id WHERE v.crawl_id = ? AND c.name = ? AND c.domain = ? "
                 "AND c.value IS NOT NULL ORDER BY c.id DESC LIMIT ?",
                 (self.crawl_id, row.get("name"), row.get("domain"), MAX_OTHERS))
-            verdict, reason = judge_identifier(value, row.get("lifetime_days"), _one_per_visit(earlier))
+            verdict, reason = judge_identifier(value, asked_lifetime(row), _one_per_visit(earlier))
             row["identifier"], row["identifier_reason"] = int(verdict), reason
             for old in earlier:
                 # A new profile can only add a difference: rows already judged identifiers by comparison stay so.
@@ -51,7 +52,7 @@ class JudgeIdentifiers:
                 if old["identifier"] and not (old["identifier_reason"] or "").startswith("seen in one"):
                     continue
                 others = [value, *_one_per_visit(r for r in earlier if r["visit_id"] != old["visit_id"])]
-                verdict, reason = judge_identifier(old["value"] or "", old["lifetime_days"], others)
+                verdict, reason = judge_identifier(old["value"] or "", asked_lifetime(old), others)
                 if int(verdict) != old["identifier"] or reason != old["identifier_reason"]:
                     item.updates.append(("cookies", old["id"], {"identifier": int(verdict),
                                                                 "identifier_reason": reason}))

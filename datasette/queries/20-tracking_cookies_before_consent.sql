@@ -1,13 +1,15 @@
 -- title: Tracking cookies set before any consent
 -- description: Identifier cookies (long-lived, unique per browser) of tracker companies or third parties, set
 --   before the visitor clicked anything: in the initial phase, or before the click in the other phases. One row
---   per site and cookie. Give a site (e.g. example.fr) to see only its cookies.
+--   per site and cookie. Give a site (e.g. example.fr) to see only its cookies. lifetime_days is what the browser
+--   kept (at most 400 days), asked_lifetime_days what the site asked for.
 SELECT v.site,
        c.name AS cookie,
        c.domain,
        c.tracker_entity AS company,
        c.tracker_category AS category,
        max(c.lifetime_days) AS lifetime_days,
+       max(coalesce(c.requested_lifetime_days, c.lifetime_days)) AS asked_lifetime_days,
        max(c.third_party) AS third_party,
        group_concat(DISTINCT c.set_by) AS set_by,
        group_concat(DISTINCT v.phase) AS phases,

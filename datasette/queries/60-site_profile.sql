@@ -26,7 +26,8 @@ SELECT section, phase, what, detail, rows, visit_id, screenshot_file_id, evidenc
     GROUP BY v.phase, r.tracker_entity
     UNION ALL
     SELECT 4, 'tracking cookie', v.phase, c.name,
-           c.domain || coalesce(' (' || c.tracker_entity || ')', '') || ', ' || coalesce(round(c.lifetime_days), 'session')
+           c.domain || coalesce(' (' || c.tracker_entity || ')', '') || ', '
+               || coalesce(round(coalesce(c.requested_lifetime_days, c.lifetime_days)), 'session')
                || ' days' || CASE WHEN c.before_consent = 1 THEN ', before consent' ELSE '' END,
            NULL, v.id, NULL, NULL
     FROM visits AS v JOIN cookies AS c ON c.visit_id = v.id
