@@ -102,34 +102,36 @@ class PositionFinder:
         return (abs(value - self.position.lat) <= max(self.lat_radius, slack),
                 abs(value - self.position.lon) <= max(self.lon_radius, slack))
 
-    def coordinates(self, text: str, budget: Budget | None = None) -> list[Coordinate]:
-        """Numbers of `text` that are near the latitude or the longitude (each number read costs a step)."""
-        found: list[Coordinate] = []
+    def _near_numbers(self, text: str, budget: Budget) -> Iterator[tuple[re.Match, float, str, bool, bool]]:
+        """(match, value, form, is_lat, is_lon) for each number of `text` near the latitude or the longitude:
+        decimals first, then integers read as micro-degrees and as 1e-7 degrees; each number read costs a step."""
         if self._degrees[0] not in text and self._degrees[1] not in text:
-            return found
-        budget = budget if budget is not None else Budget.for_input(len(text))
+            return
         if not budget.spend(bytes=len(text)):
-            return found
+            return
         for m in _DECIMAL.finditer(text):
             if not budget.spend(steps=1):
-                return found
+                return
             value = float(f"{m[1]}{m[2]}.{m[4]}")
             decimals = min(len(m[4]), 7)
             is_lat, is_lon = self._near(value, decimals)
             if is_lat or is_lon:
-                found.append(Coordinate(m.start(), value, f"decimals:{decimals}", m[3] == ",", is_lat, is_lon,
-                                        _field_before(text, m.start())))
+                yield m, value, f"decimals:{decimals}", is_lat, is_lon
         for m in _INTEGER.finditer(text):
             if not budget.spend(steps=1):
-                return found
-            raw = int(m[1])
+                return
             for scale, form in ((1e6, "microdegrees"), (1e7, "e7")):
-                value = raw / scale
+                value = int(m[1]) / scale
                 is_lat, is_lon = self._near(value, None)
                 if is_lat or is_lon:
-                    found.append(Coordinate(m.start(), value, form, False, is_lat, is_lon,
-                                            _field_before(text, m.start())))
-        return found
+                    yield m, value, form, is_lat, is_lon
+
+    def coordinates(self, text: str, budget: Budget | None = None) -> list[Coordinate]:
+        """Numbers of `text` that are near the latitude or the longitude (each number read costs a step)."""
+        budget = budget if budget is not None else Budget.for_input(len(text))
+        return [Coordinate(m.start(), value, form, form.startswith("decimals:") and m[3] == ",", is_lat, is_lon,
+                           _field_before(text, m.start()))
+                for m, value, form, is_lat, is_lon in self._near_numbers(text, budget)]
 
     def find(self, text: str, budget: Budget | None = None) -> list[PositionHit]:
         """Every latitude/longitude pair of `text` (each latitude used once, with its nearest longitude).
@@ -163,24 +165,15 @@ class PositionFinder:
         return hits
 
     def spans(self, text: str, budget: Budget | None = None) -> list[tuple[int, int]]:
-        """Character spans of every number near the latitude or longitude (for redaction, paired or not)."""
-        spans: list[tuple[int, int]] = []
-        if self._degrees[0] not in text and self._degrees[1] not in text:
-            return spans
+        """Character spans of every number near the latitude or longitude (for redaction, paired or not); a
+        decimal needs two decimals to count (one decimal is 11 km: not a position)."""
         budget = budget if budget is not None else Budget.for_input(len(text))
-        if not budget.spend(bytes=len(text)):
-            return spans
-        for m in _DECIMAL.finditer(text):
-            if not budget.spend(steps=1):
-                return spans
-            decimals = min(len(m[4]), 7)
-            if decimals >= 2 and any(self._near(float(f"{m[1]}{m[2]}.{m[4]}"), decimals)):
-                spans.append((m.start(), m.end()))
-        for m in _INTEGER.finditer(text):
-            if not budget.spend(steps=1):
-                return spans
-            if any(any(self._near(int(m[1]) / s, None)) for s in (1e6, 1e7)):
-                spans.append((m.start(), m.end()))
+        spans: list[tuple[int, int]] = []
+        for m, _value, form, _lat, _lon in self._near_numbers(text, budget):
+            if form.startswith("decimals:") and int(form.removeprefix("decimals:")) < 2:
+                continue
+            if not spans or spans[-1] != m.span():  # an integer near at both scales is one span
+                spans.append(m.span())
         return spans
 
 
