@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from crawler.collectors.base import Collector, VisitContext
 
 log = logging.getLogger("mouchard.targets")
+PAUSE_COMMANDS = 4  # command timeouts a pause handler gets in all (it sends a short sequence while the page waits)
 
 EventHandler = Callable[["Target", dict], "Awaitable[None] | None"]
 ContextHandler = Callable[["Target", dict, dict], Awaitable[None]]
@@ -143,6 +144,7 @@ class TargetHub:
         self.collectors = collectors
         self.command_timeout = command_timeout
         self.on_hook_error = on_hook_error or (lambda name, hook, exc: log.warning("%s.%s: %s", name, hook, exc))
+        self._collector_names = {type(c).__name__: c.name for c in collectors}
         self.targets: list[Target] = []
         self.page: Target | None = None
         self._handlers: dict[str, list[EventHandler]] = {}
@@ -237,7 +239,7 @@ class TargetHub:
             try:
                 result = handler(target, params)
             except Exception as exc:  # a collector's bug must not stop the visit
-                self.on_hook_error(getattr(handler, "__qualname__", "handler"), method, exc)
+                self.on_hook_error(self._owner(handler), method, exc)
                 continue
             if asyncio.iscoroutine(result):
                 self.spawn(result)
@@ -299,8 +301,18 @@ class TargetHub:
             if not target.detached:
                 self.on_hook_error("hub", "debug", exc)
 
+    def _owner(self, handler: Callable) -> str:
+        """The name of the collector a handler belongs to (its class, from the handler's qualified name), for
+        `failures.component`: `fingerprinting`, not `RecordFingerprinting.attach.<locals>.<lambda>`."""
+        owner = str(getattr(handler, "__qualname__", "hub")).split(".")[0]
+        return self._collector_names.get(owner, owner)
+
     async def _paused(self, target: Target, params: dict) -> None:
-        """New contexts get their hooks first; every pause handler sees the pause; the target resumes once."""
+        """New contexts get their hooks first; every pause handler sees the pause; the target resumes once.
+
+        A handler sends a few commands in sequence while the page waits (arming a new document: a probe, a
+        breakpoint, the catalogue's breakpoints, re-arms), so it gets PAUSE_COMMANDS command timeouts in all:
+        one command's bound for the whole sequence ended visits as partial on a loaded machine."""
         frames = params.get("callFrames") or []
         context_id = target.context_of(frames)
         if context_id is not None and context_id not in target.hooked_contexts and self._context_handlers:
@@ -309,18 +321,19 @@ class TargetHub:
             if (context.get("auxData") or {}).get("isDefault") and str(context.get("origin", "")).startswith("http"):
                 for handler in self._context_handlers:
                     try:
-                        await asyncio.wait_for(handler(target, context, frames[0]), self.command_timeout)
+                        await asyncio.wait_for(handler(target, context, frames[0]),
+                                               self.command_timeout * PAUSE_COMMANDS)
                     except Exception as exc:
                         if not target.detached and not isinstance(exc, CDPError):
-                            self.on_hook_error(getattr(handler, "__qualname__", "context"), "new context", exc)
+                            self.on_hook_error(self._owner(handler), "new context", exc)
         for handler in self._pause_handlers:
             try:
                 result = handler(target, params)
                 if asyncio.iscoroutine(result):
-                    await asyncio.wait_for(result, self.command_timeout)
+                    await asyncio.wait_for(result, self.command_timeout * PAUSE_COMMANDS)
             except Exception as exc:
                 if not target.detached and not isinstance(exc, CDPError):
-                    self.on_hook_error(getattr(handler, "__qualname__", "pause"), "Debugger.paused", exc)
+                    self.on_hook_error(self._owner(handler), "Debugger.paused", exc)
         try:
             await target.send("Debugger.resume")
         except CDPError:
