@@ -264,6 +264,14 @@ def _flags(testweb) -> list[str]:
     return [f"--browser-arg={flag}" for flag in testweb.chromium_args()]
 
 
+def assert_interrupted_with_its_visits(db: Path, crawl) -> None:
+    """The stopped crawl's run is `interrupted`, kept some but not all visits, and its summary counts them."""
+    run = rows(db, "SELECT status, summary FROM crawls")
+    visits = rows(db, "SELECT id FROM visits")
+    assert [r["status"] for r in run] == ["interrupted"], crawl.output()[-2000:]
+    assert 1 <= len(visits) < len(PUBLISHERS) and json.loads(run[0]["summary"])["visits"] == len(visits)
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP], ids=lambda s: signal.Signals(s).name)
@@ -274,10 +282,7 @@ def test_crawl_started_by_a_script_stops_whole_and_finishes_interrupted(signum, 
     crawl.wait_for(lambda: rows(db, "SELECT id FROM visits"), "visit recorded")
     crawl.stop(signum)
     crawl.assert_nothing_left()
-    run = rows(db, "SELECT status, summary FROM crawls")
-    visits = rows(db, "SELECT id FROM visits")
-    assert [r["status"] for r in run] == ["interrupted"], crawl.output()[-2000:]
-    assert 1 <= len(visits) < len(PUBLISHERS) and json.loads(run[0]["summary"])["visits"] == len(visits)
+    assert_interrupted_with_its_visits(db, crawl)
 
 
 @pytest.mark.browser
@@ -292,10 +297,7 @@ def test_crawl_with_local_workers_stops_its_workers(signum, started, testweb, re
     crawl.wait_for(lambda: rows(shard, "SELECT id FROM visits"), "visit recorded by the worker")
     crawl.stop(signum)
     crawl.assert_nothing_left()
-    run = rows(shard, "SELECT status, summary FROM crawls")
-    visits = rows(shard, "SELECT id FROM visits")
-    assert [r["status"] for r in run] == ["interrupted"], crawl.output()[-2000:]
-    assert 1 <= len(visits) < len(PUBLISHERS) and json.loads(run[0]["summary"])["visits"] == len(visits)
+    assert_interrupted_with_its_visits(shard, crawl)
     if signum != signal.SIGKILL:
         assert "shards are kept" in crawl.output()
 
