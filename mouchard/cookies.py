@@ -60,6 +60,20 @@ def lifetime_days(expires: dt.datetime | None, set_at: dt.datetime) -> float | N
     return round((expires - set_at).total_seconds() / 86400, 2)
 
 
+def deletes(row: dict, set_at: dt.datetime) -> bool:
+    """Does this parsed Set-Cookie line or `document.cookie` write delete its cookie rather than set it? Yes when the
+    expiry it asks for (Max-Age <= 0, or an Expires date) is not after the moment it was set. Compared as times,
+    not as `requested_lifetime_days` (rounded to 0.01 day: a cookie set for 3 seconds is not a deletion)."""
+    expires = row.get("requested_expires_at")
+    if not expires:
+        return False
+    try:
+        moment = dt.datetime.fromisoformat(str(expires).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return moment <= set_at.replace(microsecond=0)
+
+
 def default_path(url: str) -> str:
     """RFC 6265 default-path of a request URL: its path up to (not including) the last '/'."""
     path = urllib.parse.urlsplit(url).path or "/"

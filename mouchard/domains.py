@@ -112,6 +112,16 @@ def site_of(host_or_url: str) -> str:
     return _site_of_host(host_of(host_or_url))
 
 
+def is_public_suffix(domain: str) -> bool:
+    """True if `domain` is a public suffix itself (`fr`, `co.uk`, `github.io`): no cookie may name it as its Domain
+    (RFC 6265 5.3 step 5) unless it is the host itself."""
+    host = normalize_host(domain.lstrip("."))
+    if not host or _ip(host) or "." not in host and host == "localhost":
+        return False
+    parts = offline_tldextract()(host)
+    return not parts.top_domain_under_public_suffix and bool(parts.suffix)
+
+
 def is_ip(host_or_url: str) -> bool:
     """True if the host is an IPv4 or IPv6 literal."""
     host = host_of(host_or_url)

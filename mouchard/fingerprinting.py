@@ -2,9 +2,12 @@
 
 `APIS` is the catalogue the browser crawl instruments (one DevTools breakpoint per entry), the union of what
 OpenWPM, Blacklight and Tracker Radar Collector watch: canvas drawing, text and read-back, canvas fonts, WebGL,
-the Web Audio graph, navigator and screen properties, fonts, WebRTC, battery, sensors, media, permissions and
-speech capabilities, time zone, storage, beacons, `document.cookie` reads and `addEventListener` for the event
-types that tell key logging, session recording and device probing (`LISTENED_EVENTS`). Each entry says which
+the Web Audio graph, navigator and screen properties, the window's geometry and name, memory, clocks, fonts
+(with style font families and element boxes), WebRTC, battery, sensors and device events read, input events read,
+media, permissions and speech capabilities, time zone, storage, cross-context messaging, beacons, `document.cookie`
+reads and `addEventListener` for the event types that tell key logging, session recording and device probing
+(`LISTENED_EVENTS`). Entries this Chromium does not expose (WebSQL's `openDatabase`, FLoC's `interestCohort`, two
+sensors) stay catalogued: the recorder finds no function for them and arms nothing. Each entry says which
 arguments are worth keeping (and which fields of a dictionary argument), what about the receiver matters (a
 canvas's size, a context's font, a listener's target) and what about the result (`Api.returns`). One entry is not
 for `js_calls`: the `document.cookie` setter, whose writes the cookies collector reads.
@@ -54,7 +57,8 @@ class Api:
     The function is found at document start from `interfaces` (candidate global names, the first that exists
     wins: `WorkerNavigator` in workers), `member` and `kind`: `method` (on the prototype; on the global object
     itself for `Window`), `static` (on the interface object), `constructor`, an accessor (`get`/`set`, on the
-    prototype or the global object) or `static-get` (an accessor of the interface object: Notification.permission).
+    prototype or the global object) or `static-get` (an accessor of the interface object: Notification.permission;
+    or of a namespace object, for `static` and `static-get` only: console.memory).
     `keep` lists argument indexes recorded, strings cut to `cut` characters (the recorder's default when None).
     An object argument is kept as `{field: value}` for the own data properties named in `fields` (getters are
     never run), an array as its first elements; anything else as its type.
@@ -101,6 +105,8 @@ def _api(name: str, group: str, kind: str = "method", keep: tuple[int, ...] = ()
 
 
 _NAV = ("Navigator", "WorkerNavigator")
+_WINDOW_GEOMETRY = ("innerWidth", "innerHeight", "outerWidth", "outerHeight", "screenX", "screenY", "screenLeft",
+                    "screenTop")
 _CTX2D = ("CanvasRenderingContext2D", "OffscreenCanvasRenderingContext2D")
 _GL = ("WebGLRenderingContext", "WebGL2RenderingContext")
 
@@ -124,6 +130,9 @@ APIS: tuple[Api, ...] = (
     _api("HTMLCanvasElement.toDataURL", "canvas", keep=(0, 1), receiver="canvas", returns="hash"),
     _api("HTMLCanvasElement.toBlob", "canvas", keep=(1, 2), receiver="canvas"),
     _api("HTMLCanvasElement.getContext", "canvas", keep=(0,), receiver="canvas"),
+    # `new HTMLCanvasElement()` (an illegal constructor: it throws) and a customized built-in's `super()`;
+    # document.createElement("canvas") never calls it (Tracker Radar Collector watches it all the same)
+    _api("HTMLCanvasElement.constructor", "canvas", "constructor"),
     _api("OffscreenCanvas.convertToBlob", "canvas", receiver="offscreen"),
     _api("OffscreenCanvas.getContext", "canvas", keep=(0,), receiver="offscreen"),
     *_both("getImageData", "canvas", keep=(0, 1, 2, 3), returns="pixels"),
@@ -148,6 +157,7 @@ APIS: tuple[Api, ...] = (
     *_both("getSupportedExtensions", "webgl", families=_GL),
     *_both("getShaderPrecisionFormat", "webgl", keep=(0, 1), families=_GL),
     *_both("readPixels", "webgl", keep=(0, 1, 2, 3), families=_GL),
+    *_both("getContextAttributes", "webgl", families=_GL),
     # audio: contexts, the graph and its rendering
     _api("OfflineAudioContext.constructor", "audio", "constructor", keep=(0, 1, 2)),
     _api("AudioContext.constructor", "audio", "constructor"),
@@ -165,6 +175,7 @@ APIS: tuple[Api, ...] = (
     _api("OfflineAudioContext.startRendering", "audio"),
     _api("AudioBuffer.getChannelData", "audio", keep=(0,)),
     _api("AnalyserNode.getFloatFrequencyData", "audio"),
+    _api("AudioWorkletNode.constructor", "audio", "constructor", keep=(1,)),  # the processor's name
     # navigator properties (WorkerNavigator in workers where it has them). Each accessor breakpoint costs
     # about a millisecond or more to set in every new renderer process: see docs/crawl-detectors.md.
     *(_api(f"Navigator.{member}", "navigator", "get", interfaces=_NAV) for member in (
@@ -173,6 +184,14 @@ APIS: tuple[Api, ...] = (
     *(_api(f"Navigator.{member}", "navigator", "get") for member in (
         "plugins", "mimeTypes", "doNotTrack", "cookieEnabled", "maxTouchPoints", "webdriver", "pdfViewerEnabled",
         "productSub", "vendorSub", "geolocation")),
+    # gateways to capability APIs (Tracker Radar Collector's list); mediaCapabilities, permissions and storage
+    # are in workers too
+    *(_api(f"Navigator.{member}", "navigator", "get", interfaces=_NAV) for member in (
+        "mediaCapabilities", "permissions", "storage")),
+    *(_api(f"Navigator.{member}", "navigator", "get") for member in (
+        "mediaDevices", "keyboard", "presentation", "webkitPersistentStorage", "webkitTemporaryStorage")),
+    _api("NavigatorUAData.brands", "navigator", "get"),
+    _api("NavigatorUAData.platform", "navigator", "get"),
     _api("Navigator.javaEnabled", "navigator"),
     _api("Navigator.getGamepads", "navigator"),
     _api("Navigator.requestMediaKeySystemAccess", "navigator", keep=(0,)),
@@ -186,8 +205,33 @@ APIS: tuple[Api, ...] = (
         "orientation", "isExtended")),
     _api("Window.devicePixelRatio", "screen", "get"),
     _api("Window.matchMedia", "screen", keep=(0,)),
+    # the window's size and position, its name (can link two tabs) and whether its bars show: their own group,
+    # so `screen_properties` still counts Screen properties (layout code reads innerWidth all the time)
+    *(_api(f"Window.{member}", "window", "get") for member in _WINDOW_GEOMETRY),
+    _api("Window.name", "window", "get"),
+    _api("BarProp.visible", "window", "get"),
+    # memory available to JavaScript (not navigator.deviceMemory); console.memory is a namespace's accessor
+    _api("Performance.memory", "memory", "get"),
+    _api("console.memory", "memory", "static-get"),
+    # clocks: the current time and the page's own timeline (Tracker Radar Collector: the time zone can be
+    # worked out from getTime; behavioural fingerprinting times events)
+    _api("Date.getTime", "timing"),
+    _api("PerformanceTiming.navigationStart", "timing", "get"),
+    _api("Event.timeStamp", "timing", "get"),
+    _api("Animation.currentTime", "timing", "get"),
+    _api("Animation.startTime", "timing", "get"),
+    # input events read (behavioural fingerprinting, keyboard layout), and touch support tested
+    _api("KeyboardEvent.code", "input", "get"),
+    _api("KeyboardEvent.keyCode", "input", "get"),
+    *(_api(f"Touch.{member}", "input", "get") for member in ("force", "radiusX", "radiusY", "rotationAngle")),
+    *(_api(f"WheelEvent.{member}", "input", "get") for member in ("deltaX", "deltaY", "deltaZ")),
+    _api("TouchEvent.constructor", "input", "constructor", keep=(0,)),
     # fonts, WebRTC, battery, sensors, media capabilities, speech, permissions, time zone
     _api("FontFaceSet.check", "fonts", keep=(0, 1)),
+    # font probing through an element's style and its boxes (the receiver: the element's node name)
+    _api("CSSStyleDeclaration.setProperty", "fonts", keep=(0, 1),
+         only=("font-family", "fontFamily", "fontfamily", "font")),
+    _api("Element.getClientRects", "fonts", receiver="target"),
     _api("RTCPeerConnection.constructor", "webrtc", "constructor", keep=(0,), fields=("iceServers", "iceTransportPolicy")),
     _api("RTCPeerConnection.createDataChannel", "webrtc", keep=(0, 1),
          fields=("ordered", "maxRetransmits", "maxPacketLifeTime", "protocol", "negotiated", "id")),
@@ -195,12 +239,19 @@ APIS: tuple[Api, ...] = (
          fields=("offerToReceiveAudio", "offerToReceiveVideo", "iceRestart", "voiceActivityDetection")),
     _api("RTCPeerConnection.setLocalDescription", "webrtc", keep=(0,), fields=("type",)),
     _api("RTCPeerConnection.onicecandidate", "webrtc", "set"),
+    _api("RTCPeerConnectionIceEvent.candidate", "webrtc", "get"),  # where local addresses leak
     _api("Navigator.getBattery", "battery"),
     *(_api(f"{sensor}.constructor", "sensors", "constructor") for sensor in (
         "Accelerometer", "LinearAccelerationSensor", "GravitySensor", "Gyroscope", "Magnetometer",
         "AbsoluteOrientationSensor", "RelativeOrientationSensor", "AmbientLightSensor")),
     _api("Window.ondeviceorientation", "sensors", "set"),
     _api("Window.ondevicemotion", "sensors", "set"),
+    _api("Sensor.start", "sensors"),
+    *(_api(f"Gyroscope.{axis}", "sensors", "get") for axis in ("x", "y", "z")),
+    *(_api(f"DeviceOrientationEvent.{member}", "sensors", "get") for member in ("alpha", "beta", "gamma",
+                                                                                "absolute")),
+    *(_api(f"DeviceMotionEvent.{member}", "sensors", "get") for member in (
+        "acceleration", "accelerationIncludingGravity", "rotationRate")),
     _api("MediaDevices.enumerateDevices", "media"),
     _api("MediaDevices.getUserMedia", "media", keep=(0,), fields=("audio", "video")),
     _api("HTMLMediaElement.canPlayType", "media", keep=(0,)),
@@ -222,7 +273,13 @@ APIS: tuple[Api, ...] = (
     _api("CookieStore.get", "storage", keep=(0,), fields=("name",)),
     _api("CookieStore.getAll", "storage", keep=(0,), fields=("name",)),
     _api("CookieStore.set", "storage", keep=(0,), fields=("name",)),
+    _api("Window.openDatabase", "storage", keep=(0,)),  # WebSQL: gone from Chromium (119), still watched
+    # talking to other tabs and contexts (Tracker Radar Collector's list): channel and worker names kept
+    _api("SharedWorker.constructor", "messaging", "constructor", keep=(0, 1), fields=("name", "type")),
+    _api("BroadcastChannel.constructor", "messaging", "constructor", keep=(0,)),
+    _api("URL.createObjectURL", "messaging", "static"),
     _api("Navigator.sendBeacon", "beacon", keep=(0,)),
+    _api("Document.interestCohort", "cohort"),  # FLoC: gone from Chromium (101), still watched
     # which script reads which cookies: the names in the string document.cookie returned
     _api("Document.cookie", "cookies", "get", returns="cookie-names"),
     # which script listens to what (key logging, session recording, device probing)

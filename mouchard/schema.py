@@ -113,6 +113,9 @@ TABLES: tuple[Table, ...] = (
         C("duration_ms", "integer", "Whole visit, navigation to last record.", unit="ms"),
         C("dwell_ms", "integer", "Time the visit stayed on the page after load, scrolling and moving the mouse "
           "(--dwell), before waiting for the network to go quiet; 0 when the page did not load.", unit="ms"),
+        C("leave_ms", "integer", "Time spent leaving the page at the end of the visit, as a person's tab does (to "
+          "about:blank: its visibilitychange, pagehide and unload beacons are this visit's requests), until the "
+          "network was quiet; empty when the page was not left (it did not load or stopped answering).", unit="ms"),
         C("attempt", "integer", "1 for the first try; more when a crashed browser was retried or with "
           "--retry-failed (an earlier try keeps its row, its key suffixed ' #attempt N')."),
         C("worker", "text", "Worker that made the visit (distributed crawls)."),

@@ -106,6 +106,15 @@ def test_navigator_and_screen_properties_are_counted_once_each():
     assert (flags["navigator_properties"], flags["screen_properties"], flags["apis"]) == (2, 3, 5)
 
 
+def test_window_geometry_is_not_a_screen_property_and_ua_data_is_a_navigator_one():
+    # layout code reads innerWidth all the time: the window's group, not the screen enumeration count
+    found = uses(Window__innerWidth=(30, []), Window__innerHeight=(30, []), Window__outerWidth=(1, []),
+                 Screen__width=(1, []), NavigatorUAData__brands=(1, []), Navigator__mediaDevices=(1, []))
+    flags = script_flags(found)
+    assert (flags["navigator_properties"], flags["screen_properties"], flags["apis"]) == (2, 1, 6)
+    assert {BY_NAME[name].group for name in ("Window.innerWidth", "Window.name", "BarProp.visible")} == {"window"}
+
+
 @pytest.mark.parametrize("line, url", [
     ("    at go (https://openfpcdn.io/fp/canvas.js:1:49)", "https://openfpcdn.io/fp/canvas.js"),
     ("    at https://www.example.org:8443/page?q=1:3:9", "https://www.example.org:8443/page?q=1"),

@@ -41,7 +41,7 @@ def add_visit(store: Store, crawl: int, site: str, *, worker: str = "w1", parent
                                      "parent_visit_id": parent, "depth": 1 if parent else 0, "attempt": 1})
         first = tx.insert("requests", {"visit_id": visit, "url": f"http://www.{site}{path}", "status": 301,
                                        "resource_type": "document"})
-        doc = tx.insert("requests", {"visit_id": visit, "url": url, "status": 200, "redirect_from_id": first,
+        tx.insert("requests", {"visit_id": visit, "url": url, "status": 200, "redirect_from_id": first,
                                      "resource_type": "document"})
         body = tx.add_body(f'{{"uid": "{site}"}}'.encode(), "application/json")
         pixel = tx.insert("requests", {"visit_id": visit, "url": "https://px.tracker.example/p?uid=1",

@@ -16,15 +16,18 @@ from hypothesis import strategies as st
 from test_crawler_recall import run_crawl
 from web.sites import cookie_lab
 
+from crawler.browser.cookies import browser_accepts
 from mouchard.cookies import (
     MAX_ATTRIBUTE_VALUE,
     MAX_LINE,
     apply_browser,
     asked_lifetime,
+    deletes,
     judge_identifier,
     parse_cookie_date,
     parse_set_cookie,
 )
+from mouchard.domains import is_public_suffix
 
 NOW = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.timezone.utc)
 COLUMNS = ("value", "set_by", "domain", "path", "session", "lifetime_days", "same_site", "secure", "http_only",
@@ -109,7 +112,31 @@ def cookies(testweb, tmp_path_factory) -> dict[str, sqlite3.Row]:
 @pytest.mark.slow
 def test_exactly_the_cookies_the_browser_kept_are_rows(cookies):
     assert set(cookies) == {"far_header", "maxage_header", "none_header", "lax_default_header",
-                            "far_script", "maxage_script", "none_script", "chips_header"}
+                            "far_script", "maxage_script", "none_script", "chips_header", "brief_header",
+                            "brief_script"}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_cookie_set_for_a_minute_is_a_cookie_not_a_deletion(cookies):
+    for name, value, set_by in (("brief_header", "h6", "header"), ("brief_script", "s5", "script")):
+        row = cookies[name]
+        assert (row["value"], row["set_by"], row["session"], row["requested_lifetime_days"]) == (value, set_by, 0, 0.0)
+        assert row["expires_at"] == row["requested_expires_at"] is not None  # kept as asked: well under 400 days
+
+
+def test_deletion_is_an_expiry_not_after_the_setting_time_and_a_public_suffix_is_no_domain():
+    at = NOW.replace(microsecond=700000)
+    lines = {"a=1; Max-Age=3": False, "a=1; Max-Age=1": False, "a=1; Max-Age=0": True, "a=1; Max-Age=-1": True,
+             "a=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT": True, "a=1": False}
+    assert {line: deletes(parse_set_cookie(line, "https://www.x.fr/", at), at) for line in lines} == lines
+    assert [is_public_suffix(d) for d in ("fr", ".fr", "co.uk", "github.io", "npm-lab.fr", "www.npm-lab.fr",
+                                          "localhost", "127.0.0.1", "")] == [True, True, True, True, False, False,
+                                                                             False, False, False]
+    row = parse_set_cookie("p=1; domain=.fr; path=/", "https://www.npm-lab.fr/", at)
+    assert not browser_accepts(row, "https://www.npm-lab.fr/")
+    assert browser_accepts(parse_set_cookie("p=1; domain=npm-lab.fr", "https://www.npm-lab.fr/", at),
+                           "https://www.npm-lab.fr/")
 
 
 @pytest.mark.browser

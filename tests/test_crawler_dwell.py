@@ -1,9 +1,10 @@
 """--dwell: a visit stays on the loaded page, scrolls to the bottom and back, moves the mouse, types into forms in
 iframes, and records the late, scroll-, view- and mouse-triggered requests; audio fingerprinting runs.
 
-Two real crawls (`mouchard crawl` in a subprocess) of the dwell lab (tests/web/sites/dwell_lab.py): one with
+Three real crawls (`mouchard crawl` in a subprocess) of the dwell lab (tests/web/sites/dwell_lab.py): one with
 `--dwell 2` (three lab pages and a page that blocks its main thread after load), one with `--dwell 0` (the late
-page alone: what a visit that leaves once the network is quiet misses). The rest of the suite crawls with
+page alone: what a visit that leaves once the network is quiet misses), and one of the exit pages (beacons sent
+when the page is hidden and left; a pagehide handler that never returns). The rest of the suite crawls with
 MOUCHARD_DWELL=0 (tests/conftest.py), so only these visits pay for the dwell.
 """
 
@@ -52,6 +53,18 @@ def hurried(testweb, tmp_path_factory):
     assert result.returncode == 0, result.stderr[-3000:]
     conn = _open(db)
     yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="module")
+def left(testweb, tmp_path_factory):
+    """(db connection, db path) after one crawl of the exit pages (no dwell), with a screenshot per visit."""
+    db = tmp_path_factory.mktemp("exit") / "exit.db"
+    urls = [testweb.url(dwell_lab.HOST, path) for path in ("/exit", "/exit-hang")]
+    result = run_crawl(testweb, db, urls, "--dwell", "0", "--screenshots")
+    assert result.returncode == 0, result.stderr[-3000:]
+    conn = _open(db)
+    yield conn, db
     conn.close()
 
 
@@ -136,3 +149,125 @@ def test_dwell_option_default_and_environment(monkeypatch):
     monkeypatch.setenv(ENV_DWELL, "-1")
     result = CliRunner().invoke(crawl, ["https://example.org/"])
     assert result.exit_code == 2 and "--dwell" in result.output
+
+
+def test_leaving_records_the_hidden_and_pagehide_beacons_with_their_script(left, testweb):
+    """The tab goes to about:blank: visibilitychange (hidden) and pagehide run, and their sendBeacon and keepalive
+    fetch are requests of this visit, initiated by the page's inline script."""
+    conn, _ = left
+    page_url = testweb.url(dwell_lab.HOST, "/exit")
+    row = visit(conn, dwell_lab.HOST, "/exit")
+    sent = sorted((r["method"], urllib.parse.urlsplit(r["url"]).path, urllib.parse.urlsplit(r["url"]).query,
+                   r["initiator_type"], r["initiator_url"], r["frame_url"], r["post_body_size"]) for r in conn.execute(
+        "SELECT * FROM requests WHERE visit_id = ? AND host = ?", (row["id"], dwell_lab.COLLECT_HOST)))
+    assert sent == sorted((method, path, query, "script", page_url, page_url, len("{}"))  # string bodies kept
+                          for method, path, query in dwell_lab.EXPECTED[f"{dwell_lab.HOST}/exit"]["beacons"])
+    assert conn.execute("SELECT count(*) FROM requests WHERE host = ? AND visit_id != ?",
+                        (dwell_lab.COLLECT_HOST, row["id"])).fetchone()[0] == 0
+    assert row["status"] == "ok" and row["leave_ms"] is not None and row["leave_ms"] > 0
+
+
+def test_after_leaving_the_visit_keeps_the_pages_title_storage_cookies_and_screenshot(left, testweb):
+    from mouchard.store import evidence_dir
+
+    conn, db = left
+    expected = dwell_lab.EXPECTED[f"{dwell_lab.HOST}/exit"]
+    row = visit(conn, dwell_lab.HOST, "/exit")
+    assert (row["title"], row["final_url"]) == (expected["title"], testweb.url(dwell_lab.HOST, "/exit"))
+    origin = testweb.url(dwell_lab.HOST, "/").rstrip("/")
+    storage = [(r["kind"], r["name"], r["value"]) for r in conn.execute(
+        "SELECT * FROM storage_items WHERE visit_id = ? AND origin = ?", (row["id"], origin))]
+    assert storage == expected["storage"]
+    cookies = [(r["name"], r["value"]) for r in conn.execute("SELECT * FROM cookies WHERE visit_id = ?", (row["id"],))]
+    assert cookies == expected["cookies"]
+    shots = conn.execute("SELECT path FROM evidence_files WHERE visit_id = ? AND documents = 'screenshot'",
+                         (row["id"],)).fetchall()
+    assert len(shots) == 1
+    assert _png_shades((evidence_dir(db) / shots[0]["path"]).read_bytes()) > 10  # the page's text, not a blank tab
+
+
+def _png_shades(png: bytes) -> int:
+    """How many distinct byte values a PNG's (filtered) pixel data holds: a blank page has a handful."""
+    import struct
+    import zlib
+
+    data, at = b"", 8
+    while at < len(png):
+        length, kind = struct.unpack(">I4s", png[at:at + 8])
+        if kind == b"IDAT":
+            data += png[at + 8:at + 8 + length]
+        at += 12 + length
+    return len(set(zlib.decompress(data)))
+
+
+def test_a_page_that_never_lets_go_ends_partial_with_a_reason(left):
+    """A pagehide handler that loops forever: leaving is bounded, the visit is a row with a status and a reason,
+    and a `failures` row names the leave."""
+    from crawler.browser.dwell import LEAVE_NAVIGATION
+
+    conn, _ = left
+    row = visit(conn, dwell_lab.HOST, "/exit-hang")
+    assert row["status"] == "partial"
+    assert row["reason"] == (f"the page did not let go within {LEAVE_NAVIGATION:g} s "
+                             "(a beforeunload, pagehide or unload handler that does not return)")
+    assert row["title"] == "Dwell lab: exit hang" and row["leave_ms"] is not None
+    failures = [(r["component"], r["kind"]) for r in conn.execute("SELECT * FROM failures WHERE visit_id = ?",
+                                                                   (row["id"],))]
+    assert failures == [("leave", "leave-failed")]
+
+
+def test_leave_launch_args_keep_playwrights_disabled_features():
+    """Chromium keeps only the last --disable-features: ours repeats Playwright's list (checked against the
+    installed driver) and merges any given on the command line."""
+    import pathlib
+    import re
+
+    import playwright
+
+    from crawler.browser.dwell import LEAVE_FEATURE, PLAYWRIGHT_DISABLED_FEATURES, leave_launch_args
+
+    bundle = pathlib.Path(playwright.__file__).parent / "driver/package/lib/coreBundle.js"
+    listed = re.search(r"disabledFeatures = \[(.*?)\]\.filter", bundle.read_text(encoding="utf-8"), re.DOTALL)
+    assert listed, "Playwright's disabled-features list moved: check crawler/browser/dwell.py"
+    names = re.findall(r'^\s*"([A-Za-z0-9]+)"', listed.group(1), re.MULTILINE)
+    assert set(names) == set(PLAYWRIGHT_DISABLED_FEATURES)
+    args = leave_launch_args(["--foo", "--disable-features=A,B", "--bar"])
+    assert args[:2] == ["--foo", "--bar"] and len(args) == 3
+    assert args[2] == "--disable-features=" + ",".join([*PLAYWRIGHT_DISABLED_FEATURES, "A", "B", LEAVE_FEATURE])
+
+
+def test_leave_is_bounded_and_says_why_it_failed():
+    """`leave` without a browser: a navigation the page refuses or that raises is a reason, not an exception; a
+    page that reaches about:blank is left, after the network stayed quiet."""
+    import asyncio
+
+    from crawler.browser.dwell import leave
+
+    class Page:
+        def __init__(self) -> None:
+            self.url = "https://www.dwell-lab.fr/exit"
+
+        def is_closed(self) -> bool:
+            return False
+
+    async def run(send):
+        return await leave(page, send, activity=lambda: 3, quiet=0.05, limit=0.5)
+
+    async def refused(method: str, params: dict) -> dict:
+        return {"errorText": "net::ERR_ABORTED"}
+
+    async def broken(method: str, params: dict) -> dict:
+        raise RuntimeError("Target closed")
+
+    async def navigates(method: str, params: dict) -> dict:
+        assert (method, params) == ("Page.navigate", {"url": "about:blank"})
+        page.url = "about:blank"
+        return {"frameId": "F"}
+
+    page = Page()
+    refused_result = asyncio.run(run(refused))
+    assert (refused_result.left, refused_result.reason) == (False, "leaving the page failed: net::ERR_ABORTED")
+    broken_result = asyncio.run(run(broken))
+    assert (broken_result.left, broken_result.reason) == (False, "leaving the page failed: Target closed")
+    left_result = asyncio.run(run(navigates))
+    assert (left_result.left, left_result.reason) == (True, None)

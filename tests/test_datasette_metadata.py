@@ -28,7 +28,7 @@ def test_every_table_and_column_is_described_with_units():
             assert meta["columns"][column.name].startswith(column.description)
             if column.unit:
                 assert f"(unit: {column.unit})" in meta["columns"][column.name]
-    assert tables["visits"]["units"] == {"load_ms": "ms", "duration_ms": "ms", "dwell_ms": "ms"}
+    assert tables["visits"]["units"] == {"load_ms": "ms", "duration_ms": "ms", "dwell_ms": "ms", "leave_ms": "ms"}
     assert "units" not in tables["storage_items"]  # "characters" is no Pint unit
 
 

@@ -36,8 +36,8 @@ import time
 from crawler.browser.targets import CDPError
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
 from crawler.collectors.fingerprinting import RecordFingerprinting
-from mouchard.cookies import apply_browser, cookie_key, from_browser, parse_set_cookie
-from mouchard.domains import host_of, under
+from mouchard.cookies import apply_browser, cookie_key, deletes, from_browser, parse_set_cookie
+from mouchard.domains import host_of, is_public_suffix, under
 from mouchard.fingerprinting import COOKIE_WRITE
 
 MAX_REFUSAL_REASONS = 8  # CDP blockedReasons counted per refused cookie (an enum: a handful at most)
@@ -94,7 +94,7 @@ class RecordCookies(Collector):
                 row = parse_set_cookie(line, url, _utc(event["wall"]), first_party=visit.site)
                 if row is None:
                     continue
-                if row["requested_lifetime_days"] is not None and row["requested_lifetime_days"] <= 0:
+                if deletes(row, _utc(event["wall"])):
                     visit.count("cookies/deleted_by_header")
                     continue
                 header_pairs.add((row["name"], row["value"]))
@@ -111,7 +111,7 @@ class RecordCookies(Collector):
         jar = await self._jar(visit)
 
         for written, time_ms, set_at, _document_url in await self._script_writes(visit):
-            if written["requested_lifetime_days"] is not None and written["requested_lifetime_days"] <= 0:
+            if deletes(written, set_at):
                 visit.count("cookies/deleted_by_script")
                 continue
             if (written["name"], written["value"]) in header_pairs:
@@ -178,6 +178,8 @@ def browser_accepts(row: dict, url: str) -> bool:
     host = host_of(url)
     domain = (row.get("domain") or "").lstrip(".").lower()
     if row.get("http_only") or (row.get("secure") and not url.startswith("https:")):
+        return False
+    if domain != host and is_public_suffix(domain):  # `domain=.fr`: a probe for the registrable domain, refused
         return False
     return not host or under(host, domain)
 

@@ -12,6 +12,19 @@ Invisible to the page: the input is real input (Playwright's mouse, i.e. CDP `In
 input and CDP call has a timeout, and a page that stops answering (main thread blocked) ends the dwell early,
 which the caller sees as `DwellResult.completed` False. The bare baseline of benchmarks/crawl.py is to call this
 same function (with a CDP session of its own), so both sides spend the same time and make the same gestures.
+
+Leave: analytics send their last batch when the reader goes (GA4's engagement time, posthog-js and rrweb flushing
+on `visibilitychange` to hidden and `pagehide`, `navigator.sendBeacon` or `fetch(..., {keepalive: true})`). A
+visit that closes the browser under a page never sees those. `leave` navigates the tab to about:blank (CDP
+`Page.navigate`, browser-initiated like a typed address: no script runs in the page), so Chromium runs the page's
+`beforeunload`, `visibilitychange` (hidden), `pagehide` and `unload` handlers, then waits until the network is
+quiet (as the settle). Chromium 156 runs those handlers, by default, in the old document *after* the new one
+committed (RenderDocument: a new frame host per document), when the DevTools session has already moved on: the
+beacons reach the server but no CDP event names them. Started with `--disable-features=RenderDocument`
+(`leave_launch_args`), the same frame host unloads the page before the commit and the session sees every request
+with its initiator. Checked, and not enough: `Page.setWebLifecycleState` frozen (the page stays visible: nothing
+fires), another tab brought to front (headless pages stay visible), closing the page with `runBeforeUnload` (the
+handlers run, the session is gone with the page).
 """
 
 from __future__ import annotations
@@ -30,6 +43,22 @@ MAX_STEPS = 30  # wheel steps each way: an endless page (infinite scroll) stops 
 STEP_SHARE = 0.8  # of the viewport's height per wheel step, so every part of the page is on screen once
 CALL_TIMEOUT = 2.0  # seconds one input event or CDP call may take before the page counts as unresponsive
 PAUSE_MAX = 1.5  # seconds between two steps at most: a long dwell reads the page, it does not stare at it
+
+LEAVE_NAVIGATION = 3.0  # seconds the page may take to let go (its beforeunload/pagehide/unload handlers run)
+# Then the answers to what the page sent while leaving: the hide and unload handlers run before the blank page
+# commits and the old document runs nothing after, so every request is already made; this short quiet lets their
+# answers (status, cookies) arrive.
+LEAVE_QUIET = 0.3
+LEAVE_LIMIT = 2.0  # and the wait for quiet ends after this long in any case
+# Features Playwright 1.65's launcher disables with its own `--disable-features`; Chromium keeps only the last
+# such flag, so ours repeats them (tests/test_crawler_dwell.py checks the list against the installed driver).
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints",
+    "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch", "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion")
+LEAVE_FEATURE = "RenderDocument"  # off: the page unloads in the frame host DevTools is attached to (see above)
 
 Send = Callable[[str, dict], Awaitable[dict]]
 
@@ -139,3 +168,72 @@ async def _call(awaitable: Any) -> None:
 async def _sleep(seconds: float, deadline: float) -> None:
     """Pause, but never past the end of the dwell."""
     await asyncio.sleep(max(0.0, min(seconds, deadline - time.monotonic())))
+
+
+@dataclass
+class LeaveResult:
+    """What leaving did: whether the tab reached about:blank, how long leaving took (navigation and the wait for a
+    quiet network), and why it did not (a handler that never returns, a crashed page)."""
+
+    left: bool = False
+    ms: int = 0
+    reason: str | None = None
+
+
+def leave_launch_args(args: list[str] | tuple[str, ...]) -> list[str]:
+    """`args` with RenderDocument disabled (see the module docstring), every `--disable-features` merged into one
+    that also keeps Playwright's own list (Chromium keeps only the last flag)."""
+    features: list[str] = [*PLAYWRIGHT_DISABLED_FEATURES]
+    out = []
+    for arg in args:
+        if arg.startswith("--disable-features="):
+            features.extend(f for f in arg.split("=", 1)[1].split(",") if f and f not in features)
+            continue
+        out.append(arg)
+    if LEAVE_FEATURE not in features:
+        features.append(LEAVE_FEATURE)
+    return [*out, "--disable-features=" + ",".join(features)]
+
+
+async def leave(page: "Page", send: Send, *, activity: Callable[[], int] | None = None,
+                quiet: float = LEAVE_QUIET, limit: float = LEAVE_LIMIT) -> LeaveResult:
+    """Leave `page` as a person's tab does: navigate to about:blank (`send` runs one CDP command on the page's
+    session), so the page's hide and unload handlers run and send their beacons; then wait until `activity()` (a
+    count of requests seen) stops changing for `quiet` seconds, at most `limit`. Bounded: a page that does not let
+    go within LEAVE_NAVIGATION seconds ends it, with a reason (its renderer is then likely blocked)."""
+    result = LeaveResult()
+    started = time.monotonic()
+    try:
+        answer = await asyncio.wait_for(send("Page.navigate", {"url": "about:blank"}), LEAVE_NAVIGATION)
+        if answer.get("errorText"):
+            result.reason = f"leaving the page failed: {str(answer['errorText'])[:200]}"
+    except Exception as exc:  # noqa: BLE001 - timed out, crashed or closed page: the reason says which
+        text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        result.reason = f"leaving the page failed: {text}"
+    if result.reason is None:
+        # Page.navigate answers once the navigation started; the page has let go when the tab shows about:blank
+        # (Playwright follows the main frame's commits).
+        while page.url != "about:blank" and not page.is_closed():
+            if time.monotonic() - started >= LEAVE_NAVIGATION:
+                result.reason = (f"the page did not let go within {LEAVE_NAVIGATION:g} s "
+                                 "(a beforeunload, pagehide or unload handler that does not return)")
+                break
+            await asyncio.sleep(0.05)
+        if page.is_closed() and result.reason is None:
+            result.reason = "the page closed while leaving"
+    result.left = result.reason is None
+    if result.left and activity is not None:
+        await wait_quiet(activity, quiet=quiet, limit=limit)
+    result.ms = int((time.monotonic() - started) * 1000)
+    return result
+
+
+async def wait_quiet(activity: Callable[[], int], *, quiet: float, limit: float) -> None:
+    """Until `activity()` (a count of requests seen so far) has not changed for `quiet` seconds, at most `limit`
+    seconds: the page has sent what it sends after a gesture (typing, a consent click, leaving)."""
+    start = changed = time.monotonic()
+    count = activity()
+    while time.monotonic() - start < limit and time.monotonic() - changed < quiet:
+        await asyncio.sleep(0.1)
+        if activity() != count:
+            count, changed = activity(), time.monotonic()

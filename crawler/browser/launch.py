@@ -12,6 +12,7 @@ import platform
 import re
 from dataclasses import dataclass, field
 
+from crawler.browser.dwell import leave_launch_args
 from mouchard.browser import Sandbox, browser_version, launch_options, sandbox
 from mouchard.net import NetworkOptions
 
@@ -70,8 +71,9 @@ class LaunchPlan:
     @property
     def launch(self) -> dict:
         """executable_path (our launcher when root), args and chromium_sandbox."""
-        return launch_options(self.executable, [*STEALTH_ARGS, *self.net.chromium_args(), *ca_args(self.net.ca_file),
-                                                *self.extra_args], box=self.sandbox)
+        # RenderDocument off, so the page's beacons on leaving are seen (crawler/browser/dwell.py `leave`)
+        return launch_options(self.executable, leave_launch_args([
+            *STEALTH_ARGS, *self.net.chromium_args(), *ca_args(self.net.ca_file), *self.extra_args]), box=self.sandbox)
 
     @property
     def args(self) -> list[str]:

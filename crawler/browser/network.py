@@ -315,6 +315,7 @@ class RecordRequests(Collector):
     def _apply_response(hop: Hop, response: dict) -> None:
         row = hop.row
         row["status"] = response.get("status")
+        _answered(row)
         if "response_headers" not in row or not row.get("_extra_response"):
             row["response_headers"] = _headers(response.get("headers"))
         row["mime_type"] = response.get("mimeType") or row.get("mime_type")
@@ -337,6 +338,7 @@ class RecordRequests(Collector):
             hop.row["_extra_response"] = True
             if params.get("statusCode"):
                 hop.row["status"] = params["statusCode"]
+                _answered(hop.row)
         if lines or params.get("blockedCookies"):
             state["set_cookies"].append({"request_id": request_id, "hop": index, "lines": lines,
                                          "blocked": params.get("blockedCookies") or [], "time_ms": visit.elapsed_ms(),
@@ -438,6 +440,14 @@ class RecordRequests(Collector):
         if extra:
             visit.count("requests/backfilled", len(extra))
         return extra
+
+
+def _answered(row: dict) -> None:
+    """A response came after the page cancelled its side of the request: not a failure. A keepalive request
+    (`sendBeacon`, `fetch(..., {keepalive: true})`) sent by a page that is being left is cancelled in the renderer
+    (net::ERR_ABORTED, canceled) as the document unloads, and the browser still delivers it and gets the answer."""
+    if str(row.get("error") or "").startswith("net::ERR_ABORTED") and "(canceled)" in str(row.get("error")):
+        row["error"] = None
 
 
 def _post_body(request: dict) -> bytes | None:

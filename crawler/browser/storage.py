@@ -3,7 +3,9 @@
 Frames come from `Page.getFrameTree` of the page and of every out-of-process iframe; each frame's storage key
 (`Storage.getStorageKeyForFrame`) names its partition, since Chromium partitions a third-party frame's storage
 by the top-level site. Items are read with `DOMStorage.getDOMStorageItems` and database names with
-`IndexedDB.requestDatabaseNames`: browser-side reads, no page script runs.
+`IndexedDB.requestDatabaseNames`: browser-side reads, no page script runs. They are read before the visit leaves
+the page (`before_leave`): once the tab is on about:blank, DevTools finds no frame for the page's storage.
+Writes made by the page's pagehide or unload handlers are therefore not in these rows.
 """
 
 from __future__ import annotations
@@ -35,7 +37,17 @@ class RecordStorage(Collector):
     name = "storage"
     tables = ("storage_items",)
 
+    async def before_leave(self, visit: VisitContext) -> None:
+        visit.extra["storage_rows"] = await self._read(visit)
+
     async def collect(self, visit: VisitContext) -> Rows:
+        rows = visit.extra.pop("storage_rows", None)
+        if rows is None:  # not read before leaving (the hook failed): what can be read now
+            rows = await self._read(visit)
+        visit.count("storage/recorded", len(rows))
+        return {"storage_items": rows}
+
+    async def _read(self, visit: VisitContext) -> list[dict]:
         keys: dict[str, tuple["Target", str]] = {}  # storage key -> (target that owns a frame, origin)
         for target in visit.targets if visit.responsive else ():
             if target.type not in ("page", "iframe") or target.detached:
@@ -82,6 +94,5 @@ class RecordStorage(Collector):
                     names = []
             rows.extend({**base, "kind": "indexeddb", "name": name, "value": None, "value_size": None}
                         for name in names)
-        visit.count("storage/recorded", len(rows))
-        return {"storage_items": rows}
+        return rows
 

@@ -1,10 +1,12 @@
-"""One visit from start to record: instrument the page before navigation, settle, collect, close, classify the end.
+"""One visit from start to record: instrument the page before navigation, settle, leave, collect, close, classify.
 
 scrapy-playwright creates the visit's browser (a persistent context on a fresh profile) and page, calls
 `VisitRun.prepare` (its page-init callback) before `page.goto`, then the spider's callback or errback, which call
 `VisitRun.finish`, which dwells on a loaded page (`--dwell`: scrolling and mouse movement, crawler/browser/dwell.py)
-before the settle. Every step has a bound: CDP commands and collector hooks have timeouts; a settled page whose
-renderer does not answer ends as `timeout` (its main thread is blocked); and a watchdog kills the page's renderer
+before the settle, and after the collectors' last reads of the live page leaves it as a person's tab does (to
+about:blank: its hide and unload beacons are recorded) before they collect. Every step has a bound: CDP commands
+and collector hooks have timeouts; a settled page whose renderer does not answer ends as `timeout` (its main
+thread is blocked); a page that does not let go when left ends `partial`; and a watchdog kills the page's renderer
 if the download handler itself hangs (with `--pages-per-site` it reads the landing page with `page.content()`,
 which waits forever on a blocked main thread), so each visit ends as a row within its timeout plus fixed margins.
 """
@@ -20,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crawler.browser.dwell import dwell
+from crawler.browser.dwell import LEAVE_NAVIGATION, dwell, leave
 from crawler.browser.profile import remove_profile
 from crawler.browser.targets import TargetHub
 from crawler.collectors.base import VisitContext
@@ -40,6 +42,7 @@ RESPONSIVE_AFTER_LOAD = 3.0  # seconds a settled page's renderer may take to ans
 UNRESPONSIVE = "page unresponsive after load (main thread blocked)"
 CLOSE_TIMEOUT = 15.0
 TITLE_MAX = 1000
+LEAVE_COMPONENT = "leave"  # failures.component of a page that did not let go (see _leave)
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,10 @@ class VisitRun:
             self.visit.timings["load_ms"] = self.visit.elapsed_ms()
 
     def _dialog(self, dialog) -> None:
+        if dialog.type == "beforeunload":  # "leave this page?" while leaving: a person leaving confirms
+            self.visit.count("visits/beforeunload_accepted")
+            asyncio.ensure_future(_quietly(dialog.accept()))
+            return
         self.dialogs += 1
         self.visit.count("visits/dialogs_dismissed")
         asyncio.ensure_future(_quietly(dialog.dismiss()))
@@ -259,6 +266,13 @@ class VisitRun:
             await self._hook(collector, "after_load")
         if visit.hub is not None:
             await visit.hub.drain(1.0)
+        # What needs the live page is read now: collectors' snapshots, then the page's own facts; then the tab
+        # leaves the page (its hide and unload beacons are this visit's requests) and the collectors collect.
+        for collector in self.collectors:
+            await self._hook(collector, "before_leave")
+        final_url, title = await self._page_facts()
+        if error is None:  # a failed navigation left no page of the site to leave
+            await self._leave()
         rows: dict[str, list[dict]] = {}
         for collector in self.collectors:
             produced = await self._hook(collector, "collect") or {}
@@ -269,7 +283,6 @@ class VisitRun:
                 for row in table_rows:  # whose row it is: a row the store refuses is that collector's failure
                     row["_collector"] = collector.name
                 rows.setdefault(table, []).extend(table_rows)
-        final_url, title = await self._page_facts()
         main_status = self._main_status()
         status = http_status if http_status is not None else main_status
         if error is None and status is not None and status >= 400:
@@ -287,7 +300,7 @@ class VisitRun:
             "http_status": status, "title": title, "started_at": visit.started_at or utcnow(),
             "finished_at": utcnow(), "load_ms": visit.timings.get("load_ms"),
             "duration_ms": int((finished - visit.nav_start) * 1000), "attempt": self.spec.attempt,
-            "dwell_ms": visit.timings.get("dwell_ms", 0),
+            "dwell_ms": visit.timings.get("dwell_ms", 0), "leave_ms": visit.timings.get("leave_ms"),
         }
         if self.popups:
             visit.count("visits/with_popups")
@@ -316,19 +329,44 @@ class VisitRun:
             visit.count("visits/dwell_interrupted")
             log.debug("visit %s: dwell ended early (page not answering)", self.spec.url)
 
+    async def _leave(self) -> None:
+        """Leave the loaded page as a person's tab does (crawler/browser/dwell.py `leave`), then wait for the network
+        to be quiet and for the handlers' background work. Only a page that loaded and still answers is left; a page
+        that does not let go is a `failures` row and a `partial` visit, and counts as unresponsive from then on."""
+        visit = self.visit
+        if visit.status not in ("ok", "http-error") or not visit.responsive or visit.page is None \
+                or visit.page.is_closed() or visit.hub is None or visit.hub.page is None:
+            return
+        target = visit.hub.page
+
+        async def send(method: str, params: dict) -> dict:
+            return await target.send(method, params, timeout=LEAVE_NAVIGATION)
+
+        result = await leave(visit.page, send, activity=lambda: len(visit.requests))
+        visit.timings["leave_ms"] = result.ms
+        if result.left:
+            visit.count("visits/left")
+            await visit.hub.drain(1.0)
+            return
+        visit.count("visits/leave_failed")
+        visit.extra["unresponsive"] = True  # its renderer is stuck in a handler: collectors read nothing more
+        self.failures.append(failure_row(LEAVE_COMPONENT, "leave-failed", result.reason or "leaving the page failed"))
+        log.warning("visit %s: %s", self.spec.url, result.reason)
+
     async def _settle(self) -> None:
-        """Let the page's after-load traffic happen: until the network is quiet, at most `settle` seconds."""
-        start = time.monotonic()
-        last_count, last_change = len(self.visit.requests), start
+        """Let the page's after-load traffic happen: until the network is quiet (`quiet` seconds without a new
+        request since the load event; after a dwell that may already be so), at most `settle` seconds."""
+        start, visit = time.monotonic(), self.visit
+        loaded_at = visit.nav_start + visit.timings.get("load_ms", visit.elapsed_ms(start)) / 1000
         while True:
             now = time.monotonic()
             if now - start >= self.settings.settle:
                 break
-            if now - last_change >= self.settings.quiet:
+            rows = visit.requests
+            last = max(loaded_at, visit.nav_start + rows[-1]["time_ms"] / 1000) if rows else loaded_at
+            if now - last >= self.settings.quiet:
                 break
             await asyncio.sleep(0.1)
-            if len(self.visit.requests) != last_count:
-                last_count, last_change = len(self.visit.requests), time.monotonic()
         self.visit.timings["settle_ms"] = int((time.monotonic() - start) * 1000)
 
     async def _probe_renderer(self, timeout: float = 1.0) -> None:
@@ -379,9 +417,11 @@ class VisitRun:
 
 
 def partial_reason(failures: list[dict]) -> str:
-    """The reason of a `partial` visit: which collectors failed (details in `failures`)."""
-    names = sorted({f["component"] for f in failures})
-    return f"collector(s) failed: {', '.join(names)}"[:300]
+    """The reason of a `partial` visit: a page that did not let go (its detail), and which collectors failed
+    (details in `failures`)."""
+    left = [f["detail"] for f in failures if f["component"] == LEAVE_COMPONENT][:1]
+    names = sorted({f["component"] for f in failures if f["component"] != LEAVE_COMPONENT})
+    return "; ".join([*left, *([f"collector(s) failed: {', '.join(names)}"] if names else [])])[:300]
 
 
 async def _quietly(awaitable: Any) -> None:

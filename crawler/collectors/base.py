@@ -12,7 +12,11 @@ the collectors listed in the `MOUCHARD_COLLECTORS` setting (ordered, import path
    collector's attach having finished.
 2. `before_navigation(visit)` once the page's CDP session is ready, before `page.goto`.
 3. `after_load(visit)` when the page has loaded and settled (or timed out: look at `visit.status`).
-4. `collect(visit)` before the browser closes: return rows per table,
+4. `before_leave(visit)` after every collector's `after_load`, while the page is still there: read here what needs
+   the live page (DOM, storage, page-side state, a screenshot). The tab then leaves the page as a person's does
+   (crawler/browser/dwell.py `leave`: `visibilitychange` to hidden, `pagehide`, `unload`; the beacons sent then
+   are recorded), so in `collect` the page is about:blank; the browser context (cookie jar) is still there.
+5. `collect(visit)` before the browser closes: return rows per table,
    `{"cookies": [{...}, ...], "js_calls": [...]}`. Rows omit `id` and `visit_id` (the pipeline fills them).
 
 Every hook has a default that does nothing, so a collector overrides only what it needs. A hook that raises is
@@ -180,8 +184,11 @@ class Collector:
     async def after_load(self, visit: VisitContext) -> None:
         """The page loaded and settled (or the navigation failed: see `visit.status`)."""
 
+    async def before_leave(self, visit: VisitContext) -> None:
+        """The page is still loaded, about to be left: read what needs the live page (collect comes after)."""
+
     async def collect(self, visit: VisitContext) -> Rows:
-        """Rows per table for this visit, gathered before the browser closes."""
+        """Rows per table for this visit, gathered after the page was left, before the browser closes."""
         return {}
 
     def missing_dependencies(self) -> list[str]:

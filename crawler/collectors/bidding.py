@@ -328,10 +328,13 @@ class RecordBidding(Collector):
         data = answer.get("body", "")
         state["bodies"][request_id] = base64.b64decode(data) if answer.get("base64Encoded") else data.encode("utf-8")
 
+    async def before_leave(self, visit: VisitContext) -> None:
+        self.state(visit)["page"] = await self._read_page(visit)  # the page's ad libraries, before it is left
+
     async def collect(self, visit: VisitContext) -> Rows:
         state = self.state(visit)
         rows: list[dict] = []
-        page = await self._read_page(visit)
+        page = state["page"] if "page" in state else await self._read_page(visit)
         for entry in page.get("prebid") or []:
             rows.extend(prebid_rows(entry))
         rows.extend(gpt_rows(page.get("gpt") or []))

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crawler.browser.dwell import wait_quiet
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
 from crawler.consent import clicker, gpc
 from crawler.consent.autoconsent import MISSING_AUTOCONSENT, AutoconsentRun, load_autoconsent, split_rules
@@ -55,6 +56,9 @@ class ConsentState:
     self_test: bool | None = None
     reloaded_ms: int | None = None
     notes: list[str] = field(default_factory=list)
+    after: Reading | None = None  # the page's consent state read before the visit leaves it (before_leave)
+    statement: dict | None = None  # the gpc phase's /.well-known/gpc.json row, fetched before leaving
+    statement_read: bool = False
 
 
 class RecordConsent(Collector):
@@ -214,12 +218,7 @@ class RecordConsent(Collector):
     @staticmethod
     async def _let_page_react(visit: VisitContext, limit: float) -> None:
         """After the click: until the network is quiet for 0.75 s, at most `limit` seconds."""
-        start = time.monotonic()
-        count, changed = len(visit.requests), start
-        while time.monotonic() - start < limit and time.monotonic() - changed < 0.75:
-            await asyncio.sleep(0.1)
-            if len(visit.requests) != count:
-                count, changed = len(visit.requests), time.monotonic()
+        await wait_quiet(lambda: len(visit.requests), quiet=0.75, limit=limit)
 
     async def _screenshot(self, visit: VisitContext, state: ConsentState) -> None:
         path = self._banner_path(visit)
@@ -241,11 +240,21 @@ class RecordConsent(Collector):
         digest = hashlib.sha1(visit.key.encode("utf-8")).hexdigest()[:16]
         return os.path.join(folder, f"{digest}-{visit.phase}-banner.png")
 
+    # --- before the page is left: its final consent state and the site's GPC statement -----------------------
+    async def before_leave(self, visit: VisitContext) -> None:
+        state = self.state(visit)
+        if visit.page is not None and not visit.page.is_closed():
+            state.after = await read_state(visit, state.action)
+        if visit.phase == "gpc" and state.after is not None:
+            state.statement, state.statement_read = await self._gpc_statement(visit, state.after), True
+
     # --- rows ----------------------------------------------------------------------------------------------
     async def collect(self, visit: VisitContext) -> Rows:
         state = self.state(visit)
         page_alive = visit.page is not None and not visit.page.is_closed()
-        after = await read_state(visit, state.action) if page_alive else Reading(visit.elapsed_ms(), state.action)
+        after = state.after
+        if after is None:  # not read before leaving (the hook failed): what the page says now, if anything
+            after = await read_state(visit, state.action) if page_alive else Reading(visit.elapsed_ms(), state.action)
         rows: list[dict] = []
         if state.before is not None:
             rows.extend(reading_rows(state.before, state.cmp))
@@ -256,7 +265,7 @@ class RecordConsent(Collector):
             visit.count("consent/wire_rows_over_limit", dropped)
         if visit.phase == "gpc":
             rows.append(self._gpc_row(visit, state, after))
-            statement = await self._gpc_statement(visit, after)
+            statement = state.statement if state.statement_read else await self._gpc_statement(visit, after)
             if statement is not None:
                 rows.append(statement)
         evidence: list[dict] = []

@@ -17,16 +17,28 @@ How, invisibly to the page:
    (accessors several), and a method's function object created by a later document of the same process stops
    only after some breakpoint on a built-in is set again. So the first breakpoint doubles as a probe: set, it
    means a new process (all are set); "already exists" means a known one, and a breakpoint set and removed at
-   once on a spare built-in re-arms the new document's functions. A document created while its process is
+   once on a spare built-in re-arms the new document's functions. A subframe's document skips the probe: frames
+   of one target share its main frame's process, which its main document armed (one command per iframe, not
+   three: pages with many iframes, as ad and fingerprinting scripts make, wait that much less). A document created while its process is
    paused (an iframe committed during a pause) cannot stop on its `debugger`: it is re-armed before the pause
    ends, or as soon as its script is announced.
 4. The recorders are read (`Runtime.evaluate`, by value) when a frame is about to navigate, after load and at
    the end. Calls the recorder could not attribute without running page code (`Error.prepareStackTrace`
    defined) come as real pauses, named from the paused call frames.
+5. A document that goes away is read while it still exists: a breakpoint condition runs in the realm of the
+   function called, so a page script reading `iframe.contentWindow.devicePixelRatio` is recorded by the iframe's
+   recorder (with the page script as caller), and FingerprintJS removes such iframes as soon as it has read them
+   (its `withIframe`). The recorder listens to its window's `pagehide` (fired when an iframe is removed, however,
+   or a frame navigates; listeners cannot be enumerated by pages) and, only if it holds entries not read yet,
+   stops on a `debugger` statement: the collector reads it on that call frame (one command) and resumes. One stop
+   per vanishing document with unread calls, nothing per call; told apart from the document-start stop by its
+   line (`start_line`).
 Workers get the recorder through `Runtime.evaluate` while they wait for the debugger.
 
-Limits: calls after the last reading of a document that then vanished (an iframe removed mid-visit, a worker
-that ended) are lost. Every condition costs tens of microseconds per call of an instrumented API.
+Limits: calls made after a document's `pagehide` stop (in page `pagehide` listeners on the window without
+capture, which run after the recorder's, or in `unload` listeners) are lost if the document then vanishes, and so
+are the calls of a worker after the last reading before it ended (workers have no `pagehide`). Every condition
+costs tens of microseconds per call of an instrumented API.
 
 Other collectors read the recorders through `RecordFingerprinting.recorded_calls` (the cookies collector takes the
 `document.cookie` writes, which are in the catalogue but not in `js_calls`).
@@ -112,6 +124,7 @@ class RecordFingerprinting(Collector):
             state = visit.extra["fingerprinting"] = {
                 "name": name, "source": source, "page_source": page_source, "source_url": source_url,
                 "hash": hashlib.sha256(page_source.encode("utf-8")).hexdigest(),
+                "start_line": source.count("\n"),  # the line of our `debugger` (0-based, as CDP locations)
                 "entries": {}, "paused": Counter(), "paused_first": {}, "subscribed": False,
             }
         return state
@@ -193,7 +206,20 @@ class RecordFingerprinting(Collector):
         script_id = top.get("location", {}).get("scriptId")
         hits = set(params.get("hitBreakpoints") or ())
         if script_id in mine["ours"]:
+            line = top.get("location", {}).get("lineNumber")
+            if not hits and params.get("reason") == "other" and line != self.state(visit)["start_line"]:
+                # The recorder's `pagehide` listener: its document is going away with entries not read yet.
+                await self._drain_leaving(visit, target, mine, where, mine["ours"][script_id])
+                if mine["pending"]:  # documents committed since could not stop either: as below
+                    await self._rearm(visit, target, mine, where)
+                return
             if not hits and params.get("reason") == "other":
+                frame_id = mine["scripts"].get(script_id, ("", None, None))[2]
+                if mine["probe"] is not None and frame_id and frame_id != target.target_id:
+                    # A subframe's document: the same target, so the renderer process of its main frame, whose
+                    # document armed it. A re-arm suffices: one command while the page waits, not three.
+                    await self._rearm(visit, target, mine, where)
+                    return
                 mine["pausing"] = True
                 try:
                     await self._document_started(visit, target, mine, where, mine["ours"][script_id])
@@ -322,13 +348,36 @@ class RecordFingerprinting(Collector):
             await cls._drain_all(visit)
         return {(script, frame): use for (script, frame, index), use in cls._calls(visit).items() if index == api}
 
+    async def _drain_leaving(self, visit: VisitContext, target: "Target", mine: dict, where: dict,
+                             context_id: int | None) -> None:
+        """Read the recorder of a document stopped in its `pagehide` (it still exists: the page waits)."""
+        name, started = self.state(visit)["name"], time.monotonic()
+        try:
+            drained = (await self._evaluate(target, where, f"{name}(-1)", returnByValue=True)).get("value")
+        except CDPError:
+            visit.count("fingerprinting/leaving_read_failed")
+            return
+        self._keep(visit, target, mine, context_id, drained)
+        visit.count("fingerprinting/documents_read_leaving")
+        visit.count("fingerprinting/leaving_read_ms", int((time.monotonic() - started) * 1000))
+
+    @classmethod
+    def _keep(cls, visit: VisitContext, target: "Target", mine: dict, context_id: int | None, drained: Any) -> None:
+        """Keep what a recorder returned for `-1` (entries are cumulative: a later reading replaces an earlier)."""
+        if not isinstance(drained, dict):
+            return
+        state = cls.state(visit)
+        url = drained.get("u") or mine["contexts"].get(context_id) or target.url
+        for key, entry in (drained.get("e") or {}).items():
+            if isinstance(entry, dict):
+                state["entries"][(target.target_id, context_id, key)] = (url, entry)
+
     @classmethod
     async def _drain_target(cls, visit: VisitContext, target: "Target") -> None:
         mine = target.state.get("fingerprinting")
         if mine is None or target.detached:
             return
-        state = cls.state(visit)
-        name = state["name"]
+        name = cls.state(visit)["name"]
         for context_id in list(mine["contexts"]):
             params = {"expression": f'typeof {name} === "function" ? {name}(-1) : null', "returnByValue": True,
                       "silent": True}
@@ -339,13 +388,7 @@ class RecordFingerprinting(Collector):
             except CDPError:
                 mine["contexts"].pop(context_id, None)  # the document is gone
                 continue
-            drained = (answer.get("result") or {}).get("value")
-            if not isinstance(drained, dict):
-                continue
-            url = drained.get("u") or mine["contexts"].get(context_id) or target.url
-            for key, entry in (drained.get("e") or {}).items():
-                if isinstance(entry, dict):
-                    state["entries"][(target.target_id, context_id, key)] = (url, entry)
+            cls._keep(visit, target, mine, context_id, (answer.get("result") or {}).get("value"))
 
     async def after_load(self, visit: VisitContext) -> None:
         if visit.responsive:

@@ -21,11 +21,12 @@ recorded: rules decide what it means.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
+from crawler.browser.dwell import wait_quiet
 from crawler.collectors.base import Collector, Rows, VisitContext
 from crawler.collectors.wire import scan_requests, sent_requests
 from mouchard.identifiers import normal_forms
@@ -80,6 +81,47 @@ def detector_for(values: dict[str, str]) -> LeakDetector:
     return LeakDetector({kind: [value] for kind, value in values.items()}, forms=_forms)
 
 
+async def type_into_fields(page: Any, values: dict[str, str], *, max_fields: int, deadline: float,
+                           on_frame_error: Callable[[Any, BaseException], None] | None = None,
+                           typed: list[dict] | None = None) -> list[dict]:
+    """Type `values` (by kind, `typed_values`) into the visible, editable inputs of every frame of `page`, key by
+    key, then Tab; never submit. At most `max_fields` fields, nothing started after `deadline` (monotonic).
+    Returns what was typed where ({kind, frame, name}), appended to `typed` as it goes (so a caller cut short by a
+    timeout still knows). Also the bare baseline's typing in benchmarks/crawl.py: both sides make the same
+    interaction."""
+    typed = [] if typed is None else typed
+    for frame in list(page.frames):
+        if len(typed) >= max_fields or time.monotonic() > deadline:
+            break
+        try:
+            await _type_in_frame(frame, values, typed, max_fields, deadline)
+        except Exception as exc:  # a frame that navigated or detached: the others still count
+            if on_frame_error is not None:
+                on_frame_error(frame, exc)
+    return typed
+
+
+async def _type_in_frame(frame: Any, values: dict[str, str], typed: list[dict], max_fields: int,
+                         deadline: float) -> None:
+    inputs = frame.locator("input, textarea")
+    for i in range(min(await inputs.count(), max_fields * 2)):
+        if len(typed) >= max_fields or time.monotonic() > deadline:
+            return
+        field = inputs.nth(i)
+        if not await field.is_visible() or not await field.is_editable():
+            continue
+        attributes = {name: await field.get_attribute(name, timeout=1000)
+                      for name in ("type", "name", "id", "autocomplete", "placeholder", "aria-label")}
+        kind = field_kind(attributes)
+        if kind is None:
+            continue
+        if await field.input_value(timeout=1000):
+            await field.fill("", timeout=1000)
+        await field.press_sequentially(values[kind], delay=0, timeout=3000)
+        await field.press("Tab", timeout=1000)
+        typed.append({"kind": kind, "frame": frame.url, "name": attributes.get("name")})
+
+
 class DetectKeyLogging(Collector):
     """Types into inputs after load; `leaks` rows for typed values found in requests."""
 
@@ -110,44 +152,16 @@ class DetectKeyLogging(Collector):
         visit.extra["keylogging"] = state
         budget = visit.hook_timeout * 0.6 - self.wait  # leave time to wait for the page to send
         deadline = time.monotonic() + max(budget, 1.0)
-        for frame in list(page.frames):
-            if len(state["typed"]) >= self.max_fields or time.monotonic() > deadline:
-                break
-            try:
-                await self._type_in_frame(frame, values, state, deadline)
-            except Exception as exc:  # a frame that navigated or detached: the others still count
-                visit.count("keylogging/frame_errors")
-                visit.logger.debug("keylogging in %s: %s", frame.url, exc)
+
+        def frame_error(frame: Any, exc: BaseException) -> None:  # a frame that navigated or detached
+            visit.count("keylogging/frame_errors")
+            visit.logger.debug("keylogging in %s: %s", frame.url, exc)
+
+        await type_into_fields(page, values, max_fields=self.max_fields, deadline=deadline,
+                               on_frame_error=frame_error, typed=state["typed"])
         visit.count("keylogging/fields_typed", len(state["typed"]))
         if state["typed"]:
-            await self._wait_quiet(visit)
-
-    async def _type_in_frame(self, frame: Any, values: dict[str, str], state: dict, deadline: float) -> None:
-        inputs = frame.locator("input, textarea")
-        for i in range(min(await inputs.count(), self.max_fields * 2)):
-            if len(state["typed"]) >= self.max_fields or time.monotonic() > deadline:
-                return
-            field = inputs.nth(i)
-            if not await field.is_visible() or not await field.is_editable():
-                continue
-            attributes = {name: await field.get_attribute(name, timeout=1000)
-                          for name in ("type", "name", "id", "autocomplete", "placeholder", "aria-label")}
-            kind = field_kind(attributes)
-            if kind is None:
-                continue
-            if await field.input_value(timeout=1000):
-                await field.fill("", timeout=1000)
-            await field.press_sequentially(values[kind], delay=0, timeout=3000)
-            await field.press("Tab", timeout=1000)
-            state["typed"].append({"kind": kind, "frame": frame.url, "name": attributes.get("name")})
-
-    async def _wait_quiet(self, visit: VisitContext) -> None:
-        start = time.monotonic()
-        count, changed = len(visit.requests), start
-        while time.monotonic() - start < self.wait and time.monotonic() - changed < QUIET:
-            await asyncio.sleep(0.1)
-            if len(visit.requests) != count:
-                count, changed = len(visit.requests), time.monotonic()
+            await wait_quiet(lambda: len(visit.requests), quiet=QUIET, limit=self.wait)
 
     async def collect(self, visit: VisitContext) -> Rows:
         state = visit.extra.get("keylogging")

@@ -15,6 +15,10 @@ The call site is named from a stack trace taken with the captured `Error.capture
 prototype-less object: the frames under the recorder's and the condition's (`STACK_FRAMES` of them) are the key.
 When `Error.prepareStackTrace` is defined or `Error.stackTraceLimit` is too small (a stack would run page code or
 be empty), it returns true instead, for the first `MAX_PAUSES` calls per API, and remembers which API asked.
+In a window, the recorder adds one `pagehide` listener (with the pristine `addEventListener`, before any page
+script): when the document goes away with entries not read yet, it stops on a `debugger` statement so the
+collector reads them first (fingerprinting.py, step 5). Pages cannot list listeners; it changes no bfcache
+eligibility (`unload` listeners would).
 Limit: a Proxy passed as a list or dictionary argument sees its `getOwnPropertyDescriptor` trap called (JavaScript
 cannot tell a Proxy without touching it); Blink's own conversion of that argument reads it too.
 
@@ -80,9 +84,11 @@ _RECORDER = r"""let __NAME__ = (() => {
     for (const name of names) {
       let owner = G;
       for (const part of name.split(".")) owner = owner == null ? undefined : owner[part];
-      if (typeof owner !== "function") continue;
+      const isStatic = kind === "static" || kind === "static-get";
+      // an interface object, or a namespace object (console) for a static member
+      if (typeof owner !== "function" && !(isStatic && typeof owner === "object" && owner !== null)) continue;
       if (kind === "constructor") return owner;
-      const holders = kind === "static" || kind === "static-get" ? [owner]
+      const holders = isStatic ? [owner]
         : name === "Window" ? [G, owner.prototype] : [owner.prototype];
       for (const holder of holders) {
         const d = holder && gopd(holder, member);
@@ -95,6 +101,13 @@ _RECORDER = r"""let __NAME__ = (() => {
   const functions = APIS.map(find);
   const spare = find([["HTMLMarqueeElement"], "start", "method"]);  // never armed: see REARM
   let entries = {__proto__: null}, dirty = {__proto__: null}, count = 0, last = -1, hashed = 0;
+  // A document that goes away (an iframe removed, a frame navigating) with entries not read yet stops here,
+  // while it still exists, so the collector reads them (step 5 of fingerprinting.py's docstring).
+  if ("onpagehide" in G) {
+    apply(gopd(G.EventTarget.prototype, "addEventListener").value, G, ["pagehide", function () {
+      for (const k in dirty) { debugger; break; }
+    }]);
+  }
   const pauses = {__proto__: null};
   function value(v, cut, fields, depth) {
     const t = typeof v;

@@ -15,6 +15,13 @@ forms.dwell-widgets.net (a cross-origin form widget, third party):
 - `/iframe-form`: no input of its own; a same-origin iframe (`/form-frame`) and a cross-origin one
   (forms.dwell-widgets.net `/widget`) each hold an e-mail field whose value, on change, is hashed (SHA-256 of the
   trimmed, lower-cased address) and posted to the collector (`/hashed?frame=same` / `?frame=cross`).
+- `/exit`: beacons sent only when the reader leaves, as analytics send their last batch (GA4's engagement time,
+  posthog-js and rrweb flushing on `visibilitychange`/`pagehide`): `/hidden?state=hidden` by `sendBeacon` when
+  the page becomes hidden, `/pagehide?persisted=<bool>` by `fetch(..., {keepalive: true})` (POST) on `pagehide`.
+  It also writes `exit_seen=1` to localStorage and sets cookie `exit_lab=1` at load (the visit's storage and
+  cookies must be the page's, not those of wherever the tab went). A visit that closes the browser without
+  leaving the page sees neither beacon.
+- `/exit-hang`: a `pagehide` handler that never returns (`while (true) {}`): leaving must stay bounded.
 """
 
 from __future__ import annotations
@@ -121,6 +128,33 @@ def form_frame(req: Request) -> Response:
 @WIDGET.route("/widget")
 def widget(req: Request) -> Response:
     return _form(req, "cross")
+
+
+EXIT_BEACONS = [("POST", "/hidden", "state=hidden"), ("POST", "/pagehide", "persisted=false")]
+EXPECTED[f"{HOST}/exit"] = {"third_party_hosts": [COLLECT_HOST], "beacons": EXIT_BEACONS, "title": "Dwell lab: exit",
+                            "storage": [("local", "exit_seen", "1")], "cookies": [("exit_lab", "1")]}
+EXPECTED[f"{HOST}/exit-hang"] = {"third_party_hosts": [], "beacons": []}
+
+
+@SITE.route("/exit")
+def exit_page(req: Request) -> Response:
+    body = req.render(SEND + (
+        '<h1>Leave me</h1><script>'
+        'localStorage.setItem("exit_seen", "1"); document.cookie = "exit_lab=1; path=/; max-age=86400";'
+        'document.addEventListener("visibilitychange", function () {'
+        ' if (document.visibilityState === "hidden") send("hidden?state=hidden", "{}"); });'
+        'addEventListener("pagehide", function (e) {'
+        ' fetch(COLLECT + "pagehide?persisted=" + e.persisted, {method: "POST", body: "{}", keepalive: true,'
+        ' mode: "no-cors"}); });'
+        '</script>'))
+    return Response.html(PAGE.format(title="Dwell lab: exit", body=body))
+
+
+@SITE.route("/exit-hang")
+def exit_hang(req: Request) -> Response:
+    body = ('<h1>Never let go</h1><script>'
+            'addEventListener("pagehide", function () { while (true) {} });</script>')
+    return Response.html(PAGE.format(title="Dwell lab: exit hang", body=body))
 
 
 @COLLECT.route("/*")

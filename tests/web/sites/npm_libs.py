@@ -1,4 +1,5 @@
-"""Real third-party libraries from npm on the test web: FingerprintJS, rrweb and posthog-js, each on its own page.
+"""Real third-party libraries from npm on the test web: FingerprintJS, rrweb and posthog-js, each on its own page,
+and articles that carry all of them with Prebid.js (the pages of benchmarks/crawl.py).
 
 The libraries are npm dependencies (package.json, installed by scripts/setup.sh), never copied here; they are
 served from node_modules on the hosts real sites load them from, and their collectors are test-web hosts:
@@ -13,15 +14,21 @@ served from node_modules on the hosts real sites load them from, and their colle
   sending to us.i.posthog.com, PostHog's US cloud hosts: remote config (`/array/<token>/config.js`), flags
   (`/flags/?v=2`), events (`/e/`) and recordings (`/s/`, gzip) are answered the way PostHog's cloud does, with
   session recording on.
+- `/article/<n>`: a news article (about three screens, an ad slot, a newsletter field) that loads all three
+  libraries as above and runs a Prebid.js header-bidding auction (the real build of bidding.py with the appnexus and
+  openx adapters: ib.adnxs.com, rtb.openx.net and OpenX's user sync), rendering the winning ad in its slot. These are
+  the "100 test-web pages that carry real third-party libraries" of the crawl benchmark; `n` only makes each URL new.
 Without node_modules the library routes answer 404 (tests skip with `consent_lib.missing_packages`).
 """
 
 from __future__ import annotations
 
 import json
+from html import escape as html_escape
 
 from web import Request, Response, Site
 
+from .bidding import OPENX_SYNC_HOST, serve_prebid
 from .consent_lib import NODE_MODULES, npm_file
 from .detectors_thirdparty import FINGERPRINTING, FP_HOST
 
@@ -122,6 +129,59 @@ def posthog_page(req: Request) -> Response:
 posthog.init("{POSTHOG_TOKEN}", {{api_host: "{req.url(POSTHOG_API, '')}", ui_host: "https://us.posthog.com",
   person_profiles: "identified_only"}});
 </script>""")
+
+
+PREBID_MODULES = ("appnexusBidAdapter", "openxBidAdapter")
+AUCTION_JS = """
+pbjs.que.push(function () {
+  pbjs.setConfig({bidderTimeout: 2500, enableSendAllBids: true,
+    userSync: {syncEnabled: true, filterSettings: {image: {bidders: "*", filter: "include"}}, syncDelay: 200}});
+  pbjs.addAdUnits([{code: "ad-top", mediaTypes: {banner: {sizes: [[300, 250]]}}, bids: [
+    {bidder: "appnexus", params: {placementId: 13144370}},
+    {bidder: "openx", params: {unit: "539439964", delDomain: "__OPENX__"}}]}]);
+  pbjs.requestBids({bidsBackHandler: function () {
+    var winners = pbjs.getHighestCpmBids("ad-top");
+    var frame = document.getElementById("ad-frame");
+    if (winners.length && frame) { pbjs.renderAd(frame.contentDocument, winners[0].adId); }
+  }});
+});
+""".replace("__OPENX__", OPENX_SYNC_HOST)
+PARAGRAPH = ("<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore "
+             "et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris.</p>\n")
+
+
+@SITE.route("/article/<n>")
+def article(req: Request) -> Response:
+    """An article with FingerprintJS, rrweb, posthog-js and a Prebid.js auction (see the module docstring)."""
+    n = req.params["n"][:12]
+    head = f"""<script src="{req.url(FP_HOST, FPJS_PATH)}"></script>
+<script src="{req.url(JSDELIVR, RRWEB_PATH)}"></script>
+<script src="/js/replay.js"></script>
+<script src="{req.url(POSTHOG_ASSETS, POSTHOG_PATH)}"></script>
+<script>
+posthog.init("{POSTHOG_TOKEN}", {{api_host: "{req.url(POSTHOG_API, '')}", ui_host: "https://us.posthog.com",
+  person_profiles: "identified_only"}});
+FingerprintJS.load({{monitoring: false}}).then(function (agent) {{ return agent.get(); }}).then(function (result) {{
+  fetch("/collect", {{method: "POST", body: JSON.stringify({{visitorId: result.visitorId}})}});
+}});
+window.pbjs = window.pbjs || {{que: []}};
+</script>
+<script async src="/js/prebid.js?modules={",".join(PREBID_MODULES)}"></script>
+<script>{AUCTION_JS}</script>"""
+    body = (f"<h1>Article {html_escape(n)}</h1>\n" + PARAGRAPH * 6
+            + '<div id="ad-top"><iframe id="ad-frame" width="300" height="250" title="ad"></iframe></div>\n'
+            + PARAGRAPH * 12
+            + '<form><label>Newsletter <input id="email" type="email" name="email"></label></form>\n'
+            + '<ul id="list"></ul>\n')
+    return Response.html(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Article {html_escape(n)}</title>
+{head}
+</head><body>
+{body}</body></html>
+""", headers=[("Cache-Control", "no-store")])
+
+
+serve_prebid(SITE)
 
 
 @SITE.route("/collect", ["POST"])
