@@ -491,7 +491,8 @@ def report(results: list[dict], pages: int, dwell_s: float, load: float, breakpo
          f"requests and cookies ({'met' if complete else 'NOT met'})."),
         "",
         (f"TRC sets {len(breakpoints)} API breakpoints; {len(outside)} have no entry in mouchard's catalogue: "
-         f"{unwatched}."),
+         f"{unwatched}." if outside else
+         f"TRC sets {len(breakpoints)} API breakpoints; every one has an entry in mouchard's catalogue."),
         "",
     ]
     return "\n".join(lines)
