@@ -20,6 +20,7 @@ import sys
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import needs
 from web.sites import apis_lab
 from web.sites.apis_lab import ABSENT_APIS, EXPECTED_CALLS, HOST, PAGES
 
@@ -216,8 +217,8 @@ def test_the_probe_sees_a_function_wrapped_in_page_javascript(bare):
     assert wrapped["facts"]["entries"][label]["fn"]["own"] == ["length", "name", "prototype"]
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run the recorder outside a browser")
 def test_the_recorders_sha256_matches_hashlib_at_every_padding_boundary():
+    needs(None if shutil.which("node") else "node", "Node.js runs the recorder outside a browser: scripts/setup.sh")
     from crawler.collectors.recorder import recorder_source
 
     # a test-only command -5 exposing the recorder's sha256 over a string's code units
