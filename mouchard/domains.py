@@ -116,7 +116,7 @@ def is_public_suffix(domain: str) -> bool:
     """True if `domain` is a public suffix itself (`fr`, `co.uk`, `github.io`): no cookie may name it as its Domain
     (RFC 6265 5.3 step 5) unless it is the host itself."""
     host = normalize_host(domain.lstrip("."))
-    if not host or _ip(host) or "." not in host and host == "localhost":
+    if not host or _ip(host):
         return False
     parts = offline_tldextract()(host)
     return not parts.top_domain_under_public_suffix and bool(parts.suffix)

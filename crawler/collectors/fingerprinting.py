@@ -19,9 +19,9 @@ How, invisibly to the page:
    means a new process (all are set); "already exists" means a known one, and a breakpoint set and removed at
    once on a spare built-in re-arms the new document's functions. A subframe's document skips the probe: frames
    of one target share its main frame's process, which its main document armed (one command per iframe, not
-   three: pages with many iframes, as ad and fingerprinting scripts make, wait that much less). A document created while its process is
-   paused (an iframe committed during a pause) cannot stop on its `debugger`: it is re-armed before the pause
-   ends, or as soon as its script is announced.
+   three: pages with many iframes, as ad and fingerprinting scripts make, wait that much less). A document
+   created while its process is paused (an iframe committed during a pause) cannot stop on its `debugger`: it is
+   re-armed before the pause ends, or as soon as its script is announced.
 4. The recorders are read (`Runtime.evaluate`, by value) when a frame is about to navigate, after load and at
    the end. Calls the recorder could not attribute without running page code (`Error.prepareStackTrace`
    defined) come as real pauses, named from the paused call frames.
