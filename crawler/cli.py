@@ -138,9 +138,13 @@ def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, scree
         ledger = resume_ledger(store, crawl_id, retry_failed)
     finally:
         store.close()
-    status = _run(targets, phases, ledger, db=db, crawl_id=crawl_id, plan=plan, net=net,
-                  concurrency=concurrency, timeout=timeout, pages_per_site=pages_per_site, seed=seed,
-                  screenshots=screenshots, har=har, retry_failed=retry_failed, dwell=dwell)
+    try:
+        status = _run(targets, phases, ledger, db=db, crawl_id=crawl_id, plan=plan, net=net,
+                      concurrency=concurrency, timeout=timeout, pages_per_site=pages_per_site, seed=seed,
+                      screenshots=screenshots, har=har, retry_failed=retry_failed, dwell=dwell)
+    except BaseException as exc:  # the run ends with a status and a reason, never left `running` by an error
+        _end_on_error(db, crawl_id, exc)
+        raise
     with Store(db) as store:
         record_samples(store, crawl_id)
         summary = crawl_summary(store, crawl_id)
@@ -149,6 +153,22 @@ def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, scree
             summary["findings"] = dict(Counter(f["rule_id"] for f in findings))
         store.finish_crawl(crawl_id, status, summary)
     print_summary(summary, crawl_id, db)
+
+
+def _end_on_error(db: str, crawl_id: int, exc: BaseException) -> None:
+    """Finish a crawl that an exception ended: `interrupted` (a stop: it resumes) or `failed` (with a `failures`
+    row saying why)."""
+    from mouchard.store import Store
+
+    status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+    try:
+        with Store(db) as store:
+            if status == "failed":
+                store.record_failure("crawl", "run-error", f"{type(exc).__name__}: {str(exc)[:300]}",
+                                     crawl_id=crawl_id)
+            store.finish_crawl(crawl_id, status, crawl_summary(store, crawl_id))
+    except Exception as error:  # noqa: BLE001  (the original exception is the one to report)
+        click.echo(f"mouchard: could not record the end of crawl {crawl_id}: {error}", err=True)
 
 
 @dataclass

@@ -456,7 +456,8 @@ TABLES: tuple[Table, ...] = (
         ID, crawl_ref(), visit_ref(), flow_ref(),
         C("component", "text", "What failed: a collector, an addon stage, a decoder or the store.", index=True),
         C("kind", "text", "collector-error, redaction-failed, analysis-truncated, value-out-of-range, "
-          "decode-error, missing-dependency or unsafe-path (a path from data refused: evidence not copied).", index=True),
+          "decode-error, missing-dependency, unsafe-path (a path from data refused: evidence not copied) or run-error "
+          "(the run itself ended on an error).", index=True),
         C("detail", "text", "One line saying what happened (exception type and message, budget that ran out); "
           "redacted, never the record's raw text."),
         C("created_at", "text", "When (UTC)."),

@@ -206,3 +206,33 @@ def test_settings_helpers_share_the_network_with_other_spiders():
     assert settings["TWISTED_DNS_RESOLVER"] == "crawler.resolver.HostMapResolver"
     assert settings["MOUCHARD_HOST_MAP"] == ["*=127.0.0.1"]
     assert proxy_meta(net) == {"proxy": "http://127.0.0.1:8080"}
+
+
+def test_the_watchdog_kills_only_renderers_of_our_own_browser():
+    """Chromium answers id 0 for a renderer that is starting or gone: kill(0) would end the crawl's own process
+    group (the crawl then dies with its run still `running`). Only descendants of this process are killed."""
+    from crawler.browser.visit import renderers_to_kill
+
+    ours = {4242, 4243, 4244}
+    info = [{"type": "renderer", "id": 4242}, {"type": "renderer", "id": 0}, {"type": "renderer", "id": -1},
+            {"type": "renderer", "id": 1}, {"type": "renderer", "id": 999999}, {"type": "gpu-process", "id": 4243},
+            {"type": "renderer", "id": "4244"}, {"type": "renderer", "id": True}, "junk", {"type": "renderer"}]
+    assert renderers_to_kill(info, ours) == [4242]
+    assert renderers_to_kill(info, set()) == []
+
+
+@pytest.mark.parametrize("error, status, failures", [(RuntimeError("reactor broke"), "failed", 1),
+                                                      (KeyboardInterrupt(), "interrupted", 0)])
+def test_a_crawl_ended_by_an_exception_is_not_left_running(tmp_path, error, status, failures):
+    from crawler.cli import _end_on_error
+    from mouchard.store import Store
+
+    db = str(tmp_path / "c.db")
+    with Store(db) as store:
+        crawl_id = store.start_crawl("web", config={})
+    _end_on_error(db, crawl_id, error)
+    with Store(db) as store:
+        assert store.rows("SELECT status FROM crawls")[0]["status"] == status
+        rows = store.rows("SELECT component, kind, detail FROM failures")
+    assert rows == ([{"component": "crawl", "kind": "run-error", "detail": "RuntimeError: reactor broke"}]
+                    if failures else [])

@@ -45,6 +45,31 @@ TITLE_MAX = 1000
 LEAVE_COMPONENT = "leave"  # failures.component of a page that did not let go (see _leave)
 
 
+def descendants() -> set[int]:
+    """Process ids below this one (Chromium and its helpers), read now."""
+    import psutil
+
+    try:
+        return {child.pid for child in psutil.Process().children(recursive=True)}
+    except psutil.Error:
+        return set()
+
+
+def renderers_to_kill(processes: list, ours: set[int]) -> list[int]:
+    """The renderer pids in a `SystemInfo.getProcessInfo` answer that are safe to SIGKILL: processes of our own
+    browser only. Chromium reports id 0 for a renderer that is starting or already gone, and `kill(0)` would kill
+    our own process group (the crawl itself, leaving its run `running`), `kill(-1)` every process we may signal:
+    an id is killed only if it is a descendant of this process, read just before."""
+    pids = []
+    for process in processes:
+        if not isinstance(process, dict) or process.get("type") != "renderer":
+            continue
+        pid = process.get("id")
+        if isinstance(pid, int) and not isinstance(pid, bool) and pid > 1 and pid in ours:
+            pids.append(pid)
+    return pids
+
+
 @dataclass(frozen=True)
 class VisitSpec:
     """What to visit: the resume key and the page's identity in the crawl."""
@@ -221,9 +246,8 @@ class VisitRun:
             browser = self.visit.context.browser
             session = await browser.new_browser_cdp_session()
             info = await asyncio.wait_for(session.send("SystemInfo.getProcessInfo"), 5)
-            for process in info.get("processInfo", []):
-                if process.get("type") == "renderer":
-                    os.kill(int(process["id"]), signal.SIGKILL)
+            for pid in renderers_to_kill(info.get("processInfo", []), descendants()):
+                os.kill(pid, signal.SIGKILL)
         except Exception as exc:
             log.warning("visit %s: watchdog could not kill the renderer: %s", self.spec.url, exc)
             await _quietly(self.visit.context.close())
