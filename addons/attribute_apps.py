@@ -2,7 +2,9 @@
 
     mitmdump -s addons/attribute_apps.py [--set mouchard_app=com.example.app]   # alone: logs app per flow
 
-In order: the `mouchard_app` option (one phone, one app under test: everything is that app), a package name
+In order: the `mouchard_app` option (one phone, one app under test: everything is that app), the app an
+imported capture names for the flow (`flow.metadata`: PCAPdroid's uid of the connection, app_source
+`pcapdroid`; a browser's HAR export, app_source `har`), a package name
 in a header (`X-Requested-With` from Android WebViews, `X-Android-Package`, `X-Ios-Bundle-Identifier`...),
 then the User-Agent: a bundle id in it (`(com.example.app; build:12; iOS 17.0)`, `com.example.app/1.2`), iOS's
 `Name/1.2 CFNetwork/... Darwin/...`, Facebook's `[FBAN/...;FBAV/...]`, or a leading `Name/version` product
@@ -70,6 +72,8 @@ def attribute(snap: FlowSnapshot, option: str | None = None) -> tuple[str | None
     """(app, how it was attributed) for one flow; (None, None) when nothing says."""
     if option:
         return option, "option"
+    if snap.app_hint:  # the capture names the app (PCAPdroid: the uid that owned the connection)
+        return snap.app_hint
     for name in PACKAGE_HEADERS:
         value = snap.request_header(name)
         if value and is_package(value):

@@ -1,10 +1,12 @@
-"""Captures handed to `mouchard import` (.mitm from mitmproxy, or .har): checked in full before anything is recorded.
+"""Captures handed to `mouchard import` (.mitm from mitmproxy, .har, or a pcap / pcapng packet capture such as
+PCAPdroid writes): checked in full before anything is recorded.
 
 A capture comes from someone else and is hostile by default. mitmdump's own reader (`-r`) logs a corrupted file
 and goes on with the flows before the damage, and a tnetstring nested a few thousand levels deep makes it raise
 RecursionError: either way an import would look finished with flows missing. So the whole file is read here first,
 with mitmproxy's own reader (the same code mitmdump will run), and any failure is a one-line UserError naming
 the flow it happened at. The work is linear in the file's size; nothing in the file becomes a path or a command.
+A packet capture is walked block by block (addons/pcap_walk.py) and converted to flows by addons/pcap_import.py.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ class Capture:
     """What `mouchard import` records about the file it imports (crawls.config)."""
 
     sha256: str
-    kind: str   # "har" or "mitm"
-    flows: int  # flows mitmproxy read from it, all of them
+    kind: str   # "har", "mitm", "pcap" or "pcapng"
+    flows: int  # flows mitmproxy read from it, all of them (packets for a packet capture)
 
 
 def check_capture(path: Path) -> Capture:
@@ -43,14 +45,29 @@ def check_capture(path: Path) -> Capture:
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     stripped = head.removeprefix(BOM).lstrip()
+    from addons.pcap_walk import is_capture
+
+    if is_capture(head):
+        return Capture(digest.hexdigest(), *_check_packets(path))
     if stripped.startswith(b"{"):
         kind = "har"
         _check_har_shape(path)
     elif head[:1].isdigit():  # mitmproxy dumps are tnetstrings: "<length>:..."
         kind = "mitm"
     else:
-        raise UserError(f"{path} is neither a mitmproxy capture (.mitm) nor a HAR file")
+        raise UserError(f"{path} is neither a mitmproxy capture (.mitm), a HAR file nor a pcap/pcapng capture")
     return Capture(digest.hexdigest(), kind, _count_flows(path, kind))
+
+
+def _check_packets(path: Path) -> tuple[str, int]:
+    """('pcap' or 'pcapng', packets) of a packet capture the walker reads to its end; else a one-line UserError."""
+    from addons.pcap_walk import CaptureError, scan_file
+
+    try:
+        scan = scan_file(path)
+    except CaptureError as exc:
+        raise UserError(f"{path}: {exc}; nothing imported") from None
+    return scan.format, scan.packets
 
 
 def _check_har_shape(path: Path) -> None:

@@ -63,13 +63,29 @@ def _common(profile: str, app: str | None, db: str, crawl_id: int, keep_bodies: 
     return args
 
 
-def _start_run(db: str, kind: str, profile, config: dict, net):
+def _start_run(db: str, kind: str, profile, config: dict, net, warnings: list[str] = ()):
     from mouchard.store import Store
 
     store = Store(db)
     crawl_id = store.start_crawl(kind, config={**config, "profile": profile.describe()}, network=net.as_record(),
-                                 command=sys.argv)
+                                 command=sys.argv, warnings=warnings)
     return store, crawl_id
+
+
+def _quic_warnings(modes: list[str]) -> list[str]:
+    """The run's warning when no mode receives UDP (mitmproxy's own mode parser says): QUIC sent directly by an
+    app would bypass the proxy unseen."""
+    from mitmproxy.proxy.mode_specs import DnsMode, ProxyMode
+
+    for mode in modes:
+        try:
+            spec = ProxyMode.parse(mode)
+        except ValueError:  # mitmdump refuses it with its own message
+            continue
+        if spec.transport_protocol in ("udp", "both") and not isinstance(spec, DnsMode):
+            return []
+    return ["no mode receives UDP (" + ", ".join(modes) + "): QUIC / HTTP/3 an app sends directly bypasses the "
+            "proxy unseen; use --mode wireguard or local to block or record it"]
 
 
 def _run(args: list[str]) -> tuple[int, int | None]:
@@ -110,6 +126,17 @@ def print_summary(store, crawl_id: int) -> None:
                      "FROM leaks WHERE crawl_id = ? GROUP BY 1, 2 ORDER BY n DESC LIMIT 10", [crawl_id])
     if top:
         click.echo("  destinations: " + ", ".join(f"{r['site']} ({r['entity']}) {r['n']}" for r in top))
+    quic = store.rows("SELECT error LIKE 'QUIC blocked%' AS blocked, count(*) AS n FROM flows WHERE crawl_id = ? "
+                      "AND kind = 'quic' GROUP BY 1", [crawl_id])
+    for r in quic:
+        click.echo(f"  {r['n']} QUIC attempt(s) blocked: apps fall back to TCP, recorded there" if r["blocked"] else
+                   f"  {r['n']} QUIC connection(s) UNREAD: their traffic is missing from this capture")
+    http3 = store.count("flows", "crawl_id = ? AND http_version = 'HTTP/3'", [crawl_id])
+    if http3:
+        click.echo(f"  {http3} HTTP/3 flow(s) recorded")
+    for warning in json.loads(store.rows("SELECT warnings FROM crawls WHERE id = ?", [crawl_id])[0]["warnings"]
+                              or "[]"):
+        click.echo(f"  warning: {warning}")
     pinned = store.count("flows", "crawl_id = ? AND kind = 'tls-failure'", [crawl_id])
     if pinned:
         click.echo(f"  {pinned} TLS handshake(s) refused by the app (certificate pinning?)")
@@ -153,12 +180,18 @@ def _net(proxy, host_map, ignore_https_errors, ca_file):
               help="mitmproxy configuration folder (its CA certificate lives here).")
 @click.option("--flow-detail", type=click.IntRange(0, 4), default=1, show_default=True,
               help="How much of each flow mitmdump prints (0: nothing).")
+@click.option("--block-quic/--no-block-quic", default=True, show_default=True,
+              help="Drop QUIC (HTTP/3 on UDP/443) so apps fall back to TCP, where every request is recorded; each "
+                   "attempt is a flows row of kind quic. --no-block-quic: record HTTP/3 where mitmproxy can read it "
+                   "(wireguard, local, reverse modes); QUIC it passes through unread is a quic row saying its "
+                   "traffic is missing. In --mode regular "
+                   "the proxy receives no UDP: QUIC an app sends directly is not seen either way.")
 @click.option("--set", "mitm_options", multiple=True, metavar="NAME=VALUE",
               help="Any other mitmproxy option, passed as is (repeatable), e.g. connection_strategy=lazy.")
 @db_option
 @network_options
-def proxy(profile, app, port, listen_host, modes, keep_bodies, confdir, flow_detail, mitm_options, db, proxy,
-          host_map, ignore_https_errors, ca_file) -> None:
+def proxy(profile, app, port, listen_host, modes, keep_bodies, confdir, flow_detail, block_quic, mitm_options, db,
+          proxy, host_map, ignore_https_errors, ca_file) -> None:
     """Run mitmdump with mouchard's addons: record a phone's traffic and its leaks.
 
     Point the phone at this proxy (or join it with --mode wireguard), install the CA certificate, use the app;
@@ -173,10 +206,11 @@ def proxy(profile, app, port, listen_host, modes, keep_bodies, confdir, flow_det
                             "(mitmproxy mode upstream:URL)")
         modes = [f"upstream:{net.proxy}"]
     confdir_path = Path(confdir).expanduser()
-    store, crawl_id = _start_run(db, "app", prof, {"app": app, "port": port, "modes": modes}, net)
+    store, crawl_id = _start_run(db, "app", prof, {"app": app, "port": port, "modes": modes,
+                                                    "block_quic": block_quic}, net, _quic_warnings(modes))
     args = _common(profile, app, db, crawl_id, keep_bodies, net)
     args += _options(confdir=str(confdir_path), flow_detail=flow_detail, listen_port=port,
-                     listen_host=listen_host or None, mode=modes)
+                     listen_host=listen_host or None, mode=modes, mouchard_block_quic=block_quic)
     for option in mitm_options:
         if "=" not in option or option.startswith("mouchard_"):
             raise UserError(f"--set {option!r}: expected NAME=VALUE of a mitmproxy option (mouchard's own have flags)")
@@ -197,31 +231,133 @@ def proxy(profile, app, port, listen_host, modes, keep_bodies, confdir, flow_det
 @click.option("--app", metavar="NAME", help="App the capture is of: every flow is attributed to it.")
 @click.option("--keep-bodies", type=click.Path(file_okay=False), metavar="DIR",
               help="Keep raw bodies as hashed evidence files in DIR: DB.evidence/ or a folder in it (never in the database).")
+@click.option("--keylog", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="TLS key log (SSLKEYLOGFILE format) to decrypt a pcap/pcapng capture; a pcapng's embedded keys "
+                   "(PCAPdroid's Decryption Secrets Block) are used without it.")
+@click.option("--connections", type=click.Path(exists=True, dir_okay=False), metavar="CSV",
+              help="PCAPdroid's connections export: names the app of each entry of PCAPdroid's HAR export (by "
+                   "server address and host). Imported alone, the CSV gives destinations per app, no payloads.")
 @db_option
-def import_(capture, profile, app, keep_bodies, db) -> None:
-    """Record flows and leaks from a saved capture (.mitm from mitmproxy, or .har), offline.
+def import_(capture, profile, app, keep_bodies, keylog, connections, db) -> None:
+    """Record flows and leaks from a saved capture, offline: .mitm from mitmproxy, .har (a browser's or
+    PCAPdroid's export), or a pcap/pcapng packet capture (PCAPdroid's, with its per-app uids; TLS decrypted
+    with tshark from the embedded or --keylog keys). An iOS App Privacy Report (.ndjson) gives each app's
+    destinations and data accesses without payloads (--app keeps one app's records).
 
     The capture is replayed through the same addons as `mouchard proxy` (nothing is sent anywhere).
     """
+    import tempfile
+
     from mouchard.net import NetworkOptions
 
     prof = _profile(profile)
     path = Path(capture)
+    if _import_ios_report(path, prof, app, db):  # recognised by its content: destinations only, nothing to replay
+        return
+    if _import_connections(path, prof, app, db):  # PCAPdroid's connections CSV: destinations only as well
+        return
     digest, kind = _check_capture(path)
+    if keylog and kind not in ("pcap", "pcapng"):
+        raise UserError(f"--keylog decrypts packet captures (pcap, pcapng); {path} is a {kind} file")
+    if connections and kind != "har":
+        raise UserError(f"--connections attributes the entries of PCAPdroid's HAR export; {path} is a {kind} file")
     net = NetworkOptions()
-    store, crawl_id = _start_run(db, "import", prof, {"app": app, "file": str(path.resolve()), "format": kind,
-                                                       "sha256": digest}, net)
-    args = _common(profile, app, db, crawl_id, keep_bodies, net)
-    args += ["-n", "-r", str(path.resolve())] + _options(flow_detail=0)
-    code, stopped = _run(args)
+    with tempfile.TemporaryDirectory(prefix="mouchard-import-") as tmp:
+        replay, extra, details = _replayable(path, kind, Path(keylog) if keylog else None, Path(tmp),
+                                             Path(connections) if connections else None)
+        store, crawl_id = _start_run(db, "import", prof, {"app": app, "file": str(path.resolve()), "format": kind,
+                                                           "sha256": digest, **details}, net)
+        args = _common(profile, app, db, crawl_id, keep_bodies, net) + extra
+        args += ["-n", "-r", str(replay)] + _options(flow_detail=0)
+        code, stopped = _run(args)
     row = _end_run(store, crawl_id, code, stopped)
     print_summary(store, crawl_id)
+    _print_capture(details)
     if code != 0 or row["status"] != "finished":
         raise UserError(f"import of {path} did not finish (mitmdump status {code}): see its messages above")
 
 
+def _replayable(path: Path, kind: str, keylog: Path | None, tmp: Path,
+                connections: Path | None = None) -> tuple[Path, list[str], dict]:
+    """(file mitmdump replays, extra mitmdump arguments, what crawls.config records about the conversion).
+
+    A packet capture is converted to flows first (addons/pcap_import.py, with tshark); a HAR is converted so
+    that what mitmproxy's HAR reader drops (WebSocket messages, the browser or app, a missing response) is kept
+    (addons/har_import.py); a .mitm is replayed as it is."""
+    if kind in ("pcap", "pcapng"):
+        from addons.pcap_import import convert
+
+        out = tmp / "capture.mitm"
+        summary = convert(path, out, keylog)
+        return out, ["-s", str(Path(__file__).resolve().parent / "pcap_replay.py")], {"capture": summary.as_config()}
+    if kind == "har":
+        from addons.har_import import convert_har
+        from addons.pcap_connections import apps_by_destination, read
+
+        out = tmp / "capture.mitm"
+        by_destination = apps_by_destination(read(connections)) if connections else None
+        return out, [], {"har": convert_har(path, out, by_destination)}
+    return path.resolve(), [], {}
+
+
+def _print_capture(details: dict) -> None:
+    """What the conversion of a packet capture or HAR found, under the run's summary."""
+    cap = details.get("capture")
+    if cap:
+        click.echo(f"  capture: {cap['format']}, {cap['packets']} packets, {cap['connections']} TCP connection(s): "
+                   f"{cap['decrypted']} decrypted, {cap['not_decrypted']} not decrypted (no TLS key), "
+                   f"{cap['clear']} in clear; {cap['quic']} QUIC; TLS keys: {cap['keylog']}")
+        if cap["apps"]:
+            click.echo("  apps (PCAPdroid): " + ", ".join(f"{a} ({n} connection(s))" for a, n in cap["apps"].items()))
+        for problem in cap["problems"][:10]:
+            click.echo(f"  capture problem: {problem}")
+    har = details.get("har")
+    if har:
+        click.echo(f"  HAR from {har['creator']}: {har['entries']} entries"
+                   + (f", attributed to {har['app']}" if har.get("app") else "")
+                   + (f", {har['attributed_by_connections']} attributed by the connections export"
+                      if har.get("attributed_by_connections") else ""))
+
+
+def _import_ios_report(path: Path, prof, app: str | None, db: str) -> bool:
+    """Import `path` if it is an iOS App Privacy Report (mouchard.ios_report) and print its summary; False if not."""
+    from mouchard.ios_report import import_report, sniff
+    from mouchard.store import Store
+
+    if not sniff(path):
+        return False
+    crawl_id = import_report(path, db, app=app, config={"profile": prof.describe()}, command=sys.argv)
+    with Store(db) as store:
+        print_summary(store, crawl_id)
+        accesses = store.rows("SELECT category, count(*) AS n FROM app_accesses WHERE crawl_id = ? GROUP BY 1 "
+                              "ORDER BY n DESC, 1", [crawl_id])
+        if accesses:
+            click.echo("  data and sensor access: " + ", ".join(f"{r['category']} {r['n']}" for r in accesses))
+        bad = store.count("failures", "crawl_id = ?", [crawl_id])
+        if bad:
+            click.echo(f"  {bad} line(s) of the report not imported: see failures")
+    return True
+
+
+def _import_connections(path: Path, prof, app: str | None, db: str) -> bool:
+    """Import `path` if it is PCAPdroid's connections export (addons/pcap_connections.py); False if not."""
+    from addons.pcap_connections import import_connections, sniff
+    from mouchard.store import Store
+
+    if not sniff(path):
+        return False
+    crawl_id = import_connections(path, db, app=app, config={"profile": prof.describe()}, command=sys.argv)
+    with Store(db) as store:
+        print_summary(store, crawl_id)
+        bad = store.count("failures", "crawl_id = ?", [crawl_id])
+        if bad:
+            click.echo(f"  {bad} line(s) of the export not imported: see failures")
+    return True
+
+
 def _check_capture(path: Path) -> tuple[str, str]:
-    """(sha256, 'har' or 'mitm') of a capture file, every flow of which mitmproxy can read; else a one-line error."""
+    """(sha256, 'har', 'mitm', 'pcap' or 'pcapng') of a capture file, every flow (or packet block) of which can be
+    read; else a one-line error."""
     from addons.capture import check_capture
 
     capture = check_capture(path)

@@ -12,6 +12,7 @@ stored, so the database can be published.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Optional
 
@@ -20,6 +21,16 @@ from mitmproxy import ctx, exceptions
 from addons.pipeline import FlowRecord, StageAddon, packaged
 
 from addons.snapshots import FlowSnapshot, MessageSnapshot
+
+
+# A layer the needles cannot see into: %-escapes (a number behind %22), or a long run of base64 characters with
+# upper-case letters and digits (base64 of compressed data, a JWT); hex and base64 of a value are needles already.
+_LAYER = re.compile(r"%[0-9A-Fa-f]{2}|[A-Za-z0-9+/_=-]{24,}")
+_UPPER, _DIGIT = re.compile(r"[A-Z]"), re.compile(r"[0-9]")
+
+
+def _layered(text: str) -> bool:
+    return any(m[0][0] == "%" or (_UPPER.search(m[0]) and _DIGIT.search(m[0])) for m in _LAYER.finditer(text))
 
 
 def leak_row(match, host: str | None, site: str | None, position, first_party: str | None) -> dict:
@@ -31,8 +42,21 @@ def leak_row(match, host: str | None, site: str | None, position, first_party: s
            "field": match.field, "destination_host": host, "destination_site": site,
            "third_party": int(is_third_party(site, first_party)) if site else None}
     if match.kind == "location" and position is not None:
-        row.update(precision_m=match.precision_m, lat=round(position.lat, 2), lon=round(position.lon, 2))
+        row.update(precision_m=match.precision_m, **map_position(position))
     return row
+
+
+def map_position(position) -> dict:
+    """The planted position for maps: rounded to 2 decimals (about 1 km), or to 1 decimal when the 2-decimal
+    point happens to fall within the profile's radius (it would then be the position itself, by the detector's
+    own rule: Bordeaux's 44.841225,-0.570431 rounds to 44.84,-0.57, 140 m away)."""
+    from mouchard.location import distance_m
+
+    for decimals in (2, 1, 0):
+        lat, lon = round(position.lat, decimals), round(position.lon, decimals)
+        if distance_m(lat, lon, position.lat, position.lon) > position.radius_m:
+            break
+    return {"lat": lat, "lon": lon}
 
 
 class LeakStage:
@@ -133,10 +157,12 @@ class DetectLeaks(StageAddon):
 class Redact:
     """Last stage: planted values in every stored text replaced by tokens like [GAID].
 
-    URLs, headers and cookie values get the full two-pass treatment (`mouchard.redact`); every other text or
-    JSON value of every row (a JSON key that was an identifier, a setter URL, OpenRTB fields) gets the first pass.
+    URLs, headers and cookie values get the full two-pass treatment (`mouchard.redact`: layers re-encoded); every
+    other text or JSON value of every row (a JSON key that was an identifier, a setter URL, OpenRTB fields) gets the
+    first pass. Then the last check (`_last_check`) searches every stored text again with the full detector.
     Fails closed: if the flow's budget ran out (in any stage, before or during redaction) it raises
-    `RedactionIncomplete` and the pipeline stores placeholders instead of the flow's texts.
+    `RedactionIncomplete` and the pipeline stores placeholders instead of the flow's texts; a column the last
+    check still finds a planted value in becomes a placeholder, and the flow says redaction failed.
     """
 
     order = 100
@@ -164,12 +190,114 @@ class Redact:
         for row in record.cookies:
             row["value"] = redactor.cookie_value(row.get("value"), budget=budget)
         done = {"url", "request_headers", "response_headers"}
-        self._sweep(flow, done, budget)
+        clean: dict[int, set[str]] = {}  # id(row) -> columns the sweep found nothing in (left as they were)
+        self._sweep(flow, done, budget, clean)
         for rows in (record.leaks, record.cookies, record.rtb, record.id_syncs):
             for row in rows:
-                self._sweep(row, {"value"} if rows is record.cookies else set(), budget)
+                self._sweep(row, {"value"} if rows is record.cookies else set(), budget, clean)
+        self._last_check(record, budget, clean)
 
-    def _sweep(self, row: dict, done: set[str], budget) -> None:
+    def _last_check(self, record: FlowRecord, budget, clean: dict[int, set[str]] | None = None) -> None:
+        """Fail closed: every text the flow will store is searched again, with the full detector, as it will be
+        written. A text that still holds a planted value gets the full redaction once more (a response header
+        or a row that had only the first pass); if it still holds one, the column becomes `[redaction failed]`, the
+        flow gets a `redaction-failed` failures row naming the columns (never the value) and `flows.analysis`
+        says redaction-failed. Cost: one multi-pattern search over each row's texts together (but the columns
+        `clean` says the sweep already searched and left as they were), and the full decoder only on the texts that
+        hold a layer the needles cannot see into (%-escapes, a base64 or JWT run)."""
+        from addons.seal import PLACEHOLDER
+        from mouchard.store import failure_row
+
+        # The detector already decoded the request's URL and headers as sent: where it found nothing, their redacted
+        # text (tokens put in, layers re-encoded) cannot hold more, and the needle search below is enough.
+        where = {m.location for m in record.matches}
+        searched = {k for k, locations in (("url", {"path", "query", "fragment"}), ("request_headers",
+                                                                                      {"header", "cookie"}))
+                    if not where & locations}
+        bad: list[str] = []
+        for table, rows in (("flows", [record.flow]), ("leaks", record.leaks), ("cookies", record.cookies),
+                            ("rtb", record.rtb), ("id_syncs", record.id_syncs), ("failures", record.failures)):
+            for row in rows:
+                keys = [k for k, v in row.items()
+                        if not k.startswith("_") and v and isinstance(v, (str, list, dict))]
+                if not keys:
+                    continue
+                texts = {k: row[k] if isinstance(row[k], str) else json.dumps(row[k], default=str) for k in keys}
+                swept = (clean or {}).get(id(row), set())
+                if self._spans("\n".join(t for k, t in texts.items() if k not in swept), budget):
+                    suspects = keys  # which column: each is searched on its own below
+                elif _layered("\n".join(texts.values())):
+                    suspects = [k for k in keys if not (row is record.flow and k in searched)
+                                and self._decoded_leak(row[k], budget)]
+                else:
+                    suspects = []
+                for key in suspects:
+                    value = row[key]
+                    if not self._holds(value, budget):
+                        continue
+                    value = row[key] = self._again(key, value, budget)
+                    if self._holds(value, budget):
+                        row[key] = (PLACEHOLDER if isinstance(value, str) else [[PLACEHOLDER, PLACEHOLDER]]
+                                    if key.endswith("_headers") else {"redaction": "failed"}
+                                    if isinstance(value, dict) else [PLACEHOLDER])
+                        bad.append(f"{table}.{key}")
+        if bad:
+            record.failures.append(failure_row(type(self).__name__, "redaction-failed",
+                                               "a planted value was still found after redaction in "
+                                               f"{', '.join(dict.fromkeys(bad))}: replaced by {PLACEHOLDER}"))
+            record.flow["analysis"] = "redaction-failed"
+
+    def _spans(self, text: str, budget) -> bool:
+        """Whether the needles (every precomputed encoding) or a near-position number are in `text`."""
+        from mouchard.budget import RedactionIncomplete
+        from mouchard.leakdetect import as_hay
+
+        if not text:
+            return False
+        found = bool(self.owner.detector.hay_spans(as_hay(text), budget=budget))
+        if budget.exhausted:
+            raise RedactionIncomplete(f"redaction budget ran out in the last check: {budget.reason}")
+        return found
+
+    def _decoded_leak(self, value, budget) -> bool:
+        """Whether the full decoder finds a planted value in a string of `value` that holds a layer."""
+        from mouchard.budget import RedactionIncomplete
+
+        stack = [value]
+        while stack:
+            node = stack.pop()
+            if not budget.spend(steps=1):
+                raise RedactionIncomplete(f"redaction budget ran out in the last check: {budget.reason}")
+            if isinstance(node, dict):
+                stack.extend(node.keys())
+                stack.extend(node.values())
+            elif isinstance(node, (list, tuple)):
+                stack.extend(node)
+            elif isinstance(node, str) and _layered(node):
+                if self.owner.detector.scan_value(node, "stored", budget=budget):
+                    return True
+                if budget.exhausted:
+                    raise RedactionIncomplete(f"redaction budget ran out in the last check: {budget.reason}")
+        return False
+
+    def _holds(self, value, budget) -> bool:
+        """Whether a stored text (or JSON value, as it will be serialised) still holds a planted value."""
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        return self._spans(text, budget) or self._decoded_leak(value, budget)
+
+    def _again(self, key: str, value, budget):
+        """The full two-pass redaction of one stored value, whatever the first decision was."""
+        redactor = self.owner.redactor
+        if key.endswith("_headers") and isinstance(value, list) and all(
+                isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in value):
+            return [list(p) for p in redactor.headers(value, budget=budget)]
+        if isinstance(value, str):
+            if key in self.URL_COLUMNS:
+                return redactor.url(value, budget=budget)
+            return redactor.value(value, budget=budget)
+        return redactor.json(value, budget=budget)
+
+    def _sweep(self, row: dict, done: set[str], budget, clean: dict[int, set[str]] | None = None) -> None:
         from mouchard.budget import RedactionIncomplete
 
         redactor = self.owner.redactor
@@ -182,6 +310,8 @@ class Redact:
         if budget.exhausted:
             raise RedactionIncomplete(f"redaction budget ran out: {budget.reason}")
         if not spans:
+            if clean is not None:
+                clean[id(row)] = set(todo)
             return
         for key in todo:
             value = row[key]

@@ -9,8 +9,9 @@ from addons.detect_id_syncs import DetectIdSyncs
 from addons.detect_leaks import DetectLeaks
 from addons.map_hosts import MapHosts
 from addons.parse_openrtb import ParseOpenrtb
+from addons.quic import DetectQuic
 from addons.record_flows import RecordFlows
 from addons.store_cookies import StoreCookies
 
-addons = [MapHosts(), AttributeApps(), DetectLeaks(), StoreCookies(), ParseOpenrtb(), DetectIdSyncs(),
+addons = [MapHosts(), DetectQuic(), AttributeApps(), DetectLeaks(), StoreCookies(), ParseOpenrtb(), DetectIdSyncs(),
           ClassifyDestinations(), RecordFlows()]

@@ -17,7 +17,8 @@ Nothing fails silently, and redaction fails closed. Each flow gets one `mouchard
 that every decoder and walker charges. A stage that raises becomes a `failures` row of its flow: `collector-error`
 for an ordinary stage (the flow is kept with what the others found); `redaction-failed` for a redaction stage, or
 when the budget ran out before redaction finished: then the flow keeps no raw text (`addons.seal`: URL, headers, cookie
-values, OpenRTB fields, JSON paths become `[redaction failed]`; method, host, status, sizes and hashes stay). A
+values, OpenRTB fields, JSON paths become `[redaction failed]`; method, host, status, sizes and hashes stay), or
+when the redaction stage's last check still finds a planted value in a column (that column only). A
 budget that ran out, or a body cut at `SNAPSHOT_BODY_LIMIT`, is an `analysis-truncated` row; `flows.analysis`
 says complete, truncated or redaction-failed, and the counts are in the run's summary.
 """
@@ -241,6 +242,8 @@ class Analyser:
             seal(record)
             record.failures.append(failure_row(*record.sealed[:1], "redaction-failed", record.sealed[1]))
             record.flow["analysis"] = "redaction-failed"
+            self.stats["mouchard/flows/redaction_failed"] += 1
+        elif record.flow.get("analysis") == "redaction-failed":  # the last check replaced columns (DetectLeaks)
             self.stats["mouchard/flows/redaction_failed"] += 1
         elif truncated:
             record.flow["analysis"] = "truncated"

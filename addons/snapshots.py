@@ -74,6 +74,9 @@ class FlowSnapshot:
     # Set only when a body was cut at SNAPSHOT_BODY_LIMIT: its whole size and SHA-256.
     request_full: tuple[int, str] | None = None
     response_full: tuple[int, str] | None = None
+    # (app, app_source) when an imported capture names the app: PCAPdroid (the uid that owned the connection), or
+    # the browser of a browser-exported HAR.
+    app_hint: tuple[str, str] | None = None
 
     @property
     def size(self) -> int:
@@ -139,7 +142,15 @@ def snapshot_http(flow, kind: str = "http") -> FlowSnapshot:
         response_headers=header_pairs(resp.headers.fields) if resp is not None else [],
         response_body=response_body, error=flow.error.msg if flow.error is not None else None,
         websocket_messages=len(flow.websocket.messages) if flow.websocket is not None else None,
-        request_full=request_full, response_full=response_full)
+        request_full=request_full, response_full=response_full, app_hint=app_hint(flow))
+
+
+def app_hint(flow) -> tuple[str, str] | None:
+    """The app an imported capture names for this flow (`flow.metadata`, set by addons/pcap_import.py)."""
+    app, source = flow.metadata.get("mouchard_app"), flow.metadata.get("mouchard_app_source")
+    if isinstance(app, str) and app.strip() and isinstance(source, str):
+        return text(app.strip()[:200]), text(source[:40])
+    return None
 
 
 def snapshot_message(flow) -> MessageSnapshot:
@@ -175,4 +186,4 @@ def snapshot_tcp(flow) -> FlowSnapshot:
         host=server.sni or (server.address[0] if server.address else None),
         port=server.address[1] if server.address else None, request_body=sent, response_body=received,
         error=flow.error.msg if flow.error is not None else None, request_full=sent_full,
-        response_full=received_full)
+        response_full=received_full, app_hint=app_hint(flow))

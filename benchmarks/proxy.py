@@ -10,9 +10,13 @@ and headers, so the addons have real work). Configurations:
   shown to measure what the field notes warn about, connection reuse lost;
 - `mouchard`: every addon (addons/mouchard_addons.py) recording into SQLite; also reported, how long after the
   last response the last flow was written.
-Target: mouchard/plain >= 0.8. The detector is also timed alone on the corpus (MB/s, requests/s).
+Target: mouchard/plain >= 0.8. The detector is also timed alone on the corpus (MB/s, requests/s): the labelled
+corpus, or with `--corpus sdk` the traffic real SDKs sent in the SDK matrix (tests/sdks; the sink's requests as
+JSONL, tests/data/sdk_corpus/traffic.jsonl by default, `python -m tests.sdks.harness --out DIR` writes a fresh
+DIR/sdk_traffic.jsonl), searched for the SDK profile's values. `--detector-only` skips the proxy runs.
 
     .venv/bin/python benchmarks/proxy.py [--requests 600] [--threads 4] [--rounds 3] [--write]
+    .venv/bin/python benchmarks/proxy.py --corpus sdk --detector-only [--sdk-traffic FILE]
 
 `--write` replaces the "## proxy" section of benchmarks/RESULTS.md.
 """
@@ -45,6 +49,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # the test web package (`web`)
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 CORPUS = ROOT / "tests" / "data" / "app_corpus" / "corpus.jsonl"
 PROFILE = ROOT / "tests" / "data" / "profiles" / "android.yml"
+SDK_TRAFFIC = ROOT / "tests" / "data" / "sdk_corpus" / "traffic.jsonl"
+SDK_PROFILE = ROOT / "tests" / "data" / "profiles" / "sdk.yml"
 MITMDUMP = Path(sys.executable).parent / "mitmdump"
 TARGET_RATIO = 0.8
 
@@ -211,14 +217,26 @@ def bench_proxy(total: int, threads: int, rounds: int) -> dict:
     return results
 
 
-def bench_detector(repeat: int = 5) -> dict:
+def sdk_records(path: Path) -> list[dict]:
+    """The SDK matrix's sink requests (tests/sdks/harness.py `write_corpus`) in the labelled corpus's shape."""
+    records = []
+    for line in path.open(encoding="utf-8"):
+        r = json.loads(line)
+        headers = [tuple(h) for h in r["headers"]]
+        lower = {k.lower(): v for k, v in headers}
+        records.append({"type": "http", "url": r["url"], "headers": headers, "body_b64": r["body"] or None,
+                        "content_type": lower.get("content-type"), "content_encoding": lower.get("content-encoding")})
+    return records
+
+
+def bench_detector(repeat: int = 5, corpus: str = "labelled", sdk_traffic: Path = SDK_TRAFFIC) -> dict:
     from mouchard.leakdetect import LeakDetector
     from mouchard.profile import load_profile
 
     started = time.perf_counter()
-    detector = LeakDetector.for_profile(load_profile(PROFILE))
+    detector = LeakDetector.for_profile(load_profile(SDK_PROFILE if corpus == "sdk" else PROFILE))
     build = time.perf_counter() - started
-    records = [json.loads(line) for line in CORPUS.open()]
+    records = sdk_records(sdk_traffic) if corpus == "sdk" else [json.loads(line) for line in CORPUS.open()]
     items = [(r, base64.b64decode(r["body_b64"]) if r["body_b64"] else None) for r in records]
     size = sum(len(r["url"]) + len(b or b"") + sum(len(k) + len(v) for k, v in r["headers"]) for r, b in items)
     best = float("inf")
@@ -231,7 +249,7 @@ def bench_detector(repeat: int = 5) -> dict:
                 detector.scan_http(r["url"], [tuple(h) for h in r["headers"]], body, r["content_type"],
                                    r["content_encoding"])
         best = min(best, time.perf_counter() - started)
-    return {"needles": detector.needle_count, "build_ms": round(build * 1000, 1), "requests": len(items),
+    return {"corpus": corpus, "needles": detector.needle_count, "build_ms": round(build * 1000, 1), "requests": len(items),
             "bytes": size, "mb_per_s": round(size / best / 1e6, 2), "requests_per_s": round(len(items) / best),
             "ms_per_request": round(best / len(items) * 1000, 3)}
 
@@ -270,7 +288,8 @@ def section(proxy: dict, detector: dict, total: int, threads: int, rounds: int) 
         "it; on a saturated machine the recording process, at a lower priority (nice +10), yields the cores to "
         "the proxy, the client and the test web and catches up after the burst (see the last flow's delay; "
         f"load average {load:.1f} on {os.cpu_count()} cores when the run ended).", "",
-        f"Leak detector alone on the corpus ({detector['requests']} requests, {detector['bytes']} bytes, "
+        f"Leak detector alone on the {'SDK matrix traffic' if detector['corpus'] == 'sdk' else 'corpus'} "
+        f"({detector['requests']} requests, {detector['bytes']} bytes, "
         f"{detector['needles']} needles built in {detector['build_ms']} ms): **{detector['mb_per_s']} MB/s**, "
         f"{detector['requests_per_s']} requests/s ({detector['ms_per_request']} ms per request).", "",
     ]
@@ -284,9 +303,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="concurrent keep-alive connections")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each counts")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument("--corpus", choices=["labelled", "sdk"], default="labelled",
+                        help="what the detector is timed on: the labelled corpus or the SDK matrix's traffic")
+    parser.add_argument("--sdk-traffic", type=Path, default=SDK_TRAFFIC, help="SDK traffic JSONL (--corpus sdk)")
+    parser.add_argument("--detector-only", action="store_true", help="time the detector only, no proxy runs")
     args = parser.parse_args()
-    detector = bench_detector()
+    detector = bench_detector(corpus=args.corpus, sdk_traffic=args.sdk_traffic)
     print(f"detector: {detector}", flush=True)
+    if args.detector_only:
+        return
     proxy = bench_proxy(args.requests, args.threads, args.rounds)
     text = section(proxy, detector, args.requests, args.threads, args.rounds)
     print(text)

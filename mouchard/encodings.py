@@ -77,12 +77,14 @@ def hash_forms(value: str, layers: int = 2) -> Iterator[tuple[str, str]]:
                 yield hashlib.new(outer, inner).hexdigest(), f"{outer}>{name}"
 
 
-def encoded_forms(value: str, *, hashes: bool = True, layers: int = 2) -> Iterator[tuple[str, str]]:
-    """Every wire form of `value` with its decoding chain ('' for the value itself); see the module docstring."""
+def encoded_forms(value: str, *, hashes: bool = True, layers: int = 2,
+                  min_length: int = MIN_FORM_LENGTH) -> Iterator[tuple[str, str]]:
+    """Every wire form of `value` with its decoding chain ('' for the value itself); see the module docstring.
+    Forms shorter than `min_length` are left out (a name's parts, guarded by word edges, go down to 3)."""
     seen: set[str] = set()
 
     def emit(form: str, chain: str) -> Iterator[tuple[str, str]]:
-        if len(form) >= MIN_FORM_LENGTH and form not in seen:
+        if len(form) >= min_length and form not in seen:
             seen.add(form)
             yield form, chain
 
@@ -128,6 +130,59 @@ def split_multipart(data: bytes, content_type: str) -> list[tuple[str, dict[str,
         name = name_m[1].encode("latin-1").decode("utf-8", "replace") if name_m else f"part{len(parts)}"
         parts.append((name, headers, body.removesuffix(b"\r\n").removesuffix(b"\n")))
     return parts
+
+
+NDJSON_HEADER_LIMIT = 4096  # an envelope item header longer than this is read as an ordinary line
+
+
+def split_ndjson(hay: str, budget) -> list[tuple[int, str]] | None:
+    """(line number, text) of each record of newline-delimited JSON (NDJSON, JSON Lines, a Sentry envelope);
+    None when the text is not mostly JSON lines (at least two, and no fewer than the other non-empty lines).
+
+    `hay` is one character per byte (`leakdetect.as_hay`). A Sentry envelope item header that gives a `length`
+    (`{"type":"attachment","length":22}`) is followed by exactly that many bytes of payload, newlines included:
+    the payload is one record, numbered by its first line. Lines that are not JSON are records too (searched as
+    text). Each record costs a walk step of `budget` (a `mouchard.budget.Budget`); when it runs out the records
+    read so far are returned and the budget says the answer is incomplete.
+    """
+    if not budget.spend(bytes=len(hay)):
+        return None
+    records: list[tuple[int, str]] = []
+    json_like = other = 0
+    pos, line, size = 0, 1, len(hay)
+    length: int | None = None  # bytes of payload announced by the previous item header
+    while pos < size:
+        if not budget.spend(steps=1):
+            break
+        if length is not None:
+            end = min(size, pos + length)
+            text = hay[pos:end]
+            records.append((line, text))
+            line += text.count("\n")
+            pos, length = end, None
+            if pos < size and hay[pos] == "\n":
+                pos += 1
+                line += 1
+            continue
+        newline = hay.find("\n", pos)
+        end = size if newline < 0 else newline
+        text = hay[pos:end]
+        stripped = text.strip()
+        if stripped:
+            records.append((line, text))
+            if stripped[0] in "{[" and stripped[-1] in "}]":
+                json_like += 1
+                if stripped[0] == "{" and '"length"' in stripped and len(stripped) <= NDJSON_HEADER_LIMIT:
+                    header = parse_json(stripped)
+                    announced = header.get("length") if isinstance(header, dict) else None
+                    if isinstance(announced, int) and not isinstance(announced, bool) and announced >= 0:
+                        length = announced
+            else:
+                other += 1
+        pos, line = end + 1, line + 1
+    if json_like < 2 or json_like < other:
+        return None
+    return records
 
 
 def parse_json(hay: str) -> object | None:

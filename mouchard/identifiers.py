@@ -2,7 +2,8 @@
 
 `normal_forms(kind, value)` lists the spellings apps use for one value — a UUID with and without dashes, a MAC
 with `:`/`-`/nothing, an IMEI with 14 or 15 digits, a phone number as E.164, international, national or bare
-digits, an e-mail lower-cased — each with a label that ends the decoding chain when it is not the canonical one
+digits, an e-mail lower-cased and as ad platforms normalise it (`EMAIL_RULES`), one part of a split name
+(`mouchard.names`) — each with a label that ends the decoding chain when it is not the canonical one
 (`sha1>compact`: the SHA-1 of the dashless UUID). `mouchard.encodings` then turns each form into its wire
 encodings, and `mouchard.leakdetect.LeakDetector` searches for all of them at once.
 
@@ -12,6 +13,8 @@ encodings, and `mouchard.leakdetect.LeakDetector` searches for all of them at on
 from __future__ import annotations
 
 import re
+
+from mouchard import names
 
 # Kind -> redaction token. Kinds not listed get "[" + kind.upper() + "]".
 TOKENS = {
@@ -23,7 +26,16 @@ TOKENS = {
 
 UUID_KINDS = ("advertising_id", "idfv")
 MAC_KINDS = ("wifi_mac", "bluetooth_mac", "bssid")
-NAME_KINDS = ("name", "contact")
+NAME_KINDS = names.NAME_KINDS
+GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
+# E-mail forms (`_email_forms`) and who documents them before hashing (SHA-256 unless said):
+EMAIL_RULES = {
+    "": "trimmed, lower-cased: Meta CAPI em, Google enhanced conversions, TikTok, Snap CAPI",
+    "as-typed": "trimmed only, case kept: SDKs that hash what the app gave them",
+    "no-tag": "a +tag removed from the local part (plus addressing): UID2 for gmail.com, CRM de-duplication",
+    "gmail-dots": "dots removed from a gmail.com / googlemail.com local part: Google enhanced conversions",
+    "gmail-canonical": "dots and +tag removed, googlemail.com as gmail.com: UID2's gmail.com rule",
+}
 
 # ITU-T E.164 country codes are a prefix code: 1 and 7 are one digit, these are two, every other is three.
 _TWO_DIGIT_CODES = frozenset({
@@ -53,6 +65,11 @@ def luhn_digit(digits: str) -> str:
                 d -= 9
         total += d
     return str((10 - total % 10) % 10)
+
+
+def trunk_prefix(code: str) -> str:
+    """The national trunk prefix of a country code: "0" (France, UK, Germany...) or "" (US, Spain, Italy...)."""
+    return "" if code in _NO_TRUNK_PREFIX else "0"
 
 
 def split_e164(number: str) -> tuple[str, str]:
@@ -95,7 +112,7 @@ def _imei_forms(value: str) -> list[tuple[str, str]]:
 def _phone_forms(value: str) -> list[tuple[str, str]]:
     digits = re.sub(r"\D", "", value)
     code, national = split_e164("+" + digits)
-    trunk = "" if code in _NO_TRUNK_PREFIX else "0"
+    trunk = trunk_prefix(code)
     forms = [("", "+" + digits), ("digits", digits), ("intl-00", "00" + digits), ("national", trunk + national)]
     if trunk:
         forms.append(("nsn", national))
@@ -103,10 +120,23 @@ def _phone_forms(value: str) -> list[tuple[str, str]]:
 
 
 def _email_forms(value: str) -> list[tuple[str, str]]:
-    lower = value.strip().lower()
+    """The address as typed and as ad platforms normalise it before hashing (see `EMAIL_RULES`)."""
+    typed = value.strip()
+    lower = typed.lower()
     forms = [("", lower)]
-    if value.strip() != lower:
-        forms.append(("as-typed", value.strip()))
+    if typed != lower:
+        forms.append(("as-typed", typed))
+    local, at, domain = lower.rpartition("@")
+    if not at:
+        return forms
+    untagged = local.split("+", 1)[0] if "+" in local[1:] else local
+    if untagged != local:
+        forms.append(("no-tag", f"{untagged}@{domain}"))
+    if domain in GMAIL_DOMAINS:
+        forms.append(("gmail-dots", f"{local.replace('.', '')}@{domain}"))
+        forms.append(("gmail-canonical", f"{untagged.replace('.', '')}@{domain}"))
+        if domain != "gmail.com":
+            forms.append(("gmail-canonical", f"{untagged.replace('.', '')}@gmail.com"))
     return forms
 
 
@@ -142,6 +172,8 @@ def normal_forms(kind: str, value: str) -> list[tuple[str, str]]:
         forms = _email_forms(value)
     elif kind in NAME_KINDS:
         forms = _name_forms(value)
+    elif names.part_role(kind):  # "name:first": one part of a split name (mouchard.names)
+        forms = names.part_forms(names.part_role(kind), value)
     elif kind in ("android_id", "serial"):
         forms = _case_forms(value)
     else:  # imsi, ssid, typed_text, cookie values of the ID-sync finder...

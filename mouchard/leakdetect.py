@@ -22,9 +22,13 @@ How: every normal form of every value (`mouchard.identifiers`) in every wire enc
 a needle of one Aho-Corasick automaton over lower-cased text; digit-only needles must not touch other digits
 (a near-miss IMEI is not the IMEI). Structure is decoded around the search: the URL into path segments and
 parameters, `Cookie` into cookies, bodies through Content-Encoding (gzip, deflate, br, zstd; gzip and zstd also
-sniffed), multipart parts, form fields, JSON at any depth (JSON in JSON strings too), JWT payloads, base64 and
-hex blobs and %-escapes found inside values. A match found inside a decoded blob replaces the raw match of the
-same blob, so each leak is reported once with its most specific chain. Positions: `mouchard.location`.
+sniffed), multipart parts, form fields, JSON at any depth (JSON in JSON strings too), newline-delimited JSON line
+by line (NDJSON, JSON Lines, Sentry envelopes: `ndjson:line3>json:$.user.email`), JWT payloads, base64 and
+hex blobs and %-escapes found inside values. Positions in JSON are paired among one object's leaves, numbers or
+numbers as strings, and named by their path (`json:$[0].segmentation.lat>decimals:6`). A match found inside a
+decoded blob replaces the raw match of the same blob, so each leak is reported once with its most specific chain.
+Positions: `mouchard.location`. Phone numbers written with separators, in any grouping: `mouchard.phones`.
+A name's first and last parts, each a needle, count only in pairs within one request: `mouchard.names`.
 """
 
 from __future__ import annotations
@@ -40,9 +44,11 @@ import ahocorasick
 
 from mouchard.budget import Budget
 from mouchard.encodings import (b64decode_loose, b64decode_run, decompress, encoded_forms, not_base64, parse_json,
-                                printable_share, split_multipart)
+                                printable_share, split_multipart, split_ndjson)
+from mouchard import names
 from mouchard.identifiers import normal_forms
 from mouchard.location import PositionFinder
+from mouchard.phones import PhoneFinder
 from mouchard.profile import DeviceProfile, Position
 
 STRUCTURE_LIMIT = 8 * 1024 * 1024  # bodies above this are searched as raw bytes only
@@ -84,12 +90,14 @@ class _Needle:
 WORD_KINDS = frozenset({"name", "contact", "ssid", "serial", "email", "typed_text"})
 _READABLE_STEPS = frozenset({"urlencode", "json-escape"})
 _EDGES = {"digit": str.isdigit, "word": lambda c: c.isalnum() or c in "-_",
-          "email": lambda c: c.isalnum() or c in "-_.+"}
+          "email": lambda c: c.isalnum() or c in "-_.+", "name-part": names.touches_part}
 
 
 def _edge(kind: str, key: str, steps: tuple[str, ...]) -> str | None:
-    if key.isdigit():
+    if key.isdigit() or (key[:1] == "+" and key[1:].isdigit()):  # +336123456789 is not +33612345678
         return "digit"
+    if names.part_role(kind) and all(s in _READABLE_STEPS for s in steps):
+        return "name-part"  # "jean" of jean.dupont@example.org is an address, not a first name
     if kind.split(":")[0] in WORD_KINDS and all(s in _READABLE_STEPS for s in steps):
         return "email" if kind == "email" else "word"
     return None
@@ -115,10 +123,15 @@ class LeakDetector:
 
     def __init__(self, needles: Mapping[str, Sequence[str]], *, position: Position | None = None,
                  hashes: bool = True, layers: int = 2, max_depth: int = MAX_DEPTH,
-                 forms: Callable[[str, str], list[tuple[str, str]]] = normal_forms):
+                 forms: Callable[[str, str], list[tuple[str, str]]] = normal_forms,
+                 parts: Mapping[str, Sequence[tuple[str, str] | None]] | None = None):
         self.max_depth = max_depth
         self.kinds = tuple(needles)
         self.positions = PositionFinder(position) if position is not None else None
+        self.phones = PhoneFinder.for_needles(needles)  # phone numbers as written, any grouping (mouchard.phones)
+        # names split into fields: each part a kind of its own, paired by dedupe() and spans() (mouchard.names)
+        needles = {**needles, **names.part_needles(needles, parts)}
+        self._short_leaf = min((names.min_form_length(k, "", 6) for k in needles), default=6)
         self._automaton = ahocorasick.Automaton()
         table: dict[str, list[_Needle]] = {}
         for kind, values in needles.items():
@@ -126,7 +139,8 @@ class LeakDetector:
                 if not value:
                     continue
                 for label, form in forms(kind, value):
-                    for wire, chain in encoded_forms(form, hashes=hashes, layers=layers):
+                    for wire, chain in encoded_forms(form, hashes=hashes, layers=layers,
+                                                     min_length=names.min_form_length(kind, label, 6)):
                         encoding = tuple(s for s in chain.split(">") if s)
                         key = as_hay(wire).lower()
                         table.setdefault(key, []).append(_Needle(kind, index, encoding + ((label,) if label else ()),
@@ -148,6 +162,7 @@ class LeakDetector:
     @classmethod
     def for_profile(cls, profile: DeviceProfile, **kw) -> "LeakDetector":
         """A detector for a device profile's identifiers, contacts and position."""
+        kw.setdefault("parts", profile.name_parts())
         return cls(profile.needles(), position=profile.position, **kw)
 
     # -- public entry points ------------------------------------------------------------------------------
@@ -172,17 +187,11 @@ class LeakDetector:
             if segment:
                 self._scan(as_hay(segment), "path", str(i), (), 0, out, budget, positions=False)
         if parts.query and budget.spend(bytes=len(parts.query)):
-            for name, value in urllib.parse.parse_qsl(as_hay(parts.query), keep_blank_values=True,
-                                                      encoding="latin-1"):
-                if value:
-                    self._scan(value, "query", from_hay(name), (), 0, out, budget, positions=False)
-                else:
-                    self._scan(name, "query", None, (), 0, out, budget, positions=False)
+            self._form(as_hay(parts.query), "query", (), 0, out, budget, positions=True)
         if parts.fragment:
             self._scan(as_hay(parts.fragment), "fragment", None, (), 0, out, budget)
-        for location, text in (("path", parts.path), ("query", parts.query)):
-            if text and budget.spend(bytes=len(text)):
-                self._positions(as_hay(urllib.parse.unquote_to_bytes(text)), location, None, (), out, budget)
+        if parts.path and budget.spend(bytes=len(parts.path)):
+            self._positions(as_hay(urllib.parse.unquote_to_bytes(parts.path)), "path", None, (), out, budget)
         for name, value in headers:
             lname = name.lower()
             if lname in SKIPPED_HEADERS or not value:
@@ -218,8 +227,11 @@ class LeakDetector:
     def spans(self, text: str, *, budget: Budget | None = None) -> list[tuple[int, int, str]]:
         """(start, end, kind) of every needle in `as_hay(text)`, positions included (for redaction)."""
         hay = as_hay(text)
-        budget = budget if budget is not None else Budget.for_input(len(hay))
-        found = [(s, e, n.kind) for s, e, n in self._hits(hay, budget)]
+        return self.hay_spans(hay, budget=budget if budget is not None else Budget.for_input(len(hay)))
+
+    def hay_spans(self, hay: str, *, budget: Budget) -> list[tuple[int, int, str]]:
+        """`spans` of text already in the detector's representation (`as_hay`): for layered redaction."""
+        found = names.pair_spans(self._hits(hay, budget))  # a lone first name is not redacted
         if self.positions is not None:
             found += [(s, e, "location") for s, e in self.positions.spans(hay, budget)]
         return found
@@ -249,10 +261,10 @@ class LeakDetector:
                                    out, name, chain + (f"multipart:{name}",), depth + 1, budget)
                 return
         hay = as_hay(data)
-        if ctype == "application/x-www-form-urlencoded":
-            self._form(hay, location, chain, depth, out, budget)
-            if budget.spend(bytes=len(hay)):
-                self._positions(as_hay(urllib.parse.unquote_to_bytes(hay)), location, field, chain, out, budget)
+        # A body labelled as a form that is JSON (RudderStack's Node SDK sends gzip'd JSON so labelled) is read as
+        # JSON: form decoding would turn the "+" of "jean+news@..." into a space and lose the value.
+        if ctype == "application/x-www-form-urlencoded" and hay[:64].lstrip()[:1] not in ("{", "["):
+            self._form(hay, location, chain, depth, out, budget, field, positions=True)
             return
         self._scan(hay, location, field, chain, depth, out, budget)
 
@@ -266,14 +278,22 @@ class LeakDetector:
         if head[:1] in ("{", "[") and depth < self.max_depth:
             doc = parse_json(hay) if budget.spend(bytes=len(hay), blobs=1) else None
             if doc is not None:
-                if positions:
-                    self._positions(hay, location, field, chain, out, budget)
+                before = len(out)
                 self._json(doc, location, field, chain, depth + 1, out, budget)
+                # Positions are paired in the document's structure (sibling leaves, a "lat,lon" string), which
+                # names their path; the text pass is the fallback for halves in different objects.
+                if positions and not any(m.kind == "location" for m in out[before:]):
+                    self._positions(hay, location, field, chain, out, budget)
+                return
+        if depth < self.max_depth and ("\n{" in hay or "\n[" in hay):
+            records = split_ndjson(hay, budget)
+            if records is not None:  # NDJSON, JSON Lines, a Sentry envelope: each line (or item) on its own
+                for line, text in records:
+                    self._scan(text, location, field, chain + (f"ndjson:line{line}",), depth + 1, out, budget,
+                               positions)
                 return
         if depth < self.max_depth and "=" in head and _FORM.match(hay):
-            self._form(hay, location, chain + ("form",), depth + 1, out, budget, field)
-            if positions and budget.spend(bytes=len(hay)):
-                self._positions(as_hay(urllib.parse.unquote_to_bytes(hay)), location, field, chain, out, budget)
+            self._form(hay, location, chain + ("form",), depth + 1, out, budget, field, positions)
             return
         self._plain(hay, location, field, chain, depth, out, budget, positions)
 
@@ -325,9 +345,10 @@ class LeakDetector:
                 unquoted = as_hay(urllib.parse.unquote_to_bytes(hay))
                 if unquoted != hay:
                     sub = []
-                    self._scan(unquoted, location, field, chain + ("urlencode",), depth + 1, sub, budget,
-                               positions=False)
+                    # %22 before a number hides it from the position finder: positions are read decoded
+                    self._scan(unquoted, location, field, chain + ("urlencode",), depth + 1, sub, budget, positions)
                     regions.append((0, len(hay), sub, True))
+                    positions = False
         # A raw hit inside a blob that decoded to something readable was searched again, decoded: the decoded
         # search is the better judge (and names the chain). Otherwise it stands unless the blob found the same kind.
         # (regions are at most 3 * MAX_BLOBS + 1: JWTs, base64 and hex blobs each capped, and the %-decoded whole)
@@ -352,15 +373,23 @@ class LeakDetector:
         return False
 
     def _form(self, hay: str, location: str, chain: tuple[str, ...], depth: int, out: list[Match],
-              budget: Budget, field: str | None = None) -> None:
+              budget: Budget, field: str | None = None, positions: bool = False) -> None:
+        """Fields of a form (a query, a form body, a form in a value), each searched on its own; with `positions`,
+        a field holding a position ("ll=44.8,-0.5", URL-encoded JSON) is named by it, and halves in two short
+        fields ("lat=..&lon=..") are paired across fields."""
         if not budget.spend(bytes=len(hay)):
             return
+        short = []
         for name, value in urllib.parse.parse_qsl(hay, keep_blank_values=True, encoding="latin-1"):
             if budget.exhausted:
                 return
             name_text = from_hay(name)
             self._scan(value if value else name, location, name_text if value else field, chain, depth, out,
-                       budget, positions=False)
+                       budget, positions)
+            if positions and value and len(value) <= 64:
+                short.append(f"{name}={value}")
+        if len(short) > 1:
+            self._positions("&".join(short), location, field, chain, out, budget)
 
     def _json(self, doc: object, location: str, field: str | None, chain: tuple[str, ...], depth: int,
               out: list[Match], budget: Budget) -> None:
@@ -381,14 +410,19 @@ class LeakDetector:
                             out.append(self._match(needle, location, name, chain + (f"json-key:{path}",)))
                     children.append((value, f"{path}.{key}" if _SIMPLE_KEY.match(key)
                                      else f"{path}[{json.dumps(key)}]"))
+                self._leaf_positions(children, location, field, chain, out, budget)
                 stack.extend(reversed(children))
             elif isinstance(node, list):
-                stack.extend((node[i], f"{path}[{i}]") for i in range(len(node) - 1, -1, -1))
+                children = [(node[i], f"{path}[{i}]") for i in range(len(node))]
+                self._leaf_positions(children, location, field, chain, out, budget)
+                stack.extend(reversed(children))
             elif isinstance(node, str):
                 if len(node) >= 16 or "%" in node or node[:1] in ("{", "["):
-                    self._scan(as_hay(node), location, name, chain + (f"json:{path}",), depth, out, budget,
-                               positions=False)
-                elif len(node) >= 6:  # too short to hold an encoded blob: the needles are enough
+                    self._scan(as_hay(node), location, name, chain + (f"json:{path}",), depth, out, budget)
+                    continue
+                if self.positions is not None and "," in node and self.positions.might_hold(node):
+                    self._positions(as_hay(node), location, name, chain + (f"json:{path}",), out, budget)  # "lat,lon"
+                if len(node) >= self._short_leaf:  # too short for an encoded blob: the needles are enough
                     for _, _, needle in self._hits(as_hay(node), budget):
                         out.append(self._match(needle, location, name, chain + (f"json:{path}",)))
             elif isinstance(node, (int, float)) and not isinstance(node, bool):
@@ -397,9 +431,40 @@ class LeakDetector:
                     for _, _, needle in self._hits(text, budget):
                         out.append(self._match(needle, location, name, chain + (f"json:{path}",)))
 
+    def _leaf_positions(self, children: list[tuple[object, str]], location: str, field: str | None,
+                        chain: tuple[str, ...], out: list[Match], budget: Budget) -> None:
+        """A latitude and a longitude among one object's or array's leaves (numbers, or numbers as strings as
+        Countly sends them): paired as the position finder pairs them, named by the latitude's path."""
+        if self.positions is None:
+            return
+        leaves = []
+        lats = lons = False
+        for value, path in children:
+            kind = type(value)
+            if kind is dict or kind is list or kind is bool or value is None:
+                continue
+            if kind is float or kind is int:
+                if isinstance(value, int) and value.bit_length() > 64:
+                    continue
+                number = value
+            elif isinstance(value, str) and len(value) <= 24 and _NUMBER_TEXT.match(value):
+                number = float(value.replace(",", "."))
+            else:
+                continue
+            lat, lon = self.positions.roughly(number)
+            if lat or lon:
+                leaves.append((path, value if isinstance(value, str) else repr(value)))
+                lats, lons = lats or lat, lons or lon
+        if len(leaves) < 2 or not (lats and lons) or not budget.spend(steps=len(leaves)):
+            return
+        for hit in self.positions.find("&".join(f"{i}={text}" for i, (_, text) in enumerate(leaves)), budget):
+            path = leaves[int(hit.field)][0] if hit.field and hit.field.isdigit() else leaves[0][0]
+            out.append(Match("location", ">".join(chain + (f"json:{path}", hit.chain)), location,
+                             field if field is not None else path, 0, hit.precision_m))
+
     def _positions(self, hay: str, location: str, field: str | None, chain: tuple[str, ...],
                    out: list[Match], budget: Budget) -> None:
-        if self.positions is None:
+        if self.positions is None or not self.positions.might_hold(hay):  # most texts hold no degrees
             return
         for hit in self.positions.find(hay, budget):
             out.append(Match("location", ">".join(chain + (hit.chain,)), location,
@@ -424,10 +489,15 @@ class LeakDetector:
                         continue
                 found.append((start, end + 1, n))
         # A needle inside a longer needle of the same kind (IMEI14 in IMEI15) is the same leak.
+        if self.phones is not None:
+            found += [(h.start, h.end, _Needle("phone", h.index, h.steps, h.end - h.start, None))
+                      for h in self.phones.find(hay, budget)]
         found.sort(key=lambda h: (h[0], -(h[1] - h[0])))
         kept: list[tuple[int, int, _Needle]] = []
         for hit in found:
-            if not any(k[2].kind == hit[2].kind and k[0] <= hit[0] and hit[1] <= k[1] for k in kept[-8:]):
+            # A name's part inside any other value (jean in jean.dupont@...) is that value's leak.
+            if not any((k[2].kind == hit[2].kind or names.part_role(hit[2].kind)) and k[0] <= hit[0]
+                       and hit[1] <= k[1] for k in kept[-8:]):
                 kept.append(hit)
         return kept
 
@@ -437,13 +507,15 @@ class LeakDetector:
 
 
 _SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+_NUMBER_TEXT = re.compile(r"\s*-?\d{1,10}(?:[.,]\d{1,16})?\s*\Z")  # a coordinate sent as a string
 
 
 def dedupe(matches: list[Match]) -> list[Match]:
-    """One match per leak: drop exact repeats and chains that are a prefix of a more specific one."""
+    """One match per leak: drop exact repeats and chains that are a prefix of a more specific one. Parts of a
+    name count only in pairs (`names.pair_matches`: both parts in these matches, or neither)."""
     best: dict[tuple, Match] = {}
     groups: dict[tuple, list[Match]] = {}
-    for m in matches:
+    for m in names.pair_matches(matches):
         if m.kind == "location":
             key = (m.location, m.field, m.chain)
             if key not in best or (m.precision_m or 0) < (best[key].precision_m or 0):

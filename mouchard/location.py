@@ -19,10 +19,15 @@ from mouchard.budget import Budget
 from mouchard.profile import Position
 
 WINDOW = 96  # characters between the latitude and the longitude of one pair
+ROUGH_DEGREES = 0.2  # above any slack `_near` allows (a radius of a few km, or 0.1 for one decimal)
 EARTH_M = 6_371_008.8
-_DECIMAL = re.compile(r"(?<![\d.])(-?)(\d{1,3})([.,])(\d{1,16})(?![\d])")
+# Not after "digit:" — the seconds of a time ("07:24:44.841Z") are not a coordinate; JSON's "lat":44.8 has a quote
+# before its colon.
+_DECIMAL = re.compile(r"(?<![\d.])(?<!\d:)(-?)(\d{1,3})([.,])(\d{1,16})(?![\d])")
 _INTEGER = re.compile(r"(?<![\d.,])(-?\d{7,10})(?![\d.])")
-_FIELD = re.compile(r"(?:\"([^\"]{1,40})\"\s*:\s*\[?\s*|([\w.\[\]-]{1,40})=|<([\w:-]{1,40})>)\Z")
+# the key before a number: "lat": 44.8, "lat":"44.8" (a number sent as a string), \"lat\":\"44.8 (JSON in a
+# JSON string), lat=44.8, <lat>44.8
+_FIELD = re.compile(r"(?:\\?\"([^\"\\]{1,40})\\?\"\s*:\s*\[?\s*(?:\\?\")?|([\w.\[\]-]{1,40})=|<([\w:-]{1,40})>)\Z")
 _GEOHASH_ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz"
 
 
@@ -91,6 +96,19 @@ class PositionFinder:
         self.lon_radius = position.radius_m / (111_320.0 * max(0.01, math.cos(math.radians(position.lat))))
         # Every written form of a coordinate starts with its integer degrees: a cheap filter before the regexes.
         self._degrees = (str(int(abs(position.lat))), str(int(abs(position.lon))))
+
+    def might_hold(self, text: str) -> bool:
+        """Whether `text` holds the integer degrees of the latitude or the longitude (a cheap filter)."""
+        return self._degrees[0] in text or self._degrees[1] in text
+
+    def roughly(self, value: float) -> tuple[bool, bool]:
+        """(could be the latitude, could be the longitude): `value` in degrees, micro-degrees or 1e-7 degrees
+        within ROUGH_DEGREES of the position; a cheap filter on numbers already parsed (JSON leaves)."""
+        lat = lon = False
+        for scaled in (value, value / 1e6, value / 1e7):
+            lat = lat or abs(scaled - self.position.lat) <= ROUGH_DEGREES
+            lon = lon or abs(scaled - self.position.lon) <= ROUGH_DEGREES
+        return lat, lon
 
     def geohash_needles(self) -> Iterator[tuple[str, str, float]]:
         """(needle, chain, precision_m) for the multi-pattern search."""
@@ -165,16 +183,36 @@ class PositionFinder:
         return hits
 
     def spans(self, text: str, budget: Budget | None = None) -> list[tuple[int, int]]:
-        """Character spans of every number near the latitude or longitude (for redaction, paired or not); a
-        decimal needs two decimals to count (one decimal is 11 km: not a position)."""
+        """Character spans of every number near the latitude or longitude (for redaction, paired or not). A number
+        with one decimal (11 km) counts only as half of a pair, as `find` pairs them (the other half within
+        WINDOW characters): alone it is a version number as often as a coordinate."""
         budget = budget if budget is not None else Budget.for_input(len(text))
         spans: list[tuple[int, int]] = []
-        for m, _value, form, _lat, _lon in self._near_numbers(text, budget):
+        coarse: list[tuple[re.Match, bool, bool]] = []
+        halves: tuple[list[int], list[int]] = ([], [])  # offsets of numbers that can be a latitude, a longitude
+        for m, _value, form, is_lat, is_lon in self._near_numbers(text, budget):
+            if is_lat:
+                halves[0].append(m.start())
+            if is_lon:
+                halves[1].append(m.start())
             if form.startswith("decimals:") and int(form.removeprefix("decimals:")) < 2:
-                continue
-            if not spans or spans[-1] != m.span():  # an integer near at both scales is one span
+                coarse.append((m, is_lat, is_lon))
+            elif not spans or spans[-1] != m.span():  # an integer near at both scales is one span
                 spans.append(m.span())
-        return spans
+        for m, is_lat, is_lon in coarse:
+            if (is_lat and _other_within(halves[1], m.start())) or (is_lon and _other_within(halves[0], m.start())):
+                spans.append(m.span())
+        return sorted(set(spans)) if coarse else spans
+
+
+def _other_within(offsets: list[int], at: int) -> bool:
+    """Whether sorted `offsets` holds an offset other than `at` within WINDOW characters of it."""
+    i = bisect.bisect_left(offsets, at - WINDOW)
+    while i < len(offsets) and offsets[i] <= at + WINDOW:
+        if offsets[i] != at:
+            return True
+        i += 1
+    return False
 
 
 def _nearest(coords: list[Coordinate], lons: list[tuple[int, int]], offsets: list[int], at: int) -> int | None:

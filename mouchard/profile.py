@@ -3,12 +3,15 @@
     device: {platform: android, name: Pixel test phone}
     identifiers: {advertising_id: 38400000-8cf0-11bd-b23e-10b96e40000d, idfv: ..., android_id: 9774d56d682e549c,
                   imei: "356938035643809", serial: ..., imsi: ..., wifi_mac: "02:00:5e:10:00:01",
-                  bluetooth_mac: ..., ssid: ..., bssid: ..., phone: "+33612345678", email: ..., name: ...}
+                  bluetooth_mac: ..., ssid: ..., bssid: ..., phone: "+33612345678", email: ..., name: ...,
+                  first_name: ..., last_name: ...}   # optional: the name's parts when it has more than two words
     location: {lat: 48.85837, lon: 2.29448, radius_m: 200}
     contacts: [Dominique Bernard, Claude Petit]
 
 Any subset of these keys, exactly these names. A bad file, an unknown key or a malformed value is a one-line
 `UserError`. `DeviceProfile.needles()` gives the values the leak detector searches for, keyed by kind.
+`first_name` and `last_name` come together; they say how `name` splits ("Jean-Pierre" "de la Tour"), are not
+needles of their own (a lone first name is not a leak, `mouchard.names`) and give `name` when it is missing.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from pathlib import Path
 from mouchard.errors import UserError
 
 IDENTIFIER_KEYS = ("advertising_id", "idfv", "android_id", "imei", "serial", "imsi", "wifi_mac", "bluetooth_mac",
-                   "ssid", "bssid", "phone", "email", "name")
+                   "ssid", "bssid", "phone", "email", "name", "first_name", "last_name")
+NAME_PART_KEYS = ("first_name", "last_name")
 TOP_KEYS = ("device", "identifiers", "location", "contacts")
 DEVICE_KEYS = ("platform", "name")
 LOCATION_KEYS = ("lat", "lon", "radius_m")
@@ -64,10 +68,17 @@ def _check_text(v: str) -> str | None:
     return None if len(v.strip()) >= 4 else "at least 4 characters (shorter values match by chance)"
 
 
+def _check_name_part(v: str) -> str | None:
+    if len(v.strip()) < 2:
+        return "at least 2 characters"
+    return None if len(v) <= 100 and v.isprintable() else "one printable line of at most 100 characters"
+
+
 CHECKS = {
     "advertising_id": _check_uuid, "idfv": _check_uuid, "android_id": _check_android_id, "imei": _check_imei,
     "serial": _check_text, "imsi": _check_imsi, "wifi_mac": _check_mac, "bluetooth_mac": _check_mac,
     "ssid": _check_text, "bssid": _check_mac, "phone": _check_phone, "email": _check_email, "name": _check_text,
+    "first_name": _check_name_part, "last_name": _check_name_part,
 }
 
 
@@ -93,10 +104,19 @@ class DeviceProfile:
 
     def needles(self) -> dict[str, list[str]]:
         """Values to search for, by leak kind (`identifiers` keys, and `contact` for the contact names)."""
-        found: dict[str, list[str]] = {kind: [value] for kind, value in self.identifiers}
+        found: dict[str, list[str]] = {kind: [value] for kind, value in self.identifiers
+                                       if kind not in NAME_PART_KEYS}
         if self.contacts:
             found["contact"] = list(self.contacts)
         return found
+
+    def name_parts(self) -> dict[str, list[tuple[str, str] | None]]:
+        """The name's explicit parts ({"name": [(first, last)]}) for `LeakDetector(parts=...)`; {} when the
+        profile lets the detector split the name itself."""
+        values = dict(self.identifiers)
+        if "first_name" in values and "last_name" in values:
+            return {"name": [(values["first_name"], values["last_name"])]}
+        return {}
 
     def value(self, kind: str) -> str | None:
         return dict(self.identifiers).get(kind)
@@ -154,6 +174,7 @@ def parse_profile(data: object, source: str = "profile") -> DeviceProfile:
         if problem:
             raise UserError(f"{source}: identifiers.{key} must be {problem}, not {value!r}")
         pairs.append((key, value))
+    pairs = _name_parts(pairs, source)
     position = _position(data.get("location"), source)
     contacts = data.get("contacts") or []
     if not isinstance(contacts, list) or not all(isinstance(c, str) and c.strip() for c in contacts):
@@ -164,6 +185,20 @@ def parse_profile(data: object, source: str = "profile") -> DeviceProfile:
     name = device.get("name")
     return DeviceProfile(platform, str(name) if name is not None else None, tuple(pairs), position,
                          tuple(c.strip() for c in contacts), source)
+
+
+def _name_parts(pairs: list[tuple[str, str]], source: str) -> list[tuple[str, str]]:
+    """first_name and last_name together or not at all; they give `name` when it is missing."""
+    values = dict(pairs)
+    given = [k for k in NAME_PART_KEYS if k in values]
+    if len(given) == 1:
+        other = NAME_PART_KEYS[1 - NAME_PART_KEYS.index(given[0])]
+        raise UserError(f"{source}: identifiers.{given[0]} needs identifiers.{other} too (both parts, or neither)")
+    if given and "name" not in values:
+        whole = f"{values['first_name']} {values['last_name']}"
+        at = next(i for i, (k, _) in enumerate(pairs) if k in NAME_PART_KEYS)
+        pairs = pairs[:at] + [("name", whole)] + pairs[at:]
+    return pairs
 
 
 def _mapping(value: object, source: str, key: str) -> dict:

@@ -8,8 +8,10 @@
 
 Two passes: every needle of the detector (all normal forms in all precomputed encodings: hashes, base64,
 URL-encoding...) and every number near the planted position is replaced in place by its kind's token; then
-each parameter, path segment, header or cookie value is searched again with the full decoder, and a value that
-still leaks (gzip inside base64, a JWT, JSON in a parameter) is replaced whole by its tokens.
+each parameter, path segment, header or cookie value the detector found something in is redacted layer by layer
+(`mouchard.layers`: URL-encoded JSON, base64 of text, JWT payloads are decoded, redacted and re-encoded as they
+were), searched again with the full decoder, and a value that still leaks (gzip inside base64) is replaced whole
+by its tokens.
 
 Every method takes an optional `budget` (`mouchard.budget`) and raises `RedactionIncomplete` when it runs out:
 a redaction that could not finish is never returned as if it had (callers store a placeholder instead).
@@ -22,6 +24,7 @@ from collections.abc import Iterable, Sequence
 
 from mouchard.budget import Budget, RedactionIncomplete
 from mouchard.identifiers import token
+from mouchard.layers import LayerEditor
 from mouchard.leakdetect import LeakDetector, Match, as_hay, from_hay
 from mouchard.profile import DeviceProfile
 
@@ -34,6 +37,7 @@ class Redactor:
     def __init__(self, detector: LeakDetector, platform: str | None = None):
         self.detector = detector
         self.platform = platform
+        self._layers = LayerEditor(detector, self.token)
 
     @classmethod
     def for_profile(cls, profile: DeviceProfile, detector: LeakDetector | None = None) -> "Redactor":
@@ -69,9 +73,19 @@ class Redactor:
         pieces.append(hay[pos:])
         return from_hay("".join(pieces))
 
+    def layers(self, value: str, *, budget: Budget | None = None) -> str:
+        """`text()` in every layer of `value` that can be re-encoded (URL-encoding, base64, hex, JWT payloads:
+        `mouchard.layers`): the layer is decoded, redacted and written back as it was sent."""
+        if not value:
+            return value
+        budget = budget if budget is not None else Budget.for_input(len(value))
+        redacted = self._layers.redact(as_hay(value), budget)
+        self._check(budget)
+        return from_hay(redacted)
+
     def _whole(self, value: str, location: str, budget: Budget) -> str:
-        """`value` after `text()`; replaced whole when the full decoder still finds something in it."""
-        redacted = self.text(value, budget=budget)
+        """`value` after `layers()`; replaced whole when the full decoder still finds something in it."""
+        redacted = self.layers(value, budget=budget)
         leaks = self.detector.scan_value(redacted, location, budget=budget)
         self._check(budget)
         if not leaks:
@@ -79,27 +93,31 @@ class Redactor:
         return "".join(dict.fromkeys(self.token(m.kind) for m in leaks))
 
     def url(self, url: str, matches: Sequence[Match] | None = None, *, budget: Budget | None = None) -> str:
-        """A URL with planted values replaced; a parameter or segment that still leaks is replaced whole.
+        """A URL with planted values replaced: where the detector finds something, each parameter and segment is
+        redacted layer by layer (`layers`) from the URL as sent, and one that still leaks is replaced whole.
 
-        `matches`, the detector's findings for this request, saves the second pass when the URL had none (pass
-        them only if the detector finished: a search cut by its budget may have missed what is there).
+        `matches`, the detector's findings for this request, saves searching the URL again (pass them only if the
+        detector finished: a search cut by its budget may have missed what is there).
         """
         budget = budget if budget is not None else Budget.for_input(len(url))
-        text = self.text(url, budget=budget)
-        if matches is not None and not any(m.location in _URL_LOCATIONS for m in matches):
-            return text
-        try:
-            parts = urllib.parse.urlsplit(text)
-        except ValueError:
-            return self._whole(text, "url", budget)
-        found = self.detector.scan_http(text, budget=budget)
-        self._check(budget)
+        if matches is not None:
+            found = any(m.location in _URL_LOCATIONS for m in matches)
+        else:
+            found = bool(self.detector.scan_http(url, budget=budget))
+            self._check(budget)
         if not found:
-            return text
+            return self.text(url, budget=budget)
+        try:
+            parts = urllib.parse.urlsplit(url)
+        except ValueError:
+            return self._whole(url, "url", budget)
         path = "/".join(self._whole(s, "path", budget) if s else s for s in parts.path.split("/"))
         query = "&".join(self._query_piece(p, budget) for p in parts.query.split("&")) if parts.query else ""
         fragment = self._whole(parts.fragment, "fragment", budget) if parts.fragment else ""
-        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, query, fragment))
+        redacted = urllib.parse.urlunsplit((parts.scheme, self.text(parts.netloc, budget=budget), path, query,
+                                            fragment))
+        # A name's parts in two parameters are each a lone word in its own: the whole URL pairs them (mouchard.names).
+        return self.text(redacted, budget=budget)
 
     def _query_piece(self, piece: str, budget: Budget) -> str:
         name, sep, value = piece.partition("=")
@@ -177,3 +195,10 @@ class Redactor:
         if not value:
             return value
         return self._whole(value, "cookie", budget if budget is not None else Budget.for_input(len(value)))
+
+    def value(self, value: str, location: str = "stored", *, budget: Budget | None = None) -> str:
+        """Any one stored text, fully: redacted in every layer, then replaced by its tokens if the full decoder
+        still finds something in it (what the last check of `addons.detect_leaks` gives a text it caught)."""
+        if not value:
+            return value
+        return self._whole(value, location, budget if budget is not None else Budget.for_input(len(value)))

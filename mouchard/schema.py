@@ -310,20 +310,26 @@ TABLES: tuple[Table, ...] = (
         C("parameter", "text", "Parameter or header name carrying it."),
         C("encoding", "text", "Decoding chain that revealed it, e.g. urlencode>base64."),
     )),
-    Table("flows", "App traffic through the proxy: one HTTP exchange, WebSocket or failed TLS handshake.", (
+    Table("flows", "App traffic through the proxy: one HTTP exchange, WebSocket, failed TLS handshake or QUIC "
+          "attempt; or one destination from a device's own report.", (
         ID, crawl_ref("capture"),
         C("app", "text", "App that sent it (option, user agent, X-Requested-With or package name).", index=True),
-        C("app_source", "text", "How the app was attributed: option, user-agent, x-requested-with, header."),
+        C("app_source", "text", "How the app was attributed: option, user-agent, x-requested-with, header, "
+          "ios-privacy-report (the phone's own report names it), pcapdroid (a PCAPdroid capture or export names "
+          "the app that owned the connection), har (the browser of a browser's HAR export)."),
         C("client", "text", "Client address (device)."),
         C("started_at", "text", "When the request started (UTC)."),
-        C("kind", "text", "http, websocket, tls-failure, tcp."),
+        C("kind", "text", "http, websocket, tls-failure, tcp; quic (a QUIC / HTTP/3 attempt on UDP/443 the proxy "
+          "blocked so the app falls back to TCP, or could not read: see error); report (a destination from the "
+          "phone's own report, e.g. the iOS App Privacy Report: host and time, no payload)."),
         C("method", "text", "HTTP method."),
         C("url", "text", "Request URL (identifiers replaced by tokens in published copies)."),
         C("host", "text", "Destination host.", index=True),
         C("site", "text", "Registrable domain of the host.", index=True),
-        C("http_version", "text", "HTTP/1.1, HTTP/2.0..."),
+        C("http_version", "text", "HTTP/1.1, HTTP/2.0, HTTP/3 (QUIC, recorded in reverse, local and WireGuard modes)..."),
         C("status", "integer", "Response status."),
-        C("error", "text", "What failed: certificate pinning, TLS error, connection error."),
+        C("error", "text", "What failed: certificate pinning, TLS error, connection error, QUIC blocked or "
+          "passed through unread."),
         C("request_headers", "text", "Request headers (JSON, redacted)."),
         C("response_headers", "text", "Response headers (JSON)."),
         C("request_size", "integer", "Request body size.", unit="bytes"),
@@ -334,8 +340,30 @@ TABLES: tuple[Table, ...] = (
         C("websocket_messages", "integer", "WebSocket messages exchanged."),
         C("analysis", "text", "complete; truncated (a body cut at the snapshot limit or the analysis budget ran "
           "out: leaks may be missing); redaction-failed (URL, headers and other texts replaced by "
-          "'[redaction failed]'). See failures.", index=True),
+          "'[redaction failed]', or only the columns the last check still found a planted value in); no-payload (only the destination is known: a blocked QUIC attempt, a "
+          "report's entry, a captured TLS connection without its key; no leak can be found). See failures.",
+          index=True),
+        C("hits", "integer", "Connections a device's report counted for this app and host (iOS App Privacy "
+          "Report); empty for captured traffic, where each row is one exchange."),
+        C("report", "text", "What a device's report said beyond the host (JSON): last_seen (UTC), domain_owner, "
+          "initiated (AppInitiated, or NonAppInitiated: a web page shown in the app), context (that page's "
+          "domain), the report's domain codes and its line number; from PCAPdroid's connections export: "
+          "last_seen, protocol, destination address:port, status, bytes and packets each way, uid, app_name, line."),
         *tracker_cols("destination"),
+    )),
+    Table("app_accesses", "Data and sensor access by an app, as the phone itself recorded it (iOS App Privacy "
+          "Report `access` records: location, contacts, photos, camera, microphone...).", (
+        ID, crawl_ref("import"),
+        C("app", "text", "App or process that accessed the data (bundle id, or a path for a system process).",
+          index=True),
+        C("app_source", "text", "Where this came from: ios-privacy-report."),
+        C("accessor_type", "text", "What app names: bundleID or path (the report's identifierType)."),
+        C("category", "text", "Data or sensor accessed: location, contacts, photos, camera, microphone, "
+          "calendars, mediaLibrary... (as the report names it).", index=True),
+        C("access_id", "text", "The report's identifier of this access (its begin and end records share it)."),
+        C("started_at", "text", "When the access began (UTC); empty when the report has only its end."),
+        C("ended_at", "text", "When it ended (UTC); empty while still open when the report was saved."),
+        C("line", "integer", "Line of the report where the access begins (or its lone end record)."),
     )),
     Table("leaks", "A device identifier, location or personal value found in traffic, with how it was encoded.", (
         ID, crawl_ref(), flow_ref(), visit_ref(),

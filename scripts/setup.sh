@@ -18,6 +18,8 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
+# tshark decrypts and reassembles phone packet captures (PCAPdroid pcap/pcapng) for `mouchard import`.
+command -v tshark >/dev/null 2>&1 || need_apt+=(tshark)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     say "installing ${need_apt[*]} with apt-get"

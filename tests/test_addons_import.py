@@ -98,7 +98,7 @@ def test_import_of_a_mitm_capture_records_flows_leaks_and_cookies(capture_mitm, 
     assert crawl[:2] == ("import", "finished") and json.loads(crawl[2])["format"] == "mitm"
     leaks = set(con.execute("SELECT identifier, location, chain, destination_host FROM leaks"))
     assert leaks == {("advertising_id", "body", "gzip>json:$.device.ifa", "ads.inmobi.com"),
-                     ("location", "body", "gzip>decimals:4", "ads.inmobi.com"),
+                     ("location", "body", "gzip>json:$.device.geo.lat>decimals:4", "ads.inmobi.com"),
                      ("android_id", "query", "plain", "app.adjust.com"),
                      ("imei", "websocket", "json:$.imei", "rt.example-sdk.com")}
     assert con.execute("SELECT app FROM flows WHERE host = 'ads.inmobi.com'").fetchone() == ("com.example.game/2.4.1",)
@@ -115,7 +115,7 @@ def test_import_of_a_har_file_with_an_app_name(capture_har, tmp_path):
     assert "run 1: 2 http" in out.stdout
     con = sqlite3.connect(db)
     assert set(con.execute("SELECT identifier, location, chain FROM leaks")) == {
-        ("location", "body", "decimals:5"), ("advertising_id", "query", "plain")}
+        ("location", "body", "json:$.lat>decimals:5"), ("advertising_id", "query", "plain")}
     assert set(con.execute("SELECT app, app_source FROM flows")) == {("Maps", "option")}
     assert json.loads(con.execute("SELECT config FROM crawls").fetchone()[0])["format"] == "har"
 

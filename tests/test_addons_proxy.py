@@ -163,7 +163,7 @@ def test_sdk_traffic_lands_in_sqlite_with_leaks_bids_cookies_and_syncs(proxy, te
                        f"({','.join(str(f['id']) for f in flows)})", until=lambda rows: len(rows) >= 5)
     found = {(l["host"], l["identifier"], l["location"], l["chain"]) for l in leaks}
     assert found >= {("ads.inmobi.com", "advertising_id", "body", "gzip>json:$.device.ifa"),
-                     ("ads.inmobi.com", "location", "body", "gzip>decimals:4"),
+                     ("ads.inmobi.com", "location", "body", "gzip>json:$.device.geo.lat>decimals:4"),
                      ("api2.branch.io", "android_id", "body", "json:$.hardware_id"),
                      ("graph.facebook.com", "advertising_id", "body", "plain"),
                      ("graph.facebook.com", "email", "body", "sha256")}
@@ -224,7 +224,7 @@ def test_http2_flows_are_recorded(proxy, testweb):
     flows = proxy.rows("SELECT * FROM flows WHERE host = 't.appsflyer.com' AND http_version = 'HTTP/2.0'")
     assert len(flows) == 1
     leaks = proxy.rows("SELECT * FROM leaks WHERE flow_id = ?", [flows[0]["id"]])
-    assert [(l["identifier"], l["chain"], l["field"]) for l in leaks] == [("location", "decimals:4", "lat")]
+    assert [(l["identifier"], l["chain"], l["field"]) for l in leaks] == [("location", "json:$.lat>decimals:4", "$.lat")]
 
 
 def _ws_echo_server() -> int:

@@ -64,6 +64,10 @@ def test_example_profiles_load_with_every_documented_key():
     ("device: {platform: windows}", "device.platform must be one of android, ios"),
     ("contacts: Dominique", "contacts must be a list of names"),
     ("- just a list", "expected a mapping"),
+    ("identifiers: {first_name: Jean}", "identifiers.first_name needs identifiers.last_name too"),
+    ("identifiers: {last_name: Dupont, name: Jean Dupont}", "identifiers.last_name needs identifiers.first_name"),
+    ("identifiers: {first_name: J, last_name: Dupont}", "identifiers.first_name must be at least 2 characters"),
+    ("identifiers: {first_name: [Jean], last_name: Dupont}", "identifiers.first_name must be text"),
 ])
 def test_bad_profiles_are_one_line_errors(tmp_path, text, message):
     path = tmp_path / "device.yml"
@@ -71,6 +75,18 @@ def test_bad_profiles_are_one_line_errors(tmp_path, text, message):
     with pytest.raises(UserError) as info:
         load_profile(path)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_explicit_name_parts_split_the_name_and_are_not_needles_themselves():
+    profile = parse_profile({"identifiers": {"name": "Jean Pierre Dupont", "first_name": "Jean Pierre",
+                                             "last_name": "Dupont"}})
+    assert profile.needles() == {"name": ["Jean Pierre Dupont"]}  # a lone first name is not a leak
+    assert profile.name_parts() == {"name": [("Jean Pierre", "Dupont")]}
+    assert profile.describe()["kinds"] == ["name", "first_name", "last_name"]
+    derived = parse_profile({"identifiers": {"first_name": "Jean Pierre", "last_name": "Dupont", "email": "a@b.fr"}})
+    assert derived.identifiers == (("email", "a@b.fr"), ("name", "Jean Pierre Dupont"), ("first_name", "Jean Pierre"),
+                                   ("last_name", "Dupont"))
+    assert PROFILE.name_parts() == {}  # the detector splits "Jean Dupont-Mouchard" itself
 
 
 def test_missing_profile_file_is_a_user_error(tmp_path):
@@ -98,6 +114,11 @@ def test_identifier_forms_cover_separators_case_and_lengths():
         "+33612345678", "33612345678", "0033612345678", "0612345678", "612345678"}
     assert split_e164("+14155550123") == ("1", "4155550123") and split_e164("+35312345678")[0] == "353"
     assert [f for _, f in normal_forms("phone", "+14155550123")][3] == "4155550123"  # no trunk 0 in the US
+    assert [f for _, f in normal_forms("email", " Jean.Dupont+x@Gmail.com")] == [
+        "jean.dupont+x@gmail.com", "Jean.Dupont+x@Gmail.com", "jean.dupont@gmail.com", "jeandupont+x@gmail.com",
+        "jeandupont@gmail.com"]
+    assert [label for label, _ in normal_forms("name:last", "Dupont-Mouchard")] == [
+        "last-name", "last-name-lower", "last-name-meta", "last-name-f5"]
 
 
 def test_base64_needles_match_the_value_at_every_alignment():
