@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Message, Request, TextMessage
@@ -29,6 +28,7 @@ from mouchard.leakdetect import LeakDetector
 from mouchard.profile import load_profile
 from web.sites.app_endpoints import BIG_BYTES
 from mouchard.store import readonly_uri
+from procs import stop_tree  # noqa: F401  (used here, and imported from here by other tests)
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE_PATH = ROOT / "tests" / "data" / "profiles" / "android.yml"
@@ -61,29 +61,6 @@ def wait_port(port: int, process: subprocess.Popen, log: Path | None = None) -> 
         except OSError:
             assert time.monotonic() < deadline, "proxy did not start"
             time.sleep(0.1)
-
-
-def stop_tree(process: subprocess.Popen, signum: int = signal.SIGINT) -> None:
-    """Stop a command and everything it started, whatever the test's outcome: `signum` and a bounded wait for its
-    clean exit, then SIGKILL for any process of its tree (snapshotted first) still there. No mitmdump is left."""
-    try:
-        root = psutil.Process(process.pid)
-        tree = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        tree = []
-    if process.poll() is None:
-        process.send_signal(signum)
-        try:
-            process.wait(BOUND)
-        except subprocess.TimeoutExpired:
-            pass
-    for member in tree:
-        try:
-            member.kill()
-        except psutil.Error:
-            pass
-    process.wait()
-    psutil.wait_procs(tree, timeout=BOUND)
 
 
 @dataclass

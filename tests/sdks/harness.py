@@ -35,13 +35,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "tests") not in sys.path:  # `web` (the test web) when run as `python -m tests.sdks.harness`
     sys.path.insert(0, str(ROOT / "tests"))
 
 from mouchard.store import readonly_uri
+from procs import stop_tree  # noqa: E402  (tests/, put on sys.path above)
 
 from . import score as scoring
 from .sink import make_sink
@@ -100,26 +99,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM `mouchard proxy` (it stops mitmdump cleanly, which finishes the run), then kill what is left."""
-    try:
-        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
-    except psutil.Error:
-        tree = []
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(BOUND)
-        except subprocess.TimeoutExpired:
-            pass
-    for member in tree:
-        try:
-            member.kill()
-        except psutil.Error:
-            pass
-    process.wait()
 
 
 class Lane:
@@ -194,7 +173,7 @@ class Lane:
                 break
 
     def close(self) -> None:
-        _stop(self.process)
+        stop_tree(self.process, signal.SIGTERM, BOUND)  # the proxy finishes its run, then its tree
         self.sink.stop()
 
 

@@ -108,3 +108,17 @@ export async function watchRequests() {
   });
   return { done };
 }
+
+/** The Segment spec's fields (Segment's SDK and RudderStack's, which follows it): identify traits `email`,
+ * `phone`, `firstName`/`lastName`; `context.device.advertisingId` and `id`; `context.location`. */
+export function segmentSpec(values, first, last) {
+  const context = { device: {} };
+  if (values.advertising_id) Object.assign(context.device, { advertisingId: values.advertising_id, adTrackingEnabled: true });
+  if (values.android_id) context.device.id = values.android_id;
+  if (values.location) context.location = { latitude: values.location.lat, longitude: values.location.lon };
+  const traits = {};
+  if (values.email) traits.email = values.email;
+  if (values.phone) traits.phone = values.phone;
+  if (values.name) Object.assign(traits, { firstName: first, lastName: last });
+  return { context, traits };
+}

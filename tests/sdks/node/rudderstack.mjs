@@ -6,7 +6,7 @@
  * `firstName`/`lastName`; `context.device.advertisingId` and `context.device.id`; `context.location`.
  */
 import Analytics from '@rudderstack/rudder-sdk-node';
-import { die, report, setup } from './_common.mjs';
+import { die, report, segmentSpec, setup } from './_common.mjs';
 
 const { values, first, last } = setup(['advertising_id', 'android_id', 'email', 'phone', 'name', 'location']);
 const where = {
@@ -16,14 +16,7 @@ const where = {
 };
 
 const client = new Analytics('2ZkT4nW8yL1cR6dF0gH5jP2aZ7u', { flushInterval: 60_000, retryCount: 0, logLevel: 'error' });
-const context = { device: {} };
-if (values.advertising_id) Object.assign(context.device, { advertisingId: values.advertising_id, adTrackingEnabled: true });
-if (values.android_id) context.device.id = values.android_id;
-if (values.location) context.location = { latitude: values.location.lat, longitude: values.location.lon };
-const traits = {};
-if (values.email) traits.email = values.email;
-if (values.phone) traits.phone = values.phone;
-if (values.name) Object.assign(traits, { firstName: first, lastName: last });
+const { context, traits } = segmentSpec(values, first, last);
 const userId = 'player-4821';
 const sent = [];
 const queue = (method, message) => sent.push(new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@
  * (the Android id on Android); `context.location.latitude`/`longitude`.
  */
 import { Analytics } from '@segment/analytics-node';
-import { die, report, setup } from './_common.mjs';
+import { die, report, segmentSpec, setup } from './_common.mjs';
 
 const { values, first, last } = setup(['advertising_id', 'android_id', 'email', 'phone', 'name', 'location']);
 const where = {
@@ -17,14 +17,7 @@ const where = {
 const errors = [];
 const analytics = new Analytics({ writeKey: 'kT4nW8yL1cR6dF0gH5jP2aZ7uE9iO4sQ', maxRetries: 0, flushInterval: 60_000 });
 analytics.on('error', (error) => errors.push(error));
-const context = { device: {} };
-if (values.advertising_id) Object.assign(context.device, { advertisingId: values.advertising_id, adTrackingEnabled: true });
-if (values.android_id) context.device.id = values.android_id;
-if (values.location) context.location = { latitude: values.location.lat, longitude: values.location.lon };
-const traits = {};
-if (values.email) traits.email = values.email;
-if (values.phone) traits.phone = values.phone;
-if (values.name) Object.assign(traits, { firstName: first, lastName: last });
+const { context, traits } = segmentSpec(values, first, last);
 const userId = 'player-4821';
 if (Object.keys(traits).length) analytics.identify({ userId, traits, context });
 analytics.track({ userId, event: 'Level Completed', properties: { level: 3 }, context });

@@ -89,3 +89,37 @@ def phone_as_written(e164: str, style: str) -> str:
 def ca_bundle() -> str:
     """The CA file the harness trusts (the proxy's), for SDKs that take a CA option rather than the environment."""
     return os.environ["SSL_CERT_FILE"]
+
+
+def segment_spec(client, user: str, values: dict, phone: str | None = None) -> list[str]:
+    """Send `values` as the Segment spec names them, through a Segment-compatible client (Segment's own SDK and
+    RudderStack's fork of it): traits (email, phone, firstName, lastName) with `identify`, device ids and position
+    in the context of a `track`. `phone` is the phone as written (default: as planted). Returns the kinds sent."""
+    sent = []
+    traits: dict = {}
+    if "email" in values:
+        traits["email"] = values["email"]
+        sent.append("email")
+    if "phone" in values:
+        traits["phone"] = phone or values["phone"]
+        sent.append("phone")
+    if "name" in values:
+        traits["firstName"], traits["lastName"] = values["first_name"], values["last_name"]
+        sent.append("name")
+    if traits:
+        client.identify(user, traits)
+    device: dict = {"manufacturer": "Google", "model": "Pixel 8", "type": "android"}
+    context: dict = {"device": device}
+    if "advertising_id" in values:
+        device["advertisingId"], device["adTrackingEnabled"] = values["advertising_id"], True
+        sent.append("advertising_id")
+    if "android_id" in values:
+        device["id"] = values["android_id"]
+        sent.append("android_id")
+    if "location" in values:
+        context["location"] = {"latitude": values["location"]["lat"], "longitude": values["location"]["lon"]}
+        sent.append("location")
+    if set(sent) - set(traits) - {"name"}:
+        client.track(user, "Order Completed", {"revenue": 19.9}, context=context)
+    client.flush()
+    return sent

@@ -17,33 +17,8 @@ from segment.analytics import Client
 errors = []
 client = Client("Zk4qP8vR2sT6wX1yB5nM9cL3", sync_mode=True, on_error=lambda e, batch: errors.append(e))
 user = "user-48213"
-sent = []
-traits: dict = {}
-if "email" in values:
-    traits["email"] = values["email"]
-    sent.append("email")
-if "phone" in values:
-    traits["phone"] = _driver.phone_as_written(values["phone"], "intl_spaced")  # as the user typed it
-    sent.append("phone")
-if "name" in values:
-    traits["firstName"], traits["lastName"] = values["first_name"], values["last_name"]
-    sent.append("name")
-if traits:
-    client.identify(user, traits)
-device: dict = {"manufacturer": "Google", "model": "Pixel 8", "type": "android"}
-context: dict = {"device": device}
-if "advertising_id" in values:
-    device["advertisingId"], device["adTrackingEnabled"] = values["advertising_id"], True
-    sent.append("advertising_id")
-if "android_id" in values:
-    device["id"] = values["android_id"]
-    sent.append("android_id")
-if "location" in values:
-    context["location"] = {"latitude": values["location"]["lat"], "longitude": values["location"]["lon"]}
-    sent.append("location")
-if set(sent) - set(traits) - {"name"}:
-    client.track(user, "Order Completed", {"revenue": 19.9}, context=context)
-client.flush()
+written = _driver.phone_as_written(values["phone"], "intl_spaced") if "phone" in values else None  # as typed
+sent = _driver.segment_spec(client, user, values, written)
 
 if errors:
     sys.exit(f"segment: delivery failed: {errors[0]}")
