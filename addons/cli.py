@@ -248,14 +248,17 @@ def import_(capture, profile, app, keep_bodies, keylog, connections, db) -> None
     """
     import tempfile
 
+    from addons import pcap_connections
+    from mouchard import ios_report
     from mouchard.net import NetworkOptions
 
     prof = _profile(profile)
     path = Path(capture)
-    if _import_ios_report(path, prof, app, db):  # recognised by its content: destinations only, nothing to replay
-        return
-    if _import_connections(path, prof, app, db):  # PCAPdroid's connections CSV: destinations only as well
-        return
+    # Recognised by their content, and imported directly: destinations per app only, nothing to replay.
+    for reader, what in (((ios_report.sniff, ios_report.import_report), "report"),
+                         ((pcap_connections.sniff, pcap_connections.import_connections), "export")):
+        if _import_destinations(path, prof, app, db, reader, what):
+            return
     digest, kind = _check_capture(path)
     if keylog and kind not in ("pcap", "pcapng"):
         raise UserError(f"--keylog decrypts packet captures (pcap, pcapng); {path} is a {kind} file")
@@ -319,14 +322,16 @@ def _print_capture(details: dict) -> None:
                       if har.get("attributed_by_connections") else ""))
 
 
-def _import_ios_report(path: Path, prof, app: str | None, db: str) -> bool:
-    """Import `path` if it is an iOS App Privacy Report (mouchard.ios_report) and print its summary; False if not."""
-    from mouchard.ios_report import import_report, sniff
+def _import_destinations(path: Path, prof, app: str | None, db: str, reader, what: str) -> bool:
+    """Import `path` if `reader` — a (sniff, import) pair: mouchard.ios_report's for the iOS App Privacy Report,
+    addons.pcap_connections' for PCAPdroid's connections export — recognises it, and print its summary; False if
+    it does not. Both give destinations per app, without payloads."""
     from mouchard.store import Store
 
+    sniff, run = reader
     if not sniff(path):
         return False
-    crawl_id = import_report(path, db, app=app, config={"profile": prof.describe()}, command=sys.argv)
+    crawl_id = run(path, db, app=app, config={"profile": prof.describe()}, command=sys.argv)
     with Store(db) as store:
         print_summary(store, crawl_id)
         accesses = store.rows("SELECT category, count(*) AS n FROM app_accesses WHERE crawl_id = ? GROUP BY 1 "
@@ -335,23 +340,7 @@ def _import_ios_report(path: Path, prof, app: str | None, db: str) -> bool:
             click.echo("  data and sensor access: " + ", ".join(f"{r['category']} {r['n']}" for r in accesses))
         bad = store.count("failures", "crawl_id = ?", [crawl_id])
         if bad:
-            click.echo(f"  {bad} line(s) of the report not imported: see failures")
-    return True
-
-
-def _import_connections(path: Path, prof, app: str | None, db: str) -> bool:
-    """Import `path` if it is PCAPdroid's connections export (addons/pcap_connections.py); False if not."""
-    from addons.pcap_connections import import_connections, sniff
-    from mouchard.store import Store
-
-    if not sniff(path):
-        return False
-    crawl_id = import_connections(path, db, app=app, config={"profile": prof.describe()}, command=sys.argv)
-    with Store(db) as store:
-        print_summary(store, crawl_id)
-        bad = store.count("failures", "crawl_id = ?", [crawl_id])
-        if bad:
-            click.echo(f"  {bad} line(s) of the export not imported: see failures")
+            click.echo(f"  {bad} line(s) of the {what} not imported: see failures")
     return True
 
 
