@@ -13,7 +13,8 @@ and headers, so the addons have real work). Configurations:
 Target: mouchard/plain >= 0.8. The detector is also timed alone on the corpus (MB/s, requests/s): the labelled
 corpus, or with `--corpus sdk` the traffic real SDKs sent in the SDK matrix (tests/sdks; the sink's requests as
 JSONL, tests/data/sdk_corpus/traffic.jsonl by default, `python -m tests.sdks.harness --out DIR` writes a fresh
-DIR/sdk_traffic.jsonl), searched for the SDK profile's values. `--detector-only` skips the proxy runs.
+DIR/sdk_traffic.jsonl), searched for the SDK profile's values; both by default. `--detector-only` skips the
+proxy runs.
 
     .venv/bin/python benchmarks/proxy.py [--requests 600] [--threads 4] [--rounds 3] [--write]
     .venv/bin/python benchmarks/proxy.py --corpus sdk --detector-only [--sdk-traffic FILE]
@@ -53,6 +54,7 @@ SDK_TRAFFIC = ROOT / "tests" / "data" / "sdk_corpus" / "traffic.jsonl"
 SDK_PROFILE = ROOT / "tests" / "data" / "profiles" / "sdk.yml"
 MITMDUMP = Path(sys.executable).parent / "mitmdump"
 TARGET_RATIO = 0.8
+CORPUS_NAMES = {"labelled": "labelled corpus", "sdk": "SDK matrix's traffic (real SDKs, tests/sdks)"}
 
 REWRITE_ADDON = '''
 class RewriteAddress:
@@ -254,7 +256,7 @@ def bench_detector(repeat: int = 5, corpus: str = "labelled", sdk_traffic: Path 
             "ms_per_request": round(best / len(items) * 1000, 3)}
 
 
-def section(proxy: dict, detector: dict, total: int, threads: int, rounds: int) -> str:
+def section(proxy: dict, detectors: list[dict], total: int, threads: int, rounds: int) -> str:
     plain, mouchard, rewrite = proxy["plain"], proxy["mouchard"], proxy["rewrite"]
     ratio = mouchard["rps"] / plain["rps"] if plain["rps"] else 0.0
     cpu_ratio = plain["cpu_ms"] / mouchard["cpu_ms"] if mouchard["cpu_ms"] else 0.0
@@ -288,11 +290,12 @@ def section(proxy: dict, detector: dict, total: int, threads: int, rounds: int) 
         "it; on a saturated machine the recording process, at a lower priority (nice +10), yields the cores to "
         "the proxy, the client and the test web and catches up after the burst (see the last flow's delay; "
         f"load average {load:.1f} on {os.cpu_count()} cores when the run ended).", "",
-        f"Leak detector alone on the {'SDK matrix traffic' if detector['corpus'] == 'sdk' else 'corpus'} "
-        f"({detector['requests']} requests, {detector['bytes']} bytes, "
-        f"{detector['needles']} needles built in {detector['build_ms']} ms): **{detector['mb_per_s']} MB/s**, "
-        f"{detector['requests_per_s']} requests/s ({detector['ms_per_request']} ms per request).", "",
     ]
+    for one in detectors:
+        lines += [
+            f"Leak detector alone on the {CORPUS_NAMES[one['corpus']]} ({one['requests']} requests, {one['bytes']} "
+            f"bytes, {one['needles']} needles built in {one['build_ms']} ms): **{one['mb_per_s']} MB/s**, "
+            f"{one['requests_per_s']} requests/s ({one['ms_per_request']} ms per request).", ""]
     return "\n".join(lines)
 
 
@@ -303,17 +306,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="concurrent keep-alive connections")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each counts")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
-    parser.add_argument("--corpus", choices=["labelled", "sdk"], default="labelled",
-                        help="what the detector is timed on: the labelled corpus or the SDK matrix's traffic")
+    parser.add_argument("--corpus", choices=list(CORPUS_NAMES), default=None,
+                        help="what the detector is timed on (default: both the labelled corpus and the SDK traffic)")
     parser.add_argument("--sdk-traffic", type=Path, default=SDK_TRAFFIC, help="SDK traffic JSONL (--corpus sdk)")
     parser.add_argument("--detector-only", action="store_true", help="time the detector only, no proxy runs")
     args = parser.parse_args()
-    detector = bench_detector(corpus=args.corpus, sdk_traffic=args.sdk_traffic)
-    print(f"detector: {detector}", flush=True)
+    corpora = [args.corpus] if args.corpus else list(CORPUS_NAMES)
+    detectors = [bench_detector(corpus=corpus, sdk_traffic=args.sdk_traffic) for corpus in corpora]
+    for detector in detectors:
+        print(f"detector: {detector}", flush=True)
     if args.detector_only:
         return
     proxy = bench_proxy(args.requests, args.threads, args.rounds)
-    text = section(proxy, detector, args.requests, args.threads, args.rounds)
+    text = section(proxy, detectors, args.requests, args.threads, args.rounds)
     print(text)
     if args.write:
         write_section(text)

@@ -335,7 +335,7 @@ class LeakDetector:
                 if blobs >= MAX_BLOBS or not budget.spend(steps=1, bytes=len(m[0]) // 2, blobs=1):
                     break
                 decoded = binascii.unhexlify(m[0])
-                if printable_share(decoded) < 0.9:
+                if printable_share(decoded) < 0.9 or not _utf8(decoded):  # whole: no cut to excuse a broken end
                     continue
                 blobs += 1
                 sub = []
@@ -352,8 +352,10 @@ class LeakDetector:
         # A raw hit inside a blob that decoded to something readable was searched again, decoded: the decoded
         # search is the better judge (and names the chain). Otherwise it stands unless the blob found the same kind.
         # (regions are at most 3 * MAX_BLOBS + 1: JWTs, base64 and hex blobs each capped, and the %-decoded whole)
+        # A hit that is the whole blob is the value as sent (a hex or base64 identifier), whatever it decodes to.
         for start, end, needle in raw:
-            if not any(s <= start and end <= e and (understood or any(m.kind == needle.kind for m in sub))
+            if not any(s <= start and end <= e and (start, end) != (s, e)
+                       and (understood or any(m.kind == needle.kind for m in sub))
                        for s, e, sub, understood in regions):
                 out.append(self._match(needle, location, field, chain))
         for region in regions:
@@ -504,6 +506,14 @@ class LeakDetector:
     @staticmethod
     def _match(needle: _Needle, location: str, field: str | None, chain: tuple[str, ...]) -> Match:
         return Match(needle.kind, ">".join(chain + needle.chain), location, field, needle.index, needle.precision_m)
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 _SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")

@@ -298,3 +298,24 @@ def test_json_body_labelled_as_a_form_is_read_as_json():
     form = detector.scan_http("https://a.example/t", [], f"e={urllib.parse.quote(email)}&x=1".encode(),
                               "application/x-www-form-urlencoded")
     assert found(form) == {("email", "body", "e", "")}
+
+
+@SETTINGS
+@given(st.binary(min_size=8, max_size=32), st.sampled_from(["", "x", "put=", "%22"]))
+def test_a_hex_or_base64_identifier_is_found_whatever_it_decodes_to(raw, before):
+    """A random hex id may decode to valid, printable UTF-8 (`2ac79726115743d3b64e73ed87b79dbf` does): the hex
+    "layer" is then a wrong guess, and the id itself — the whole blob — must still be found (an audit re-run once
+    lost an ID sync that way). The same for an id that is base64 text."""
+    for value in (raw.hex(), base64.b64encode(raw).decode().rstrip("=")):
+        if before == "x" and value != raw.hex():
+            before = ""  # glued to a letter, base64 text is one longer run (another blob); hex runs stop at "x"
+        detector = LeakDetector({"cookie:1": [value]}, hashes=False)
+        url = f"https://pixel.example/tap?{before}{urllib.parse.quote(value, safe='')}&v=1"  # as a URL carries it
+        assert [m.kind for m in detector.scan_http(url)] == ["cookie:1"], (value, url)
+
+
+def test_the_id_that_decoded_to_text_is_found():
+    value = "2ac79726115743d3b64e73ed87b79dbf"  # unhexlifies to printable UTF-8
+    detector = LeakDetector({"cookie:1": [value]}, hashes=False)
+    assert found(detector.scan_http(f"https://pixel.rubiconproject.com/tap.php?v=7751&put={value}")) == {
+        ("cookie:1", "query", "put", "")}
