@@ -16,7 +16,7 @@ JSONL, tests/data/sdk_corpus/traffic.jsonl by default, `python -m tests.sdks.har
 DIR/sdk_traffic.jsonl), searched for the SDK profile's values; both by default. `--detector-only` skips the
 proxy runs.
 
-    .venv/bin/python benchmarks/proxy.py [--requests 600] [--threads 4] [--rounds 3] [--write]
+    .venv/bin/python benchmarks/proxy.py [--requests 2400] [--threads 4] [--rounds 3] [--write]
     .venv/bin/python benchmarks/proxy.py --corpus sdk --detector-only [--sdk-traffic FILE]
 
 `--write` replaces the "## proxy" section of benchmarks/RESULTS.md.
@@ -302,7 +302,8 @@ def section(proxy: dict, detectors: list[dict], total: int, threads: int, rounds
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=600, help="requests per configuration (bounded)")
+    parser.add_argument("--requests", type=int, default=2400,
+                        help="requests per configuration (bounded; 600 last about a second: too short to compare)")
     parser.add_argument("--threads", type=int, default=4, help="concurrent keep-alive connections")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each counts")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
