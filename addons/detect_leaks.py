@@ -14,13 +14,16 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from mitmproxy import ctx, exceptions
 
 from addons.pipeline import FlowRecord, StageAddon, packaged
 
 from addons.snapshots import FlowSnapshot, MessageSnapshot
+
+if TYPE_CHECKING:
+    from mouchard.profile import DeviceProfile
 
 
 # A layer the needles cannot see into: %-escapes (a number behind %22), or a long run of base64 characters with
@@ -69,24 +72,21 @@ class LeakStage:
     order = 20
     redaction = True
 
-    def __init__(self, profile_path: str):
-        self.profile_path = profile_path
-        self.profile = self.detector = self.redactor = None
+    def __init__(self, profile: DeviceProfile):
+        self.profile = profile  # parsed once by DetectLeaks.configure; small, so it travels to the recorder as is
+        self.detector = self.redactor = None
         self.counts: Counter = Counter()
 
     def setup(self) -> None:
         """Build the detector where the stage runs (an automaton is not worth sending between processes)."""
         from mouchard.leakdetect import LeakDetector
-        from mouchard.profile import load_profile
         from mouchard.redact import Redactor
 
-        self.profile = load_profile(self.profile_path)
         self.detector = LeakDetector.for_profile(self.profile)
         self.redactor = Redactor.for_profile(self.profile, self.detector)
 
     def __getstate__(self) -> dict:
-        return {"profile_path": self.profile_path, "profile": None, "detector": None, "redactor": None,
-                "counts": Counter()}
+        return {"profile": self.profile, "detector": None, "redactor": None, "counts": Counter()}
 
     def process(self, snap: FlowSnapshot, record: FlowRecord) -> None:
         if snap.kind in ("http", "websocket") and snap.url:
@@ -127,7 +127,7 @@ class DetectLeaks(StageAddon):
     """Declares `mouchard_profile` (checked at start) and provides the leak and redaction stages."""
 
     def __init__(self) -> None:
-        self.profile_path: str | None = None
+        self.profile: DeviceProfile | None = None
 
     def load(self, loader) -> None:
         loader.add_option("mouchard_profile", Optional[str], None,
@@ -140,17 +140,16 @@ class DetectLeaks(StageAddon):
         from mouchard.profile import load_profile
 
         path = ctx.options.mouchard_profile
-        if path:
-            try:
-                load_profile(path)  # a bad profile stops mitmdump at start, with its one-line reason
-            except UserError as exc:
-                raise exceptions.OptionsError(str(exc)) from None
-        self.profile_path = str(path) if path else None
+        try:
+            # The one parse in this process: the stages get the object (the option can only carry the path).
+            self.profile = load_profile(path) if path else None
+        except UserError as exc:
+            raise exceptions.OptionsError(str(exc)) from None  # a bad profile stops mitmdump at start
 
     def mouchard_stages(self) -> list:
-        if not self.profile_path:
+        if self.profile is None:
             return []
-        leaks = LeakStage(self.profile_path)
+        leaks = LeakStage(self.profile)
         return [leaks, Redact(leaks)]
 
 

@@ -7,10 +7,7 @@ database, which is what gets published, then holds no raw text of the flow.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from addons.pipeline import FlowRecord
+from typing import Protocol
 
 PLACEHOLDER = "[redaction failed]"  # what a flow whose redaction failed keeps instead of each raw text
 # Columns a sealed record keeps (not personal: chosen by mouchard or by the network, not by the flow's content).
@@ -31,7 +28,19 @@ _CHAIN_COLUMNS = {"leaks": "chain", "id_syncs": "encoding"}
 _DATA_STEPS = ("json:", "json-key:", "multipart:")  # chain steps that quote the flow (a JSON path, a part name)
 
 
-def seal(record: "FlowRecord") -> None:
+class SealableRecord(Protocol):
+    """What sealing needs of a flow's record (`addons.pipeline.FlowRecord` is one; the pipeline imports this
+    module, so this module names the shape, not the class)."""
+
+    flow: dict
+    leaks: list[dict]
+    cookies: list[dict]
+    rtb: list[dict]
+    id_syncs: list[dict]
+    matches: list
+
+
+def seal(record: SealableRecord) -> None:
     """Fail closed: every text of the record that came from the flow becomes PLACEHOLDER (see KEPT_WHEN_SEALED).
 
     Raw bodies kept with `mouchard_keep_bodies` stay in the evidence folder: that folder is the raw evidence by

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from mouchard.errors import UserError
 from mouchard.paths import copy_tree, hash_inside, walk_files
+from mouchard.settings import evidence_dir
 from mouchard.store import connect_readonly
 
 from audits.timestamp import timestamp_request
@@ -37,13 +38,14 @@ TSQ = "timestamp.tsq"
 TSR = "timestamp.tsr"
 SIGNATURE = "MANIFEST.json.sig"
 UNLISTED = (MANIFEST, TSQ, TSR, SIGNATURE)
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024  # the largest manifest read back (verify, sign): a bundle is hostile input
 DATABASE = "audit.db"
 DIGEST_METHOD = "sha256 of the lines '<sha256> <size> <path>\\n' of every listed file, sorted by path"
 
 
 def evidence_folder(db: str | os.PathLike) -> Path:
-    """Where collectors keep a database's files (screenshots, HAR...): `<db>.evidence/`."""
-    return Path(f"{db}.evidence")
+    """Where collectors keep a database's files (screenshots, HAR...): `<db>.evidence/` (mouchard.settings)."""
+    return evidence_dir(db)
 
 
 

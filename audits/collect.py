@@ -13,6 +13,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from mouchard.settings import ENV_DB
 from mouchard.store import utcnow
 
 from audits.spec import AuditSpec
@@ -139,7 +140,7 @@ def plan(spec: AuditSpec, db: Path, *, browser: str | None = None, no_sandbox: b
 def run(steps: list[Step], logs: Path, *, python: str = sys.executable, echo=None) -> list[StepResult]:
     """Run each step in order, output to `logs/NN-kind.log`; never raises for a collector's failure."""
     results: list[StepResult] = []
-    env = {k: v for k, v in os.environ.items() if k != "MOUCHARD_DB"}  # --db is explicit; no surprise database
+    env = {k: v for k, v in os.environ.items() if k != ENV_DB}  # --db is explicit; no surprise database
     for number, step in enumerate(steps, start=1):
         command = [python, "-m", "mouchard", *step.args]
         if step.needs and not any(r.kind == step.needs and r.status == "finished" for r in results):

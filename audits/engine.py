@@ -7,7 +7,6 @@ rules and versions it applied. Findings keep the `crawl_id` of the collection ru
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import sys
 import traceback
@@ -16,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mouchard.errors import UserError
+from mouchard.settings import debug_enabled
 from mouchard.store import Store, utcnow
 
 from audits.rules import JURISDICTIONS, Context, Rule, select
@@ -71,7 +71,7 @@ def evaluate(store: Store, *, jurisdiction: str = "eu", rules: Iterable[str] | N
             errors.append(f"{rule.id}: {type(exc).__name__}: {exc}")
             print(f"mouchard audit: rule {rule.id} could not be evaluated: {type(exc).__name__}: {exc}",
                   file=sys.stderr)
-            if os.environ.get("MOUCHARD_DEBUG"):
+            if debug_enabled():
                 traceback.print_exc(file=sys.stderr)
             continue
         for hit in hits:

@@ -19,8 +19,7 @@ from pathlib import Path
 from mouchard.errors import UserError
 from mouchard.paths import UnsafePath, read_inside
 
-from audits.bundle import MANIFEST, SIGNATURE
-from audits.verify import MAX_MANIFEST_BYTES
+from audits.bundle import MANIFEST, MAX_MANIFEST_BYTES, SIGNATURE
 
 MAX_KEY_BYTES = 16 * 1024
 SIGNATURE_BYTES = 64

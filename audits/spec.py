@@ -28,11 +28,12 @@ import yaml
 
 from mouchard.errors import UserError
 from mouchard.net import NetworkOptions
+from mouchard.registries import NAMES as REGISTRY_NAMES, STATES
 
 from audits.rules import JURISDICTIONS, select
 
 PHASES = ("initial", "reject", "accept", "gpc")
-REGISTRIES = ("ca", "vt", "tx", "or", "all", "list")
+REGISTRIES = (*STATES, "all", *(n for n in REGISTRY_NAMES if n not in STATES))  # mouchard.registries
 KEYS = ("case", "jurisdiction", "targets", "phases", "pages_per_site", "rules", "network", "browser", "seed",
         "timeout", "concurrency")
 TARGET_KEYS = ("sites", "urls", "app_capture", "profile", "app", "brokers")

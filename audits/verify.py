@@ -26,14 +26,13 @@ from pathlib import Path
 from mouchard.errors import UserError
 from mouchard.paths import UnsafePath, check_relative, hash_inside, is_safe_relative, read_inside, walk_files
 
-from audits.bundle import (DIGEST_METHOD, FORMAT, MANIFEST, SIGNATURE, TSQ, TSR, UNLISTED, bundle_digest,
-                           manifest_bytes)
+from audits.bundle import (DIGEST_METHOD, FORMAT, MANIFEST, MAX_MANIFEST_BYTES, SIGNATURE, TSQ, TSR, UNLISTED,
+                           bundle_digest, manifest_bytes)
 from audits.timestamp import parse_timestamp_request, timestamp_request
 
 MANIFEST_KEYS = {"format", "digest_method", "files", "digest", "timestamp_request"}
 ENTRY_KEYS = {"path", "sha256", "size"}
 HEX64 = re.compile(r"[0-9a-f]{64}")
-MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 MAX_SMALL_FILE = 1024 * 1024  # timestamp request, signature, provenance read for display
 MAX_SIZE = (1 << 63) - 1
 

@@ -4,17 +4,16 @@ crawler.brokers (parsing, storing) and the spiders in crawler.spiders (registrie
 from __future__ import annotations
 
 import json
-import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from mouchard.registries import NAMES, STATES, find, load
 from mouchard.errors import UserError
+from mouchard.settings import debug_enabled
 from mouchard.options import browser_options, db_option, network_options, network_from, run_options
-
-REGISTRIES = ("ca", "vt", "tx", "or")
 
 
 @click.group("brokers")
@@ -23,8 +22,9 @@ def brokers() -> None:
 
 
 @brokers.command("fetch")
-@click.option("--registry", type=click.Choice([*REGISTRIES, "list", "all"]), default="ca", show_default=True,
-              help="Which registry: a state's (ca, vt, tx, or), every state's (all), or a journalist's list.")
+@click.option("--registry", type=click.Choice([*NAMES, "all"]), default="ca", show_default=True,
+              help=f"Which registry: a state's ({', '.join(STATES)}), every state's (all), or a "
+                   "journalist's list.")
 @click.option("--from", "source", metavar="PATH_OR_URL",
               help="Read this file or URL instead of the registry's live address (a list needs it). Lists are "
                    "CSV with columns name, website, country, notes (and optionally dba, email, rights_url).")
@@ -35,10 +35,8 @@ def brokers() -> None:
 def fetch(registry: str, source: str | None, year: int | None, db: str, proxy, host_map, ignore_https_errors,
           ca_file, concurrency: int, timeout: float) -> None:
     """Fetch a data-broker registry into `brokers`, keep the file as evidence, and say what changed."""
-    from crawler.brokers.ca import ca_file_url, parse_ca, year_of
-    from crawler.brokers.portals import OR_FILE
+    from crawler.brokers.ca import year_of
     from crawler.brokers.snapshots import Capture, describe, save_snapshot
-    from crawler.brokers.tables import read_table
     from crawler.brokers.pipeline import add_snapshot_summary
     from mouchard.store import Store
 
@@ -47,7 +45,7 @@ def fetch(registry: str, source: str | None, year: int | None, db: str, proxy, h
     if registry == "list" and not source:
         raise UserError("--registry list needs --from PATH_OR_URL (a CSV with name, website, country, notes)")
     if source and registry == "all":
-        raise UserError("--from reads one registry: choose it with --registry ca|vt|tx|or|list")
+        raise UserError(f"--from reads one registry: choose it with --registry {'|'.join(NAMES)}")
     store = Store(db)
     crawl_id = store.start_crawl("brokers-fetch", config={"registry": registry, "from": source, "year": year},
                                  network=net.as_record())
@@ -57,25 +55,17 @@ def fetch(registry: str, source: str | None, year: int | None, db: str, proxy, h
             path = Path(source)
             if not path.is_file():
                 raise UserError(f"--from {source}: no such file")
-            if registry in ("vt", "tx"):
+            entry = find(registry)
+            if entry.parser is None:
                 raise UserError(f"--registry {registry} reads a portal: give its base URL with --from, not a file")
             data = path.read_bytes()
-            table = parse_ca(data, source) if registry == "ca" else read_table(data, source)
-            year_read = year or (year_of(source) if registry == "ca" else None)
+            table = load(entry.parser)(data, source)
+            year_read = year or (year_of(source) if entry.years else None)
             capture = Capture(registry, year_read, str(path.resolve()), data, table.records())
             add_snapshot_summary(store, crawl_id, save_snapshot(store, crawl_id, capture))
         else:
-            jobs = []
-            for name in (REGISTRIES if registry == "all" else (registry,)):
-                if name == "ca":
-                    url = source or ca_file_url(year)[1]
-                    jobs.append(("registry_file", {"registry": "ca", "url": url, "year": year or year_of(url)}))
-                elif name == "or":
-                    jobs.append(("registry_file", {"registry": "or", "url": source or OR_FILE}))
-                elif name == "list":
-                    jobs.append(("registry_file", {"registry": "list", "url": source}))
-                else:
-                    jobs.append((f"registry_{name}", {"url": source or ""}))
+            jobs = [find(name).job(source, year)
+                    for name in (STATES if registry == "all" else (registry,))]
             stats = run_spiders(jobs, db, crawl_id, net, concurrency=concurrency, timeout=timeout)
             for error in stats.get("mouchard/brokers/fetch_errors", []):
                 click.echo(f"  error: {error}", err=True)
@@ -94,7 +84,7 @@ def fetch(registry: str, source: str | None, year: int | None, db: str, proxy, h
 
 
 @brokers.command("crawl")
-@click.option("--registry", "registries", multiple=True, type=click.Choice([*REGISTRIES, "list"]),
+@click.option("--registry", "registries", multiple=True, type=click.Choice(NAMES),
               help="Only brokers of this registry's latest snapshot (repeatable; default: every registry's).")
 @click.option("--limit", type=click.IntRange(1), help="Check at most this many brokers.")
 @click.option("--render", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
@@ -109,7 +99,7 @@ def crawl(registries: tuple[str, ...], limit: int | None, render: str, db: str, 
           timeout: float) -> None:
     """Visit every broker's home page, privacy pages and registered rights page: hidden-from-search signals,
     redirects, dead links, bot walls, GPC statement, page text; then derive findings (the `brokers.*` rules)."""
-    from crawler.cli import warn
+    from crawler.summary import warn
     from mouchard.browser import browser_version, find_browser, sandbox
     from mouchard.derive import derive_findings
     from mouchard.store import Store
@@ -140,7 +130,7 @@ def crawl(registries: tuple[str, ...], limit: int | None, render: str, db: str, 
     status = "failed"
     try:
         with pages_progress() as advance:
-            run_spiders([("broker_sites", {"registries": ",".join(registries), "limit": limit or "",
+            run_spiders([(BROKER_SITES, {"registries": ",".join(registries), "limit": limit or "",
                                            "render": render})],
                         db, crawl_id, net, concurrency=concurrency, timeout=timeout, browser=browser_path,
                         browser_args=browser_args, render=render != "never", progress=advance, box=box)
@@ -210,12 +200,7 @@ def _finish(store, crawl_id: int, status: str) -> None:
 
 # --- Scrapy --------------------------------------------------------------------------------------------------
 
-SPIDERS = {
-    "registry_file": "crawler.spiders.registries:RegistryFileSpider",
-    "registry_vt": "crawler.spiders.registries:VermontRegistrySpider",
-    "registry_tx": "crawler.spiders.registries:TexasRegistrySpider",
-    "broker_sites": "crawler.spiders.broker_sites:BrokerSitesSpider",
-}
+BROKER_SITES = "crawler.spiders.broker_sites:BrokerSitesSpider"  # registry spiders are named by mouchard.registries
 
 
 def scrapy_settings(db: str, crawl_id: int, net, *, concurrency: int, timeout: float, browser: str | None = None,
@@ -281,9 +266,8 @@ def pages_progress():
 
 
 def run_spiders(jobs: list[tuple[str, dict]], db: str, crawl_id: int, net, progress=None, **options) -> dict:
-    """Run spiders in this process (Scrapy's CrawlerProcess, one reactor per process); returns their stats."""
-    import importlib
-
+    """Run spiders ("module:Class", kwargs) in this process (Scrapy's CrawlerProcess, one reactor per process);
+    returns their stats."""
     from scrapy.crawler import CrawlerProcess
 
     from mouchard.lifecycle import run_stoppable
@@ -294,8 +278,7 @@ def run_spiders(jobs: list[tuple[str, dict]], db: str, crawl_id: int, net, progr
     process = CrawlerProcess(settings=settings)
     crawlers = []
     for name, kwargs in jobs:
-        module, _, attr = SPIDERS[name].partition(":")
-        crawler = process.create_crawler(getattr(importlib.import_module(module), attr))
+        crawler = process.create_crawler(load(name))
         crawlers.append(crawler)
         process.crawl(crawler, **kwargs)
     run_stoppable(process.start)  # SIGHUP too, and a stop before Scrapy's handlers are in place
@@ -303,7 +286,7 @@ def run_spiders(jobs: list[tuple[str, dict]], db: str, crawl_id: int, net, progr
     for crawler in crawlers:
         for key, value in (crawler.stats.get_stats() if crawler.stats else {}).items():
             stats[key] = stats.get(key, []) + value if isinstance(value, list) else value
-    if os.environ.get("MOUCHARD_DEBUG"):
+    if debug_enabled():
         click.echo(json.dumps(stats, default=str, indent=1), err=True)
     return stats
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import shutil
 import sys
 from collections import Counter
@@ -23,10 +22,10 @@ import click
 from mouchard.derive import derive_findings
 from mouchard.errors import UserError
 from mouchard.lifecycle import run_stoppable
-from mouchard.options import browser_options, db_option, dwell_option, network_from, network_options, run_options
-from mouchard.store import evidence_dir as store_evidence_dir
+from mouchard.options import browser_options, db_option, dwell_option, network_options, run_options
+from mouchard.settings import DEFAULT_SEED, ENV_REDIS, RunSettings
 
-DEFAULT_SEED = 20240601
+from crawler.summary import crawl_summary, print_summary, quiet_logs, warn
 
 
 def _targets(urls: tuple[str, ...], list_file: str | None):
@@ -81,7 +80,7 @@ def _find_unfinished(store, config: dict, *, finished_too: bool = False) -> int 
 @click.option("--retry-failed", type=click.IntRange(0, 10), default=0, show_default=True, metavar="N",
               help="Try a visit that did not end ok (error, timeout, partial) up to N more times over the whole crawl; "
                    "a finished crawl of the same list is resumed for that. Every try keeps its row.")
-@click.option("--redis", "redis_url", envvar="MOUCHARD_REDIS", metavar="URL",
+@click.option("--redis", "redis_url", envvar=ENV_REDIS, metavar="URL",
               help="Distribute the crawl: queue the sites in this Redis for `mouchard worker` (env MOUCHARD_REDIS).")
 @click.option("--workers", type=click.IntRange(0, 256), default=0, show_default=True,
               help="With --redis: run this many workers here, then merge their shards into --db (0: only queue).")
@@ -94,25 +93,27 @@ def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, scree
     URLS are pages to visit; or give --list FILE. Each visit is one row of `visits`, with its requests, cookies,
     storage items and evidence files; trackers are classified with the tracker lists in the cache.
     """
-    from crawler.consent.phases import phases_for
     from mouchard.browser import browser_version, find_browser, sandbox
     from mouchard.store import Store
 
     targets = _targets(urls, list_file)
-    phases = phases_for(consent, gpc)
-    net = network_from(proxy, host_map, ignore_https_errors, ca_file)
-    executable = find_browser(browser)
+    run = RunSettings.from_options(  # the run's settings, validated once; recorded in crawls.config
+        db=db, concurrency=concurrency, timeout=timeout, pages_per_site=pages_per_site, seed=seed,
+        screenshots=screenshots, har=har, consent=consent, gpc=gpc, dwell=dwell, redis_url=redis_url,
+        browser=browser, browser_args=browser_args, no_sandbox=no_sandbox, proxy=proxy, host_map=host_map,
+        ignore_https_errors=ignore_https_errors, ca_file=ca_file)
+    phases, net = list(run.phases), run.network
+    executable = find_browser(run.browser.executable)
     version = browser_version(executable)
 
     from crawler.browser.launch import LaunchPlan
 
-    plan = LaunchPlan(executable, net, tuple(browser_args), version=version, sandbox=sandbox(no_sandbox))
+    plan = LaunchPlan(executable, net, run.browser.args, version=version, sandbox=sandbox(not run.browser.sandbox))
     warn(plan.warnings)
     target_text = "\n".join(f"{t.url}\t{','.join(t.tags)}" for t in targets)
     config = {
         "targets": len(targets), "targets_sha256": hashlib.sha256(target_text.encode()).hexdigest(),
-        "list": list_file, "phases": phases, "concurrency": concurrency, "timeout": timeout,
-        "pages_per_site": pages_per_site, "seed": seed, "screenshots": screenshots, "har": har, "dwell": dwell,
+        "list": list_file, **run.as_record(),
         "user_agent": plan.options()["user_agent"], "viewport": plan.options()["viewport"],
     }
     if redis_url:
@@ -141,7 +142,7 @@ def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, scree
     try:
         status = _run(targets, phases, ledger, db=db, crawl_id=crawl_id, plan=plan, net=net,
                       concurrency=concurrency, timeout=timeout, pages_per_site=pages_per_site, seed=seed,
-                      screenshots=screenshots, har=har, retry_failed=retry_failed, dwell=dwell)
+                      screenshots=screenshots, har=har, retry_failed=retry_failed, dwell=dwell, run=run)
     except BaseException as exc:  # the run ends with a status and a reason, never left `running` by an error
         _end_on_error(db, crawl_id, exc)
         raise
@@ -226,7 +227,7 @@ def record_samples(store, crawl_id: int) -> None:
 
 def _run(targets, phases: list[str], ledger: Ledger, *, db: str, crawl_id: int, plan, net, concurrency: int,
          timeout: float, pages_per_site: int, seed: int, screenshots: bool, har: bool, retry_failed: int = 0,
-         dwell: float = 0.0) -> str:
+         dwell: float = 0.0, run: RunSettings | None = None) -> str:
     """Run the browser spider in this process; returns the crawl's final status."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from scrapy.crawler import CrawlerProcess
@@ -252,7 +253,6 @@ def _run(targets, phases: list[str], ledger: Ledger, *, db: str, crawl_id: int, 
             child_key = visit_key(url, parent.phase)
             if child_key not in done:
                 pending.append(spec_of(child_key, url, parent.tags, parent.phase, 1, parent_key))
-    evidence_dir = str(store_evidence_dir(db))  # banner screenshots of the consent phases are always kept
     from crawler.browser.profile import new_profile_root
 
     profile_root = new_profile_root("mouchard-crawl-")
@@ -267,9 +267,9 @@ def _run(targets, phases: list[str], ledger: Ledger, *, db: str, crawl_id: int, 
         progress.update(task, advance=1, last=f"{visit_row['status']:<10} {visit_row['url'][:60]}")
 
     settings = browser_settings(db=db, crawl_id=crawl_id, net=net, launch_options=plan.options(),
-                                concurrency=concurrency, timeout=timeout)
-    settings.update({"MOUCHARD_PROGRESS": advance, "MOUCHARD_EVIDENCE_DIR": evidence_dir,
-                     "LOG_INSTALL_ROOT_HANDLER": False})
+                                concurrency=concurrency, timeout=timeout, run=run)
+    evidence_dir = settings["MOUCHARD_EVIDENCE_DIR"]  # banner screenshots of the consent phases are always kept
+    settings.update({"MOUCHARD_PROGRESS": advance, "LOG_INSTALL_ROOT_HANDLER": False})
     quiet_logs()
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(BrowserSpider)
@@ -284,52 +284,3 @@ def _run(targets, phases: list[str], ledger: Ledger, *, db: str, crawl_id: int, 
         shutil.rmtree(profile_root, ignore_errors=True)
     reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
     return "finished" if reason == "finished" and stopped is None else "interrupted"
-
-
-def warn(warnings) -> None:
-    """Print a run's warnings (also recorded in crawls.warnings)."""
-    for warning in warnings:
-        click.echo(f"mouchard: warning: {warning}", err=True)
-
-
-def quiet_logs() -> None:
-    """Our warnings to stderr; Scrapy's and Playwright's own chatter only when it is an error."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("mouchard: %(message)s"))
-    handler.setLevel(logging.WARNING)
-    logging.getLogger("mouchard").addHandler(handler)
-    logging.getLogger("mouchard").propagate = False
-    for name in ("scrapy", "scrapy-playwright", "playwright", "twisted", "asyncio", "py.warnings"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-
-
-def crawl_summary(store, crawl_id: int) -> dict:
-    statuses = {r["status"]: r["n"] for r in store.rows(
-        "SELECT status, count(*) AS n FROM visits WHERE crawl_id = ? GROUP BY status ORDER BY n DESC", (crawl_id,))}
-    trackers = store.rows(
-        "SELECT r.tracker_entity AS entity, count(DISTINCT r.visit_id) AS visits, count(*) AS requests "
-        "FROM requests r JOIN visits v ON v.id = r.visit_id WHERE v.crawl_id = ? AND r.tracker_entity IS NOT NULL "
-        "AND r.third_party = 1 GROUP BY r.tracker_entity ORDER BY visits DESC, requests DESC LIMIT 10", (crawl_id,))
-    counts = {table: store.count(table, f"visit_id IN (SELECT id FROM visits WHERE crawl_id = {int(crawl_id)})")
-              for table in ("requests", "cookies", "storage_items")}
-    identifiers = store.count("cookies", f"identifier = 1 AND visit_id IN (SELECT id FROM visits WHERE crawl_id = "
-                                         f"{int(crawl_id)})")
-    failures = {f"{r['kind']} {r['component']}": r["n"] for r in store.rows(
-        "SELECT kind, component, count(*) AS n FROM failures WHERE crawl_id = ? GROUP BY kind, component "
-        "ORDER BY n DESC, kind, component", (crawl_id,))}
-    return {"visits": sum(statuses.values()), "statuses": statuses, **counts, "identifier_cookies": identifiers,
-            "top_trackers": trackers, "failures": failures}
-
-
-def print_summary(summary: dict, crawl_id: int, db: str) -> None:
-    statuses = ", ".join(f"{n} {status}" for status, n in summary["statuses"].items()) or "none"
-    click.echo(f"crawl {crawl_id}: {summary['visits']} visits ({statuses}); {summary['requests']} requests, "
-               f"{summary['cookies']} cookies ({summary['identifier_cookies']} identifiers), "
-               f"{summary['storage_items']} storage items -> {db}")
-    if summary["top_trackers"]:
-        click.echo("top trackers: " + ", ".join(f"{t['entity']} ({t['visits']} visits)" for t in summary["top_trackers"]))
-    if summary.get("failures"):
-        click.echo("not recorded in full (see the failures table): "
-                   + ", ".join(f"{n} {what}" for what, n in summary["failures"].items()))
-    if summary.get("findings"):
-        click.echo("findings: " + ", ".join(f"{n} {rule}" for rule, n in sorted(summary["findings"].items())))

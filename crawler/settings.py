@@ -7,6 +7,12 @@ Every mouchard spider starts from `base_settings()` and adds `network_settings(n
   Scrapy has no SOCKS support, so a SOCKS vantage point is refused with a clear error by `check_scrapy_proxy`);
 - TLS: Scrapy does not verify certificates by default; `--ca-file` / `--ignore-https-errors` change nothing there.
 Settings we add are prefixed `MOUCHARD_`; the database is `MOUCHARD_DB` (one spelling in every layer).
+
+The run's typed settings (mouchard.settings.RunSettings) travel under one key, `MOUCHARD_SETTINGS`; components
+read them, and the few per-run values that are not settings (database, crawl id, evidence folder, progress
+callback, host map), through the functions below: no other module of the crawler names a `MOUCHARD_*` key when
+it reads (tests/test_core_settings.py). A collector's on/off switch is its class attribute `switch`, the name of a
+`CollectorSettings` field; `switched_on` says whether the run keeps it.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mouchard.errors import UserError
+from mouchard.settings import RunSettings, evidence_dir
 
 if TYPE_CHECKING:
     from mouchard.net import NetworkOptions
@@ -39,6 +46,62 @@ BROWSER_PIPELINES = {
     "crawler.pipelines.judge_identifiers.JudgeIdentifiers": 300,
     "crawler.pipelines.store_visits.StoreVisits": 900,
 }
+
+
+RUN_KEY = "MOUCHARD_SETTINGS"
+
+
+def run_settings(settings: Any) -> RunSettings:
+    """The run's typed settings from Scrapy settings (the defaults when a spider was started without them)."""
+    run = settings.get(RUN_KEY)
+    return run if isinstance(run, RunSettings) else RunSettings()
+
+
+def switched_on(settings: Any, component: Any) -> bool:
+    """Whether the run keeps `component` (a collector class or instance): True unless its class attribute `switch`
+    names a CollectorSettings field that is False."""
+    switch = getattr(component, "switch", None)
+    return not switch or bool(getattr(run_settings(settings).collectors, switch))
+
+
+def require_switch(settings: Any, component: Any) -> None:
+    """In a collector's `from_crawler`: raise NotConfigured (Scrapy's way to switch a component off) when the run
+    turns it off; the spider then leaves it out."""
+    if not switched_on(settings, component):
+        from scrapy.exceptions import NotConfigured
+
+        raise NotConfigured(f"collectors.{component.switch} is off")
+
+
+def db_of(settings: Any) -> str | None:
+    """The database the spider writes (MOUCHARD_DB)."""
+    return settings.get("MOUCHARD_DB")
+
+
+def crawl_id_of(settings: Any) -> int | None:
+    """The `crawls.id` of this run (MOUCHARD_CRAWL_ID), None before one is started."""
+    return settings.getint("MOUCHARD_CRAWL_ID") or None
+
+
+def evidence_dir_of(settings: Any) -> str | None:
+    """The run's evidence folder: as `browser_settings` set it, else derived from the database."""
+    db = db_of(settings)
+    return settings.get("MOUCHARD_EVIDENCE_DIR") or (str(evidence_dir(db)) if db else None)
+
+
+def progress_of(settings: Any):
+    """The callable told of each stored row (MOUCHARD_PROGRESS: the command's progress bar), or None."""
+    return settings.get("MOUCHARD_PROGRESS")
+
+
+def host_map_of(settings: Any) -> list[str]:
+    """The host-map rules (strings) of `network_settings`, for the DNS resolver."""
+    return settings.getlist("MOUCHARD_HOST_MAP")
+
+
+def collector_paths(settings: Any) -> list[str]:
+    """The import paths of the page-side collectors, in order (MOUCHARD_COLLECTORS)."""
+    return settings.getlist("MOUCHARD_COLLECTORS")
 
 
 def apply_offline_tldextract() -> None:
@@ -78,7 +141,6 @@ def network_settings(net: "NetworkOptions") -> dict[str, Any]:
         "TWISTED_DNS_RESOLVER": "crawler.resolver.HostMapResolver",
         "MOUCHARD_HOST_MAP": [str(rule) for rule in net.host_map],
         "MOUCHARD_PROXY": net.proxy,
-        "MOUCHARD_NETWORK": net.as_record(),
         "DNSCACHE_ENABLED": True,
     }
 
@@ -89,10 +151,13 @@ def proxy_meta(net: "NetworkOptions") -> dict[str, str]:
 
 
 def browser_settings(*, db: str, crawl_id: int, net: "NetworkOptions", launch_options: dict, concurrency: int,
-                     timeout: float, collectors: list[str] | None = None) -> dict[str, Any]:
-    """Settings of the browser crawl: scrapy-playwright with one fresh persistent profile (browser) per visit."""
+                     timeout: float, collectors: list[str] | None = None,
+                     run: RunSettings | None = None) -> dict[str, Any]:
+    """Settings of the browser crawl: scrapy-playwright with one fresh persistent profile (browser) per visit;
+    `run` (the run's typed settings: collector switches and limits) under RUN_KEY."""
     handler = "crawler.browser.handler.VisitDownloadHandler"
     return {
+        RUN_KEY: run if run is not None else RunSettings(db=db, network=net, concurrency=concurrency, timeout=timeout),
         **base_settings(db, crawl_id),
         **network_settings(net),
         "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
@@ -115,5 +180,7 @@ def browser_settings(*, db: str, crawl_id: int, net: "NetworkOptions", launch_op
         "METAREFRESH_ENABLED": False,
         "ITEM_PIPELINES": BROWSER_PIPELINES,
         "MOUCHARD_COLLECTORS": collectors if collectors is not None else DEFAULT_COLLECTORS,
-        "MOUCHARD_TIMEOUT": timeout,
+        # The one derivation of the evidence folder (mouchard.store.evidence_dir), so the single-machine crawl
+        # and every worker keep files under the same root and record the same relative paths.
+        "MOUCHARD_EVIDENCE_DIR": str(evidence_dir(db)),
     }

@@ -18,6 +18,7 @@ import click
 from mouchard.errors import UserError
 from mouchard.lifecycle import StopSignals, run_stoppable, signal_name
 from mouchard.options import browser_options, db_option, network_from, network_options
+from mouchard.settings import ENV_REDIS, BrowserSettings, RunSettings
 
 KINDS = {"browser": "web", "broker_sites": "brokers-crawl"}
 
@@ -63,7 +64,7 @@ def seed_broker_run(redis_url: str, db: str, *, registries: Sequence[str] = (), 
 # --- the worker ----------------------------------------------------------------------------------------------------
 
 @click.command("worker")
-@click.option("--redis", "redis_url", required=True, envvar="MOUCHARD_REDIS", metavar="URL",
+@click.option("--redis", "redis_url", required=True, envvar=ENV_REDIS, metavar="URL",
               help="Redis holding the run's queue, e.g. redis://10.0.0.5:6379/0 (env MOUCHARD_REDIS).")
 @click.option("--run", "run", metavar="ID", help="Run to work on (default: the one seeded last).")
 @db_option
@@ -131,7 +132,7 @@ def run_browser_worker(*, frontier, redis_url: str, db: str, name: str, lease: f
     from crawler.browser.launch import LaunchPlan
     from crawler.browser.visit import VisitSettings
     from crawler.browser.profile import new_profile_root
-    from crawler.cli import crawl_summary, print_summary, quiet_logs, warn
+    from crawler.summary import crawl_summary, print_summary, quiet_logs, warn
     from crawler.distributed import worker_settings
     from crawler.settings import browser_settings
     from crawler.spiders.browser import BrowserSpider
@@ -153,12 +154,13 @@ def run_browser_worker(*, frontier, redis_url: str, db: str, name: str, lease: f
             network=net.as_record(), browser=executable, browser_version=version, browser_args=plan.args, shard=name,
             warnings=plan.warnings)
     screenshots, har = bool(crawl.get("screenshots")), bool(crawl.get("har"))
-    evidence_dir = f"{db}.evidence" if (screenshots or har) else None
+    run = RunSettings.from_record(crawl, db=db, network=net, concurrency=concurrency,  # as the crawl recorded it
+                                  browser=BrowserSettings(browser, tuple(browser_args), sandbox=not no_sandbox))
     settings = worker_settings(
         browser_settings(db=db, crawl_id=crawl_id, net=net, launch_options=options, concurrency=concurrency,
-                         timeout=timeout),
+                         timeout=timeout, run=run),
         redis_url=redis_url, run=frontier.run, worker=name, lease=lease)
-    settings["MOUCHARD_EVIDENCE_DIR"] = evidence_dir
+    evidence_dir = settings["MOUCHARD_EVIDENCE_DIR"]  # as the single-machine crawl: consent banners always kept
     quiet_logs()
     profile_root = new_profile_root("mouchard-worker-")
     status = "failed"
@@ -182,7 +184,7 @@ def run_broker_worker(*, frontier, redis_url: str, db: str, name: str, lease: fl
     """The broker-sites spider as a worker: brokers from the queue, pages into the shard `db` (a copy of the
     database holding the brokers)."""
     from crawler.brokers_cli import check_proxy, crawl_summary, describe_crawl, scrapy_settings
-    from crawler.cli import warn
+    from crawler.summary import warn
     from crawler.distributed import BrokerSitesFromQueue, worker_settings
     from mouchard.browser import browser_version, find_browser, sandbox
     from mouchard.derive import derive_findings

@@ -7,7 +7,6 @@ between two snapshots of a registry, and links from brokers to tracker entities.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import unicodedata
@@ -274,14 +273,6 @@ def diff_snapshots(old: Iterable[Mapping], new: Iterable[Mapping]) -> dict:
             changed[key] = fields
     return {"appeared": sorted(set(after) - set(before)), "left": sorted(set(before) - set(after)),
             "changed": changed}
-
-
-# --- findings ---------------------------------------------------------------------------------------------------
-
-def fingerprint(rule_id: str, subject: str, *facts: object) -> str:
-    """Stable hash of a finding: the same rule, subject and facts give the same value in every run."""
-    text = json.dumps([rule_id, subject, *facts], sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 # --- tracker entities ----------------------------------------------------------------------------------------

@@ -17,8 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from mouchard.errors import UserError
-
-ENV_BROWSER = "MOUCHARD_BROWSER"
+from mouchard.settings import ENV_BROWSER, default_browser  # noqa: F401  (ENV_BROWSER re-exported)
 
 # Flags that keep Chromium quiet and deterministic on a crawl machine. The background-networking ones matter:
 # without them Chromium's own traffic (updates, safe browsing, sync) mixes with the page's.
@@ -60,7 +59,7 @@ def playwright_chromium() -> str | None:
 
 def find_browser(explicit: str | None = None) -> str:
     """The Chromium executable: --browser, then $MOUCHARD_BROWSER, Playwright's build, the system's."""
-    choice = explicit or os.environ.get(ENV_BROWSER)
+    choice = explicit or default_browser()
     if choice:
         path = shutil.which(choice) or choice
         if not os.path.isfile(path) or not os.access(path, os.X_OK):

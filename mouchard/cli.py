@@ -7,7 +7,6 @@ lazily, so `mouchard --help` starts fast and works without a browser.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 
 import click
@@ -111,7 +110,9 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug, not a user error: still one line, with the way to see more
-        if os.environ.get("MOUCHARD_DEBUG"):
+        from mouchard.settings import debug_enabled
+
+        if debug_enabled():
             raise
         click.echo(f"mouchard: internal error: {type(exc).__name__}: {exc} (set MOUCHARD_DEBUG=1 for details)", err=True)
         sys.exit(3)

@@ -27,8 +27,8 @@ from pathlib import Path
 from mouchard import __version__
 from mouchard.errors import UserError
 from mouchard.net import FetchError, NetworkOptions, fetch
+from mouchard.settings import ENV_CACHE, lists_cache_root  # noqa: F401  (ENV_CACHE re-exported)
 
-ENV_CACHE = "MOUCHARD_CACHE"
 MAX_LIST_BYTES = 128 * 1024 * 1024  # the largest list (Ghostery's tarball) is a few MB
 
 # The fixed category vocabulary of `tracker_category` (and of mouchard/data/trackers.csv).
@@ -336,8 +336,9 @@ def cache_folder(explicit: str | os.PathLike | None = None) -> Path:
     """The lists folder: `explicit`, else $MOUCHARD_CACHE/lists, else $XDG_CACHE_HOME (~/.cache)/mouchard/lists."""
     if explicit:
         return Path(explicit)
-    if os.environ.get(ENV_CACHE):
-        return Path(os.environ[ENV_CACHE]) / "lists"
+    from_env = lists_cache_root()
+    if from_env:
+        return from_env
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mouchard" / "lists"
 
 

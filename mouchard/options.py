@@ -1,4 +1,8 @@
-"""Click options shared by every command, so one concept has one spelling everywhere (--db, MOUCHARD_DB...)."""
+"""Click options shared by every command, so one concept has one spelling everywhere (--db, MOUCHARD_DB...).
+
+Click reads environment variables only through the names declared in mouchard.settings (`envvar=ENV_...`): that
+module owns every `MOUCHARD_*` variable, and `RunSettings.from_options` applies the same names for library callers.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from collections.abc import Callable
 
 import click
 
-from mouchard.store import DEFAULT_DB, ENV_DB
+from mouchard.settings import DEFAULT_DB, DEFAULT_DWELL, ENV_BROWSER, ENV_CA_FILE, ENV_DB, ENV_DWELL, ENV_PROXY
 
 
 def db_option(fn: Callable) -> Callable:
@@ -17,13 +21,13 @@ def db_option(fn: Callable) -> Callable:
 def network_options(fn: Callable) -> Callable:
     """--proxy, --host-map, --ignore-https-errors, --ca-file: turned into NetworkOptions by `network_from`."""
     for option in reversed((
-        click.option("--proxy", envvar="MOUCHARD_PROXY", metavar="URL",
+        click.option("--proxy", envvar=ENV_PROXY, metavar="URL",
                      help="Send traffic through this proxy: http://HOST:PORT or socks5://HOST:PORT (a vantage point)."),
         click.option("--host-map", "host_map", multiple=True, metavar="RULE",
                      help="Resolve hosts to fixed addresses: '*=127.0.0.1' or 'example.com=10.1.2.3' (repeatable)."),
         click.option("--ignore-https-errors", is_flag=True,
                      help="Accept invalid certificates (test labs, staging copies)."),
-        click.option("--ca-file", envvar="MOUCHARD_CA_FILE", type=click.Path(exists=True, dir_okay=False),
+        click.option("--ca-file", envvar=ENV_CA_FILE, type=click.Path(exists=True, dir_okay=False),
                      help="Extra CA certificate to trust (a test lab's)."),
     )):
         fn = option(fn)
@@ -32,7 +36,7 @@ def network_options(fn: Callable) -> Callable:
 
 def browser_options(fn: Callable) -> Callable:
     for option in reversed((
-        click.option("--browser", envvar="MOUCHARD_BROWSER", metavar="PATH",
+        click.option("--browser", envvar=ENV_BROWSER, metavar="PATH",
                      help="Chromium executable (default: Playwright's, else the system's)."),
         click.option("--browser-arg", "browser_args", multiple=True, metavar="ARG",
                      help="Extra Chromium flag (repeatable)."),
@@ -55,10 +59,6 @@ def run_options(fn: Callable) -> Callable:
     return fn
 
 
-ENV_DWELL = "MOUCHARD_DWELL"
-DEFAULT_DWELL = 5.0  # seconds: why this value, and what it costs, in docs/crawl.md ("Dwell")
-
-
 def dwell_option(fn: Callable) -> Callable:
     """--dwell SECONDS (env MOUCHARD_DWELL): time on each page after load, scrolling and moving the mouse."""
     return click.option("--dwell", type=click.FloatRange(0, 300), envvar=ENV_DWELL, default=DEFAULT_DWELL,
@@ -72,3 +72,7 @@ def network_from(proxy: str | None, host_map: tuple[str, ...], ignore_https_erro
     from mouchard.net import NetworkOptions
 
     return NetworkOptions.build(proxy, host_map, ignore_https_errors, ca_file)
+
+
+__all__ = ["DEFAULT_DWELL", "ENV_DWELL", "browser_options", "db_option", "dwell_option", "network_from",
+           "network_options", "run_options"]

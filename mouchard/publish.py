@@ -27,8 +27,8 @@ from mouchard import __version__
 from mouchard.emails import personal_email
 from mouchard.paths import UnsafePath, check_relative
 from mouchard.profile import DeviceProfile, load_profile
-from mouchard.scrub import POSITION_COLUMNS, POSITION_DECIMALS, Scrubber, drop_foreign_objects, scan_database, \
-    scrub_database
+from mouchard.scrub import POSITION_COLUMNS, POSITION_DECIMALS, REDACTED, Scrubber, drop_foreign_objects, \
+    scan_database, scrub_database
 from mouchard.store import connect_readonly, evidence_dir, file_sha256
 from mouchard.errors import UserError
 from mouchard.metadata import DATABASE, LICENSE, LICENSE_URL, SOURCE, SOURCE_URL, TITLE, build_metadata
@@ -37,7 +37,6 @@ from mouchard.serve import check_database, config_dir, datasette_settings
 
 PUBLISHED_DB = f"{DATABASE}.db"
 EVIDENCE_DIR = f"{PUBLISHED_DB}.evidence"
-REDACTED = "[redacted]"
 # Header values that carry credentials or identifiers (cookie values are removed from `cookies` too).
 SECRET_HEADERS = {"cookie", "set-cookie", "authorization", "proxy-authorization", "x-api-key", "x-auth-token",
                   "x-csrf-token", "x-xsrf-token", "x-forwarded-for", "x-real-ip", "forwarded"}
@@ -49,12 +48,13 @@ WORKING_DB = ".mouchard-publish.tmp.db"  # the copy being scrubbed; renamed only
 
 @dataclass(frozen=True)
 class PublishOptions:
-    """What to publish and how. `profiles` are device profiles (YAML) whose values become tokens everywhere."""
+    """What to publish and how. `profiles` are device profiles whose values become tokens everywhere: parsed
+    (`mouchard.profile.DeviceProfile`, e.g. the one a proxy run used) or YAML files, read once here."""
 
     db: Path
     out: Path
     redact: bool = True
-    profiles: tuple[Path, ...] = ()
+    profiles: tuple[DeviceProfile | Path, ...] = ()
     title: str = TITLE
     license: str = LICENSE
     license_url: str | None = LICENSE_URL
@@ -196,9 +196,15 @@ REDACTIONS: tuple[tuple[str, Callable[[sqlite3.Connection], int]], ...] = (
 )
 
 
-def load_profiles(paths: Iterable[Path]) -> list[DeviceProfile]:
-    """Device profiles, read by the proxy's own loader (one-line UserError on a bad file)."""
-    return [load_profile(Path(path)) for path in paths]
+def _profiles(items: Iterable[DeviceProfile | Path]) -> list[DeviceProfile]:
+    """Parsed profiles as given; files read by the proxy's own loader (one-line UserError on a bad file)."""
+    return [item if isinstance(item, DeviceProfile) else load_profile(Path(item)) for item in items]
+
+
+def _profile_name(item: DeviceProfile | Path) -> str:
+    """The file name a profile came from (never its values), for redaction.json."""
+    source = item.source if isinstance(item, DeviceProfile) else item
+    return Path(source).name if source else "profile"
 
 
 def redact(conn: sqlite3.Connection, profiles: Iterable[DeviceProfile] = (),
@@ -399,7 +405,7 @@ def publish(options: PublishOptions) -> PublishResult:
     file of this run."""
     source = Path(options.db)
     check_database(source)
-    scrubber = Scrubber(load_profiles(options.profiles)) if options.redact else None
+    scrubber = Scrubber(_profiles(options.profiles)) if options.redact else None
     folder = config_dir()
     out = Path(options.out)
     _prepare_out(out, source, options.force)
@@ -484,7 +490,7 @@ def _write_instructions(output: _Output, options: PublishOptions, result: Publis
         "mouchard": __version__,
         "redacted": options.redact,
         "final_scan": "passed" if options.redact else "not run (--no-redact)",
-        "profiles": [Path(p).name for p in options.profiles],
+        "profiles": [_profile_name(p) for p in options.profiles],
         "steps": result.redactions,
         "evidence_images": result.evidence_files,
     }, indent=2) + "\n", encoding="utf-8")

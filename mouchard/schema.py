@@ -438,6 +438,9 @@ TABLES: tuple[Table, ...] = (
         C("http_status", "integer", "HTTP status."),
         C("reason", "text", "Why the check did not end ok."),
         C("clicks_from_home", "integer", "Links followed from the home page to reach it."),
+        C("found_via", "text", "A rights page found after the registered rights URL failed (dead, a typo host, a "
+          "moved page sent home): the registered URL, each URL tried (variant spelling, home page, the home page's "
+          "link to its privacy choices) with its status, and the page found (JSON); null when reached directly."),
         C("hosted_by", "text", "Third-party service hosting the page (e.g. OneTrust), if any."),
         C("meta_noindex_raw", "integer", "1 if a robots meta tag in the served HTML says noindex."),
         C("meta_noindex_rendered", "integer", "1 if a robots meta tag in the rendered DOM says noindex."),

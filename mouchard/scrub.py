@@ -414,7 +414,7 @@ def scan_database(conn: sqlite3.Connection, scrubber: Scrubber, limit: int = 20)
     allowed = schema_tables()
     for kind, name in conn.execute("SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger', 'table')"):
         if kind != "table" or (name not in allowed and not _fts_owned(name) and name != "sqlite_sequence"):
-            found.append(Remaining(name, "", 0, (f"[{kind.upper()}]",)))
+            found.append(Remaining(name, "", 0, (token(kind),)))
     for table, column in list(data_columns(conn)):
         for batch in _rows(conn, table, column):
             for rowid, value in batch:
@@ -424,7 +424,7 @@ def scan_database(conn: sqlite3.Connection, scrubber: Scrubber, limit: int = 20)
                     except ScrubBudget:
                         kinds = [REDACTED]
                 elif isinstance(value, bytes):
-                    kinds = ["[BINARY]"]
+                    kinds = [token("binary")]
                 else:
                     kinds = [token("location") if column.lower() in POSITION_COLUMNS else REDACTED] \
                         if scrubber.number_problem(value, column) else []

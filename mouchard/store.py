@@ -23,9 +23,8 @@ import sqlite_utils
 from mouchard import __version__
 from mouchard.errors import UserError
 from mouchard.schema import BY_NAME, SCHEMA_VERSION, TABLES, Table
+from mouchard.settings import DEFAULT_DB, ENV_DB, default_db, evidence_dir  # noqa: F401  (re-exported)
 
-ENV_DB = "MOUCHARD_DB"
-DEFAULT_DB = "mouchard.db"
 BODY_LIMIT = 256 * 1024  # bytes of a body kept in `bodies`; the hash always covers the whole body
 
 SQL_TYPES = {"integer": "INTEGER", "text": "TEXT", "real": "REAL", "blob": "BLOB"}
@@ -38,11 +37,6 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
 def utcnow() -> str:
     """Current UTC time as ISO 8601 text with milliseconds (the `*_at` columns)."""
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def evidence_dir(db: str | os.PathLike) -> Path:
-    """Where a database keeps its evidence files (screenshots, HAR, registry copies): `<db>.evidence/`."""
-    return Path(f"{db}.evidence")
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -72,7 +66,8 @@ def connect_readonly(path: str | os.PathLike, *, immutable: bool = False, **kwar
 
 
 def default_db_path() -> str:
-    return os.environ.get(ENV_DB) or DEFAULT_DB
+    """The database when none is given: $MOUCHARD_DB, else mouchard.db (read by mouchard.settings)."""
+    return default_db()
 
 
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1  # SQLite's INTEGER range

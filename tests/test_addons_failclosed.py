@@ -36,7 +36,7 @@ def snapshot(body: bytes | None = None, url: str = URL) -> FlowSnapshot:
 
 
 def analyse(snap: FlowSnapshot, *extra) -> tuple[Analyser, dict, list]:
-    leaks = LeakStage(str(PROFILE_PATH))
+    leaks = LeakStage(PROFILE)
     out: list = []
     analyser = Analyser([leaks, Redact(leaks), *extra], out.extend).setup()
     analyser.handle(snap)

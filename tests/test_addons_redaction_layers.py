@@ -178,7 +178,7 @@ class Passthrough(Redactor):
 
 
 def analyse(profile_path: Path, snap: FlowSnapshot, redactor=None):
-    leaks = LeakStage(str(profile_path))
+    leaks = LeakStage(load_profile(profile_path))
     out: list = []
     analyser = Analyser([leaks, Redact(leaks)], out.extend).setup()
     if redactor is not None:

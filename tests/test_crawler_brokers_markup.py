@@ -5,6 +5,8 @@ The test web serves the 499 pages with the signals The Markup observed (tests/we
 their real host names behind the test web's proxy; `brokers fetch --year 2025` reads the registry from the
 agency's URL and `brokers crawl` checks every broker, unchanged URLs, through `--proxy`. Plain HTTP at
 concurrency 16; these pages run no script, so the rendered check (rule: only pages that run scripts) never starts.
+Four of the 35 are found only because the crawl repairs a wrong registry URL as The Markup did by hand: the
+registry's page is gone or sends visitors home, and the real page is linked from the site's home page.
 """
 
 from __future__ import annotations
@@ -87,6 +89,46 @@ def test_the_same_35_brokers_hide_their_rights_pages(crawled):
     assert not any("x-robots-tag" in s for s in signals)
 
 
+# The four hiding brokers whose registry URL is not the page The Markup checked (they found it "by navigating"
+# from the site): the registry's page is gone or sends visitors home, and the crawl repairs it from a home page.
+REPAIRED = {
+    "Monevo, Inc.": ("https://app.monevo.us/privacy-policy", "not-found", "https://app.monevo.us/",
+                     "https://app.monevo.us/california-privacy-policy"),
+    "Fideo Intelligence, Inc.": ("https://www.fideo.ai/privacy/privacy-policy/", "not-found", "https://www.fideo.ai/",
+                                 "https://app.fideo.ai/your-privacy-choices"),
+    "BrightCheck Inc.": ("https://www.brightcheck.com/privacy-policy", "not-found", "https://www.brightcheck.com/",
+                         "https://brightcheck.com/opt-out-preferences/"),
+    "5X5 US, LLC": ("https://5x5data.com/privacy-policy/", "ok", "https://5x5data.com/",
+                    "https://5x5data.com/dsr-out/"),
+}
+
+
+def test_the_four_wrong_registry_urls_are_repaired_from_the_home_page(crawled):
+    conn = sqlite3.connect(crawled)
+    conn.row_factory = sqlite3.Row
+    rows = {name(r["name"]): r for r in conn.execute(
+        "SELECT b.name, p.url, p.final_url, p.hidden, p.hidden_reasons, p.found_via FROM broker_pages p "
+        "JOIN brokers b ON b.id = p.broker_id WHERE p.kind = 'rights' AND p.found_via IS NOT NULL")}
+    for broker, (registered, answered, home, found) in REPAIRED.items():
+        row = rows[broker]
+        via = json.loads(row["found_via"])
+        assert (via["registered"], via["found"], row["url"]) == (registered, found, found), broker
+        assert via["steps"][0] == {"url": registered, "how": "registered", "status": answered,
+                                   "http_status": 404 if answered == "not-found" else 200,
+                                   **({"final_url": home} if answered == "ok" else {})}, broker
+        homes = [s for s in via["steps"] if s["how"] == "home"]
+        assert homes[-1]["url"] == home and homes[-1]["status"] == "ok", broker
+        assert via["steps"][-1]["how"] == "link" and via["steps"][-1]["url"] == found, broker
+        assert len([s for s in via["steps"] if s["how"] in ("variant", "home")]) <= 8, broker
+        assert (row["hidden"], json.loads(row["hidden_reasons"])) == (1, ["meta-raw"]), broker
+    # the registered URL's own row stays, with its failure: the repair adds a row, it does not overwrite one
+    dead = {name(r[0]): (r[1], r[2]) for r in conn.execute(
+        "SELECT b.name, p.url, p.status FROM broker_pages p JOIN brokers b ON b.id = p.broker_id "
+        "WHERE p.kind = 'rights' AND p.found_via IS NULL")}
+    assert {b: dead[b] for b in REPAIRED} == {b: (v[0], v[1]) for b, v in REPAIRED.items()}
+    assert sorted(rows) == sorted(REPAIRED)  # no other registered URL of the 535 was repaired
+
+
 def test_pages_on_privacy_services_are_hidden_but_not_counted(crawled):
     conn = sqlite3.connect(crawled)
     services = sorted(conn.execute("SELECT DISTINCT hosted_by FROM broker_pages WHERE hidden = 1 AND hosted_by "
@@ -98,6 +140,16 @@ def test_pages_on_privacy_services_are_hidden_but_not_counted(crawled):
                            "WHERE f.rule_id = 'brokers.hidden-opt-out-page' AND p.hosted_by IS NOT NULL "
                            "AND p.hidden = 1")
     assert counted.fetchone()[0] == 0
+
+
+def test_the_four_are_found_only_by_the_repair(crawled):
+    """Without the repair rows, Monevo and 5X5 are not found: their registered site's home page is not served and
+    the registry URL is the moved page. (Fideo and BrightCheck also link it from the registered home page.)"""
+    conn = sqlite3.connect(crawled)
+    direct = {name(r[0]) for r in conn.execute(
+        "SELECT b.name FROM broker_pages p JOIN brokers b ON b.id = p.broker_id WHERE p.hidden = 1 "
+        "AND p.hosted_by IS NULL AND p.found_via IS NULL AND p.kind IN ('opt-out', 'deletion', 'access', 'rights')")}
+    assert {b for b in REPAIRED if b not in direct} == {"Monevo, Inc.", "5X5 US, LLC"}
 
 
 def test_the_rendered_check_never_started(crawled):

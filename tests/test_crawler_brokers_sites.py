@@ -54,7 +54,7 @@ def crawl_brokers(testweb, tmp_path, mode: str) -> str:
     assert out.returncode == 0, out.stderr
     out = run("brokers", "crawl", "--db", db, "--ignore-https-errors", "--concurrency", "4", *network)
     assert out.returncode == 0, out.stderr
-    assert "10 brokers" in out.stdout
+    assert "11 brokers" in out.stdout
     return db
 
 
@@ -103,6 +103,26 @@ def test_every_broker_page_gets_the_right_verdict(testweb, tmp_path, mode, reque
         if rules != sorted(broker["findings"]):
             wrong.append((broker["name"], "findings", sorted(broker["findings"]), rules))
     assert not wrong, "\n".join(map(str, wrong))
+
+
+def test_wrong_rights_urls_are_repaired_and_the_path_is_kept(hostmap_db):
+    """Typo Host's `www.app.` host answers nothing: its spelling without the `www.` is the page. Gone Fishing's
+    registered page is gone: its home page's own "Delete My Information" link is taken (dead too, and said so)."""
+    repaired = {r["name"]: (page_key(r["url"]), r["status"], json.loads(r["found_via"])) for r in rows(
+        hostmap_db, "SELECT b.name, p.url, p.status, p.found_via FROM broker_pages p JOIN brokers b "
+                    "ON b.id = p.broker_id WHERE p.found_via IS NOT NULL")}
+    assert {name: (url, status) for name, (url, status, _) in repaired.items()} == {
+        "Typo Host Data Inc.": ("app.typohost-data.com/your-privacy-choices", "ok"),
+        "Gone Fishing Data LLC": ("www.gonefishing-data.com/removal", "not-found")}
+    typo = repaired["Typo Host Data Inc."][2]
+    assert [(page_key(s["url"]), s["how"], s["status"]) for s in typo["steps"]] == [
+        ("www.app.typohost-data.com/your-privacy-choices", "registered", "not-found"),
+        ("app.typohost-data.com/your-privacy-choices", "variant", "ok")]
+    gone = repaired["Gone Fishing Data LLC"][2]
+    assert [s["how"] for s in gone["steps"]][0] == "registered" and gone["steps"][-1] == {
+        "url": gone["found"], "how": "link", "text": "Delete My Information"}
+    assert [page_key(s["url"]) for s in gone["steps"] if s["how"] == "home"] == ["www.gonefishing-data.com/"]
+    assert len([s for s in gone["steps"] if s["how"] in ("variant", "home")]) <= 8
 
 
 def test_rendered_check_runs_only_where_a_script_could_add_a_tag(hostmap_db):

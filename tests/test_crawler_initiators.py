@@ -120,7 +120,7 @@ def test_initiator_fields_are_bounded_on_hostile_stacks():
 
 
 def test_async_stacks_are_set_in_documents_unless_turned_off():
-    """MOUCHARD_ASYNC_STACK_DEPTH: the depth sent to pages and iframes, capped; 0 sends nothing (no debugger)."""
+    """CollectorSettings.async_stack_depth: the depth sent to pages and iframes, capped; 0 sends nothing (no debugger)."""
     import asyncio
     from types import SimpleNamespace
 

@@ -13,28 +13,11 @@ import urllib.parse
 
 from crawler.brokers.tables import Table, read_table
 from mouchard.errors import UserError
+from mouchard.registries import CPPA, find
 
-CPPA_REGISTRY = "https://cppa.ca.gov/data_broker_registry/"
-
-# Registration year -> the CPPA's file for it. Update when a new year's file is published: the newest year
-# moves to `registryYYYY.csv` and `registry.csv` becomes the next year's.
-CA_REGISTRY_FILES: dict[int, str] = {
-    2024: CPPA_REGISTRY + "registry2024.csv",
-    2025: CPPA_REGISTRY + "registry2025.csv",
-    2026: CPPA_REGISTRY + "registry.csv",
-}
-CA_HISTORICAL_FILE = CPPA_REGISTRY + "complete-reg-data-brokers.csv"  # all years since 2020, fewer columns
-
-
-def ca_file_url(year: int | None = None) -> tuple[int, str]:
-    """(year, URL) of the CPPA file for `year`, the current year's by default."""
-    if year is None:
-        year = max(CA_REGISTRY_FILES)
-    if year not in CA_REGISTRY_FILES:
-        known = ", ".join(str(y) for y in sorted(CA_REGISTRY_FILES))
-        raise UserError(f"no California registry file known for {year} (known years: {known}); "
-                        "pass the file's URL or path with --from")
-    return year, CA_REGISTRY_FILES[year]
+# Registration year -> the CPPA's file for it: the registry table's (mouchard/registries.py), updated there.
+CA_REGISTRY_FILES: dict[int, str] = dict(find("ca").years)
+CA_HISTORICAL_FILE = CPPA + "complete-reg-data-brokers.csv"  # all years since 2020, fewer columns
 
 
 def year_of(source: str) -> int | None:

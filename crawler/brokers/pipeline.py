@@ -48,6 +48,9 @@ class StoreBrokerPages:
                 self.rows[key] = (row_id, clicks)
             return item
         row = item["result"].row(item["broker_id"], item["kind"], clicks, item["hosted_by"], self.crawl_id)
+        if item.get("found_via"):
+            row["found_via"] = item["found_via"]
+            self.stats.inc_value("mouchard/brokers/pages_repaired")
         self.rows[key] = (self.store.insert("broker_pages", row), clicks)
         self.stats.inc_value("mouchard/brokers/pages_stored")
         if row["hidden"]:

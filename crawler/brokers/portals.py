@@ -28,8 +28,9 @@ from parsel import Selector
 
 from crawler.brokers.fields import plan_columns, record_from_row
 from mouchard.brokers import BrokerRecord, clean_text
+from mouchard.registries import find
 
-VT_BASE = "https://bizfilings.vermont.gov/online/DatabrokerInquire/"
+VT_BASE = find("vt").url or ""
 VT_SEARCH = "DataBrokerSearch"
 VT_LIST = "BusinessSearchList"
 VT_DETAIL = "DataBrokerInformation?businessID="
@@ -38,7 +39,7 @@ VT_SEARCH_FORM = {"rbBusinessSearch": "StartsWith", "rbBasicSearch": "BusinessNa
                   "txtBusinessID": "", "txtFilingNumber": "", "ddlBusinessType": "BusinessType",
                   "ddlBusinessStatus": "", "btnSearch": "Search", "hdnMessage": ""}
 
-TX_BASE = "https://texas-sos.appianportalsgov.com/data-broker-registry"
+TX_BASE = find("tx").url or ""
 TX_ACCEPT = "application/vnd.appian.tv.ui+json"
 # Appian answers 406 "Client not supported" without its client's feature headers; values from its JS bundle.
 TX_HEADERS = {"Accept": TX_ACCEPT, "X-Appian-Features": "7ffceebc",
@@ -46,9 +47,6 @@ TX_HEADERS = {"Accept": TX_ACCEPT, "X-Appian-Features": "7ffceebc",
               "x-appian-suppress-www-authenticate": "true"}
 TX_BATCH = 50
 
-OR_FILE = "https://www4.cbs.state.or.us/ex/shared/downtemp/dfcs_db_optout.csv"
-
-PORTALS = {"vt": VT_BASE, "tx": TX_BASE, "or": OR_FILE}
 
 
 # --- Vermont ---------------------------------------------------------------------------------------------------

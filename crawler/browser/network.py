@@ -140,10 +140,12 @@ class RecordRequests(Collector):
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "RecordRequests":
-        settings = crawler.settings
-        return cls(settings.getint("MOUCHARD_MAX_REQUESTS", MAX_REQUESTS),
-                   settings.getint("MOUCHARD_VISIT_BODY_BUDGET", VISIT_BODY_BUDGET),
-                   settings.getint("MOUCHARD_ASYNC_STACK_DEPTH", MAX_ASYNC_DEPTH))
+        from crawler.settings import run_settings
+
+        limits = run_settings(crawler.settings).collectors  # None: this module's defaults (read at call time)
+        return cls(MAX_REQUESTS if limits.max_requests is None else limits.max_requests,
+                   VISIT_BODY_BUDGET if limits.visit_body_budget is None else limits.visit_body_budget,
+                   MAX_ASYNC_DEPTH if limits.async_stack_depth is None else limits.async_stack_depth)
 
     # --- state -----------------------------------------------------------------------------------------------
     @staticmethod

@@ -20,12 +20,10 @@ import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from playwright.async_api import CDPSession
-
-    from crawler.collectors.base import Collector, VisitContext
 
 log = logging.getLogger("mouchard.targets")
 PAUSE_COMMANDS = 4  # command timeouts a pause handler gets in all (it sends a short sequence while the page waits)
@@ -37,6 +35,23 @@ AUTO_ATTACH = {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": Fa
 # and detached at once, and counted.
 VISIT_TARGET_TYPES = ("page", "iframe", "worker", "shared_worker", "service_worker", "auction_worklet",
                       "shared_storage_worklet")
+
+
+class HubVisit(Protocol):
+    """What the hub needs of a visit (`crawler.collectors.base.VisitContext` is one): the contract's module uses
+    this one, never the other way round."""
+
+    hook_timeout: float
+
+    def count(self, key: str, n: int = 1) -> None: ...
+
+
+class HubCollector(Protocol):
+    """What the hub needs of a collector (`crawler.collectors.base.Collector` is one): a name and `attach`."""
+
+    name: str
+
+    async def attach(self, visit: Any, target: "Target") -> None: ...
 
 
 class CDPError(Exception):
@@ -138,7 +153,7 @@ class Target:
 class TargetHub:
     """Owns the visit's CDP targets, dispatches their events to collectors, and coordinates debugger pauses."""
 
-    def __init__(self, visit: "VisitContext", collectors: list["Collector"], *, command_timeout: float = 5.0,
+    def __init__(self, visit: HubVisit, collectors: list[HubCollector], *, command_timeout: float = 5.0,
                  on_hook_error: Callable[[str, str, BaseException], None] | None = None):
         self.visit = visit
         self.collectors = collectors
@@ -277,7 +292,7 @@ class TargetHub:
     async def _attach_hooks(self, target: Target) -> None:
         # The collectors' attach hooks run side by side: their CDP commands are pipelined, not one round trip after
         # another, while the target waits. Each starts in collector order and subscribes before its first await.
-        async def attach(collector: "Collector") -> None:
+        async def attach(collector: HubCollector) -> None:
             try:
                 await asyncio.wait_for(collector.attach(self.visit, target), self.visit.hook_timeout)
             except Exception as exc:

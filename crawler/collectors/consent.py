@@ -79,12 +79,11 @@ class RecordConsent(Collector):
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "RecordConsent":
-        settings = crawler.settings
-        db = settings.get("MOUCHARD_DB")
-        return cls(use_autoconsent=settings.getbool("MOUCHARD_AUTOCONSENT", True),
-                   evidence_root=settings.get("MOUCHARD_EVIDENCE_DIR") or (f"{db}.evidence" if db else None),
-                   wait=settings.getfloat("MOUCHARD_CONSENT_WAIT", 6.0),
-                   reload=settings.getbool("MOUCHARD_CONSENT_RELOAD", True))
+        from crawler.settings import evidence_dir_of, run_settings
+
+        switches = run_settings(crawler.settings).collectors
+        return cls(use_autoconsent=switches.autoconsent, evidence_root=evidence_dir_of(crawler.settings),
+                   wait=switches.consent_wait, reload=switches.consent_reload)
 
     def missing_dependencies(self) -> list[str]:
         """autoconsent asked for but not installed: banners are then found by our own rules only."""

@@ -98,6 +98,7 @@ class RecordFingerprinting(Collector):
     """js_calls and scripts rows from conditional DevTools breakpoints on fingerprinting APIs."""
 
     name = "fingerprinting"
+    switch = "fingerprinting"  # the CollectorSettings field that turns it off
     tables = ("js_calls", "scripts")
 
     def __init__(self, workers: bool = True):
@@ -105,11 +106,10 @@ class RecordFingerprinting(Collector):
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "RecordFingerprinting":
-        from scrapy.exceptions import NotConfigured
+        from crawler.settings import require_switch, run_settings
 
-        if not crawler.settings.getbool("MOUCHARD_FINGERPRINTING", True):
-            raise NotConfigured("MOUCHARD_FINGERPRINTING is off")
-        return cls(crawler.settings.getbool("MOUCHARD_FINGERPRINTING_WORKERS", True))
+        require_switch(crawler.settings, cls)
+        return cls(run_settings(crawler.settings).collectors.fingerprinting_workers)
 
     # --- per visit and per target state ----------------------------------------------------------------------
     @staticmethod

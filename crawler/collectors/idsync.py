@@ -34,14 +34,14 @@ class DetectIdSyncs(Collector):
     """id_syncs rows from the visit's cookies and requests."""
 
     name = "idsync"
+    switch = "id_syncs"  # the CollectorSettings field that turns it off
     tables = ("id_syncs", "failures")
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "DetectIdSyncs":
-        from scrapy.exceptions import NotConfigured
+        from crawler.settings import require_switch
 
-        if not crawler.settings.getbool("MOUCHARD_ID_SYNCS", True):
-            raise NotConfigured("MOUCHARD_ID_SYNCS is off")
+        require_switch(crawler.settings, cls)
         return cls()
 
     async def collect(self, visit: VisitContext) -> Rows:

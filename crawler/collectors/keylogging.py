@@ -126,6 +126,7 @@ class DetectKeyLogging(Collector):
     """Types into inputs after load; `leaks` rows for typed values found in requests."""
 
     name = "keylogging"
+    switch = "keylogging"  # the CollectorSettings field that turns it off
     tables = ("leaks", "failures")
 
     def __init__(self, crawl_id: int | None = None, wait: float = 2.0, max_fields: int = 12):
@@ -135,13 +136,11 @@ class DetectKeyLogging(Collector):
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "DetectKeyLogging":
-        from scrapy.exceptions import NotConfigured
+        from crawler.settings import crawl_id_of, require_switch, run_settings
 
-        settings = crawler.settings
-        if not settings.getbool("MOUCHARD_KEYLOGGING", True):
-            raise NotConfigured("MOUCHARD_KEYLOGGING is off")
-        return cls(settings.getint("MOUCHARD_CRAWL_ID") or None, settings.getfloat("MOUCHARD_KEYLOGGING_WAIT", 2.0),
-                   settings.getint("MOUCHARD_KEYLOGGING_FIELDS", 12))
+        require_switch(crawler.settings, cls)
+        switches = run_settings(crawler.settings).collectors
+        return cls(crawl_id_of(crawler.settings), switches.keylogging_wait, switches.keylogging_fields)
 
     async def after_load(self, visit: VisitContext) -> None:
         page = visit.page

@@ -18,14 +18,14 @@ class RecordPixels(Collector):
     """pixel_events rows, one per event a tag reported, pointing at the request that carried it."""
 
     name = "pixels"
+    switch = "pixels"  # the CollectorSettings field that turns it off
     tables = (TABLE,)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "RecordPixels":
-        from scrapy.exceptions import NotConfigured
+        from crawler.settings import require_switch
 
-        if not crawler.settings.getbool("MOUCHARD_PIXELS", True):
-            raise NotConfigured("MOUCHARD_PIXELS is off")
+        require_switch(crawler.settings, cls)
         return cls()
 
     async def collect(self, visit: VisitContext) -> Rows:

@@ -28,14 +28,14 @@ class DetectSessionReplay(Collector):
     """Marks session-replay scripts for the `scripts` rows (see the module docstring)."""
 
     name = "replay"
+    switch = "session_replay"  # the CollectorSettings field that turns it off
     tables = ()
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "DetectSessionReplay":
-        from scrapy.exceptions import NotConfigured
+        from crawler.settings import require_switch
 
-        if not crawler.settings.getbool("MOUCHARD_SESSION_REPLAY", True):
-            raise NotConfigured("MOUCHARD_SESSION_REPLAY is off")
+        require_switch(crawler.settings, cls)
         return cls()
 
     async def collect(self, visit: VisitContext) -> Rows:

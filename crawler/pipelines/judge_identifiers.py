@@ -24,7 +24,9 @@ class JudgeIdentifiers:
 
     @classmethod
     def from_crawler(cls, crawler) -> "JudgeIdentifiers":
-        return cls(crawler.settings.get("MOUCHARD_DB"), crawler.settings.getint("MOUCHARD_CRAWL_ID"))
+        from crawler.settings import crawl_id_of, db_of
+
+        return cls(db_of(crawler.settings), crawl_id_of(crawler.settings))
 
     def open_spider(self, spider=None) -> None:
         self.store = Store(self.db)

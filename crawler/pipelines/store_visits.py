@@ -43,9 +43,11 @@ class StoreVisits:
 
     @classmethod
     def from_crawler(cls, crawler) -> "StoreVisits":
+        from crawler.settings import crawl_id_of, db_of, evidence_dir_of, progress_of
+
         settings = crawler.settings
-        return cls(settings.get("MOUCHARD_DB"), settings.getint("MOUCHARD_CRAWL_ID"),
-                   settings.get("MOUCHARD_EVIDENCE_DIR"), settings.get("MOUCHARD_PROGRESS"), crawler.stats)
+        return cls(db_of(settings), crawl_id_of(settings), evidence_dir_of(settings), progress_of(settings),
+                   crawler.stats)
 
     def open_spider(self, spider=None) -> None:
         self.store = Store(self.db)

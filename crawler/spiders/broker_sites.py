@@ -1,5 +1,7 @@
 """Visit data brokers' own sites: home page, privacy pages found by their links, the registered rights page, and
-/.well-known/gpc.json; record each page's hidden-from-search signals, redirects and text in `broker_pages`.
+/.well-known/gpc.json; record each page's hidden-from-search signals, redirects and text in `broker_pages`. A
+registered rights URL that fails is repaired (`start_repair`: its spellings, then the home pages' privacy-choices
+links; crawler/brokers/repair.py), and the page found is checked too, with the path in `found_via`.
 
 Plain HTTP (Scrapy) for every page; Chromium (scrapy-playwright) only to read the robots meta tags of the
 rendered DOM, and only where a script could have added one (see `needs_render`). Each URL is fetched once
@@ -21,6 +23,7 @@ from twisted.python.failure import Failure
 
 from crawler.brokers.gpc import gpc_url, read_statement
 from crawler.brokers.pages import bot_wall, has_scripts, hosted_by, page_text, privacy_links, text_hash
+from crawler.brokers.repair import MAX_FETCHES, choice_links, home_of, rank_choices, url_variants, went_home
 from crawler.brokers.results import PageResult
 from crawler.brokers.robots import MetaTag, RobotsTxt, robots_meta
 from mouchard.brokers import normalise_url
@@ -33,6 +36,7 @@ RENDERED_META_JS = ("() => Array.from(document.querySelectorAll('meta[name]'))"
                     ".map(m => [m.name.trim().toLowerCase(), m.content || ''])")
 ALL_STATUSES = [*range(200, 300), *range(400, 600)]  # 3xx stay with the redirect middleware
 MAX_DEPTH = 2  # clicks from the home page: home -> policy -> deletion page
+BROKEN = ("not-found", "http-error", "dns-error", "tls-error")  # a timeout or a bot wall proves nothing
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,33 @@ class Wanted:
     target: BrokerTarget
     kind: str
     clicks: int | None
+    found_via: dict | None = None  # how a repaired rights page was reached (`broker_pages.found_via`)
+
+
+@dataclass
+class Probe:
+    """What a repair fetch learned: enough to choose, not a `broker_pages` row."""
+
+    status: str
+    http_status: int | None
+    final_url: str | None
+    links: list
+
+
+@dataclass
+class Repair:
+    """One broker's search for its rights page after the registered URL failed: the queue and the path taken."""
+
+    target: BrokerTarget
+    queue: list[tuple[str, str]]
+    steps: list[dict]
+    tried: set[str]
+    fetches: int = 0
+
+
+def needs_repair(result: PageResult) -> bool:
+    """The registered rights URL did not lead to a page: dead, or a moved page that sent us to the home page."""
+    return result.status in BROKEN or (result.status == "ok" and went_home(result.url, result.final_url))
 
 
 def load_targets(store: Store, registries: Iterable[str] = (), limit: int | None = None) -> list[BrokerTarget]:
@@ -105,6 +136,8 @@ class BrokerSitesSpider(scrapy.Spider):
         self.pending: dict[str, list[Wanted]] = {}
         self.found: dict[int, set[str]] = {}
         self.robots: dict[str, asyncio.Future] = {}
+        self.repairs: dict[int, Repair] = {}
+        self.probes: dict[str, Probe] = {}
 
     @property
     def proxy(self) -> str | None:
@@ -126,15 +159,16 @@ class BrokerSitesSpider(scrapy.Spider):
                     yield request
 
     # --- scheduling -------------------------------------------------------------------------------------------
-    def request(self, url: str, callback, **meta) -> scrapy.Request:
+    def request(self, url: str, callback, errback=None, **meta) -> scrapy.Request:
         meta = {"handle_httpstatus_list": ALL_STATUSES, "page_url": url, **meta}
         if self.proxy:
             meta["proxy"] = self.proxy
-        return scrapy.Request(url, callback=callback, errback=self.failed, meta=meta, dont_filter=True)
+        return scrapy.Request(url, callback=callback, errback=errback or self.failed, meta=meta, dont_filter=True)
 
-    def want(self, url: str, target: BrokerTarget, kind: str, clicks: int | None) -> list:
+    def want(self, url: str, target: BrokerTarget, kind: str, clicks: int | None,
+             found_via: dict | None = None) -> list:
         """Ask for `url` as `kind` for `target`: a request the first time, a row at once if already fetched."""
-        wanted = Wanted(target, kind, clicks)
+        wanted = Wanted(target, kind, clicks, found_via)
         if url in self.results:
             return [self.item(self.results[url], wanted), *self.follow_up(wanted, self.results[url])]
         if url in self.pending:
@@ -147,7 +181,7 @@ class BrokerSitesSpider(scrapy.Spider):
     def item(self, result: PageResult, wanted: Wanted) -> dict:
         hosted = hosted_by(result.final_url or result.url, wanted.target.sites)
         return {"result": result, "broker_id": wanted.target.broker_id, "kind": wanted.kind,
-                "clicks": wanted.clicks, "hosted_by": hosted}
+                "clicks": wanted.clicks, "hosted_by": hosted, "found_via": wanted.found_via}
 
     def after_home(self, target: BrokerTarget, home: PageResult | None) -> list:
         """Once the home page is known: its privacy links, the registered rights page, the GPC statement."""
@@ -193,7 +227,100 @@ class BrokerSitesSpider(scrapy.Spider):
             return self.after_home(wanted.target, result)
         if wanted.kind == "policy" and wanted.clicks is not None and wanted.clicks < MAX_DEPTH:
             return self.follow_links(wanted.target, result, wanted.clicks, {})
+        if wanted.kind == "rights" and wanted.found_via is None and needs_repair(result):
+            return self.start_repair(wanted.target, result)
         return []
+
+    # --- repairing a wrong rights URL ------------------------------------------------------------------------------
+    def start_repair(self, target: BrokerTarget, result: PageResult) -> list:
+        """The registered rights URL failed: try its spellings, then the home pages' links to privacy choices."""
+        if target.broker_id in self.repairs or not target.rights_url:
+            return []
+        registered = target.rights_url
+        homes = [home_of(registered), home_of(result.final_url), *(home_of(w) for w in target.websites[:1])]
+        queue = [(u, "variant") for u in url_variants(registered)]
+        queue += [(h, "home") for h in dict.fromkeys(h for h in homes if h)]
+        step = {"url": registered, "how": "registered", "status": result.status, "http_status": result.http_status}
+        if result.final_url and result.final_url != registered:
+            step["final_url"] = result.final_url
+        job = Repair(target, queue, [step], {registered})
+        self.repairs[target.broker_id] = job
+        self.crawler.stats.inc_value("mouchard/brokers/repair/started")
+        return self.repair_next(job)
+
+    def repair_next(self, job: Repair) -> list:
+        """The next step of a repair: a cached answer decides at once; else one fetch, within `MAX_FETCHES`."""
+        while job.queue:
+            url, how = job.queue.pop(0)
+            if url in job.tried:
+                continue
+            job.tried.add(url)
+            probe = self.probes.get(url) or self._probe_from_results(url)
+            if probe is not None:
+                out = self.repair_step(job, url, how, probe)
+                if out is not None:
+                    return out
+                continue
+            if job.fetches >= MAX_FETCHES:
+                job.queue.clear()
+                break
+            job.fetches += 1
+            return [self.request(url, self.parse_probe, errback=self.probe_failed, repair=job.target.broker_id,
+                                 how=how)]
+        job.steps.append({"how": "gave-up", "fetches": job.fetches})
+        self.crawler.stats.inc_value("mouchard/brokers/repair/failed")
+        return []
+
+    def _probe_from_results(self, url: str) -> Probe | None:
+        """A page the crawl already fetched (a home page) serves as a probe: its privacy links are known."""
+        result = self.results.get(url)
+        if result is None or result.gpc is not None:
+            return None
+        return Probe(result.status, result.http_status, result.final_url, None)
+
+    def repair_step(self, job: Repair, url: str, how: str, probe: Probe) -> list | None:
+        """Record one try; a variant that answers with a page, or a home page's privacy-choices link, ends it."""
+        step = {"url": url, "how": how, "status": probe.status, "http_status": probe.http_status}
+        if probe.final_url and probe.final_url != url:
+            step["final_url"] = probe.final_url
+        job.steps.append(step)
+        if how == "variant" and probe.status == "ok" and not went_home(url, probe.final_url):
+            return self.accept(job, probe.final_url or url)
+        if how == "home" and probe.status == "ok":
+            links = probe.links if probe.links is not None else self._choice_links_of(url)
+            for link in links:
+                if link.url not in job.tried:
+                    job.steps.append({"url": link.url, "how": "link", "text": link.text[:200]})
+                    return self.accept(job, link.url)
+        return None
+
+    def _choice_links_of(self, url: str) -> list:
+        return rank_choices(self.results[url].links) if url in self.results else []
+
+    def accept(self, job: Repair, url: str) -> list:
+        """The rights page found: checked as the broker's `rights` page, with the path that led to it."""
+        self.crawler.stats.inc_value("mouchard/brokers/repair/found")
+        via = {"registered": job.target.rights_url, "found": url, "steps": job.steps}
+        job.queue.clear()
+        return self.want(url, job.target, "rights", None, via)
+
+    def parse_probe(self, response: Response):
+        url = response.meta["page_url"]
+        result, html = self.examine(url, response)
+        found = choice_links(result.final_url or url, html) if html and result.status == "ok" else []
+        self.probes[url] = Probe(result.status, result.http_status, result.final_url, found)
+        yield from self.repair_continue(response.meta["repair"], url, response.meta["how"])
+
+    def probe_failed(self, failure: Failure):
+        url = failure.request.meta["page_url"]
+        status, _ = describe_failure(failure)
+        self.probes[url] = Probe(status, None, None, [])
+        yield from self.repair_continue(failure.request.meta["repair"], url, failure.request.meta["how"])
+
+    def repair_continue(self, broker_id: int, url: str, how: str) -> list:
+        job = self.repairs[broker_id]
+        out = self.repair_step(job, url, how, self.probes[url])
+        return out if out is not None else self.repair_next(job)
 
     def _only_home(self, url: str) -> bool:
         return all(w.kind == "home" for w in self.pending.get(url, []))

@@ -28,6 +28,7 @@ from scrapy.utils.misc import load_object
 from crawler.browser.profile import new_profile, remove_profile
 from crawler.browser.visit import VisitRecord, VisitRun, VisitSettings, VisitSpec
 from crawler.consent.gpc import gpc_launch_args
+from crawler.settings import collector_paths, crawl_id_of, db_of, switched_on
 from mouchard.domains import site_of
 from mouchard.store import Store, utcnow
 
@@ -97,10 +98,17 @@ class BrowserSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
+        from scrapy.exceptions import NotConfigured
+
         spider = super().from_crawler(crawler, *args, **kwargs)
-        for path in crawler.settings.getlist("MOUCHARD_COLLECTORS"):
+        for path in collector_paths(crawler.settings):
             factory = load_object(path)
-            spider.collectors.append(factory.from_crawler(crawler))
+            if not switched_on(crawler.settings, factory):  # its `switch` field is off in the run's settings
+                continue
+            try:
+                spider.collectors.append(factory.from_crawler(crawler))
+            except NotConfigured:  # a collector may switch itself off (Scrapy's convention)
+                continue
         return spider
 
     def report_missing_dependencies(self) -> None:
@@ -112,12 +120,11 @@ class BrowserSpider(scrapy.Spider):
         for name, what in missing:
             log.warning("warning: %s: %s", name, what)
             self.crawler.stats.inc_value("mouchard/collectors/missing_dependencies")
-        db = self.settings.get("MOUCHARD_DB")
+        db = db_of(self.settings)
         if db:
             with Store(db) as store, store.transaction() as tx:
                 for name, what in missing:
-                    store.record_failure(name, "missing-dependency", what,
-                                         crawl_id=self.settings.getint("MOUCHARD_CRAWL_ID") or None, tx=tx)
+                    store.record_failure(name, "missing-dependency", what, crawl_id=crawl_id_of(self.settings), tx=tx)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.report_missing_dependencies()
@@ -132,7 +139,7 @@ class BrowserSpider(scrapy.Spider):
         if not self.evidence_dir or not (self.screenshots or self.har):
             return {}
         stem = hashlib.sha256(spec.key.encode()).hexdigest()[:16]
-        folder = os.path.join(self.evidence_dir, f"crawl-{self.settings.getint('MOUCHARD_CRAWL_ID')}")
+        folder = os.path.join(self.evidence_dir, f"crawl-{crawl_id_of(self.settings) or 0}")
         os.makedirs(folder, exist_ok=True)
         paths = {}
         if self.screenshots:

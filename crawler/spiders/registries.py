@@ -18,6 +18,7 @@ from crawler.brokers.ca import year_of
 from crawler.brokers.snapshots import Capture
 from crawler.brokers.tables import read_table
 from mouchard.errors import UserError
+from mouchard.registries import find
 
 ALL_STATUSES = [*range(200, 300), *range(400, 600)]
 
@@ -74,7 +75,7 @@ class RegistryFileSpider(_RegistrySpider):
         except UserError as exc:
             self.record_error(str(exc))
             return
-        year = self.year or (year_of(self.url) if self.registry == "ca" else None)
+        year = self.year or (year_of(self.url) if find(self.registry).years else None)
         yield Capture(self.registry, year, self.url, response.body, table.records())
 
 

@@ -20,6 +20,7 @@ from datasette.utils.asgi import Forbidden, NotFound, Response
 from markupsafe import Markup
 
 from mouchard.paths import IMAGE_SIGNATURES, TooLarge, UnsafePath, read_inside
+from mouchard.settings import evidence_dir
 
 # Media types served: IMAGE_SIGNATURES, with the bytes every such file starts with (a PNG that is really HTML is
 # not served).
@@ -45,7 +46,8 @@ class EvidenceRefused(Exception):
 
 
 def evidence_folder(database_path: str) -> Path:
-    return Path(f"{database_path}.evidence")
+    """The database's evidence folder, derived as everywhere else (mouchard.settings.evidence_dir)."""
+    return evidence_dir(database_path)
 
 
 def read_evidence(database_path: str, relative_path: str, media_type: str | None, sha256: str | None) -> bytes:

@@ -1,5 +1,6 @@
 """Data brokers' own sites: rights pages hidden from search engines by each signal, clean ones, redirects, dead
-links, a bot wall, a page on a third-party privacy portal, and a French broker.
+links, a bot wall, a page on a third-party privacy portal, a French broker, and a registered rights URL with a typo
+host (`www.app.`) that the crawl repairs.
 
 `BROKERS` lists each broker as a registry (or a journalist's list) would — name, website, country, registered
 rights page — with the verdict the crawl must reach for every page, keyed by `host/path` (the URL after
@@ -71,6 +72,17 @@ BROKERS: list[dict] = [
          "www.gonefishing-data.com/privacy/optout": {"kind": "rights", "hidden": False, "status": "not-found"},
          "www.gonefishing-data.com/removal": {"kind": "deletion", "hidden": False, "status": "not-found"},
          "www.gonefishing-data.com/privacy": {"kind": "policy", "hidden": False},
+     }},
+    # The registrant typed "www." in front of a subdomain (Monevo and Fideo did in The Markup's 2025 data): no site
+    # answers there; the crawl repairs the URL by its spelling (crawler/brokers/repair.py).
+    {"name": "Typo Host Data Inc.", "website": "https://www.typohost-data.com/", "country": "USA",
+     "rights_url": "https://www.app.typohost-data.com/your-privacy-choices", "gpc": "missing",
+     "findings": ["brokers.dead-rights-link", "brokers.hidden-opt-out-page", "brokers.no-gpc-support"],
+     "pages": {
+         "www.app.typohost-data.com/your-privacy-choices": {"kind": "rights", "hidden": False,
+                                                            "status": "not-found"},
+         "app.typohost-data.com/your-privacy-choices": {"kind": "rights", "hidden": True, "reasons": ["meta-raw"]},
+         "www.typohost-data.com/": {"kind": "home", "hidden": False},
      }},
     {"name": "Gatekeep Data, Inc.", "website": "https://www.gatekeep-data.com/", "country": "USA",
      "rights_url": "https://www.gatekeep-data.com/privacy-request", "gpc": None, "findings": [],
@@ -229,6 +241,15 @@ GONE.add_route("/", lambda req: _page("Gone Fishing", '<a href="/privacy">Privac
 GONE.add_route("/privacy", lambda req: _page("Privacy", "<h1>Privacy</h1>"))
 GONE.add_route("/removal", lambda req: Response.html(_page("Gone", "<h1>Gone</h1>"), status=410))
 
+# --- Typo Host: the registered rights URL's host has a "www." too many --------------------------------------------
+TYPO = Site("broker typo host", ["www.typohost-data.com", "app.typohost-data.com"])
+TYPO.add_route("/", lambda req: _page("Typo Host", "<h1>Typo Host Data</h1><a href='/about'>About us</a>"))
+TYPO.add_route("/about", lambda req: _page("About", "<h1>About</h1>"))
+TYPO.add_route("/your-privacy-choices", lambda req: Response.html(_page(
+    "Your Privacy Choices", "<h1>Your Privacy Choices</h1><p>Opt out of the sale of your data.</p>",
+    head='<meta name="robots" content="noindex, nofollow">') if req.host == "app.typohost-data.com"
+    else _page("Not found", "<h1>Not found</h1>"), status=200 if req.host == "app.typohost-data.com" else 404))
+
 # --- Gatekeep: a bot wall answers every page ---------------------------------------------------------------------
 GATE = Site("broker bot wall", ["www.gatekeep-data.com"])
 GATE.add_route("/*", lambda req: Response.html(
@@ -267,7 +288,7 @@ FR.add_route("/suppression-de-vos-donnees", lambda req: _page(
 FR.add_route("/mentions-legales", lambda req: _page("Mentions légales", "<h1>Mentions légales</h1>", lang="fr"))
 FR.add_route("/.well-known/gpc.json", lambda req: _gpc(False))
 
-SITES = [CLEAR, HUSH, VEIL, HEADER, ROBOTS, HOP, GONE, GATE, OUT, FR]
+SITES = [CLEAR, HUSH, VEIL, HEADER, ROBOTS, HOP, GONE, TYPO, GATE, OUT, FR]
 
 
 def list_csv(url=lambda u: u) -> str:

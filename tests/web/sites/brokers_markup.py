@@ -11,6 +11,12 @@ they quoted them, the `X-Robots-Tag` header value, a robots.txt rule keeping eve
 redirect to it: The Markup checked some brokers at addresses edited from the registry's (typos, dead links), and
 the signals live on the final page in every case. Hosts The Markup could not resolve are not served (the test
 web answers 404). Registry URLs are read here with the standard library, independently of mouchard's parsing.
+
+Four hiding brokers are the exception (`WRONG_URLS`): the registry file's rights URL is not the page The Markup
+checked, and they found that page "by navigating to it" from the site. Those registry URLs are served as what
+they are, a moved page (a 404, or a redirect to the home page), and the home page links to the real page: a
+crawler finds these four only by repairing the URL as The Markup did. The link texts are reconstructions (the
+real home pages are not in The Markup's data); the addresses are theirs and the registry's.
 """
 
 from __future__ import annotations
@@ -28,6 +34,19 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "brokers"
 MARKUP_CSV = DATA / "markup-opt-out-pages-2025.csv"
 REGISTRY_CSV = DATA / "ca-registry-2025.csv"
 NONE = ("none found", "could not load page", "")
+
+# Company -> (the registry file's rights URL, how it answers, the home page that links to the real page, the
+# link's text). The real page is The Markup's url_checked; "gone" is a 404, "home" a 301 to the home page.
+WRONG_URLS: dict[str, tuple[str, str, str, str]] = {
+    "Monevo, Inc.": ("https://app.monevo.us/privacy-policy", "gone", "https://app.monevo.us/",
+                     "California Privacy Policy"),
+    "Fideo Intelligence, Inc.": ("https://www.fideo.ai/privacy/privacy-policy/", "gone", "https://www.fideo.ai/",
+                                 "Your Privacy Choices"),
+    "BrightCheck Inc.": ("https://www.brightcheck.com/privacy-policy", "gone", "https://www.brightcheck.com/",
+                         "Opt-Out Preferences"),
+    "5X5 US, LLC": ("https://5x5data.com/privacy-policy/", "home", "https://5x5data.com/",
+                    "Do Not Sell or Share My Personal Information"),
+}
 
 
 def _url(text: str) -> str:
@@ -94,6 +113,11 @@ def build_sites() -> list[Site]:
         parts = urllib.parse.urlsplit(url)
         pages[parts.hostname or ""].setdefault(parts.path or "/", {}).setdefault(parts.query, spec)
 
+    for name, (wrong, answer, home, text) in WRONG_URLS.items():
+        row = next(r for r in markup_rows() if r["company_name"] == name)
+        put(wrong, {"gone": True} if answer == "gone" else {"redirect": home})
+        put(home, {"home": [(wrong, "Privacy Policy"), (row["url_checked"], text)]})
+
     for row in markup_rows():
         if "ERR_NAME_NOT_RESOLVED" in row["error_status_details"]:
             continue  # the host did not resolve for The Markup: not served here either
@@ -105,6 +129,8 @@ def build_sites() -> list[Site]:
         # Their url_original has "www." put in front of every host; without it, it is the registry's URL.
         sources = [row["url_checked"], row["url_original"].replace("://www.", "://", 1),
                    *_same_broker(row["company_name"], registry)]
+        if row["company_name"] in WRONG_URLS:  # the registry's URL is the moved page put above
+            sources = sources[:2]
         for source in sources:
             source = _url(source)
             if source != final:
@@ -125,6 +151,14 @@ def build_sites() -> list[Site]:
 def _handler(by_query: dict[str, dict]):
     def answer(req: Request) -> Response:
         spec = by_query.get(req.raw_query) or by_query.get("") or next(iter(by_query.values()))
+        if "gone" in spec:
+            return Response.html("<!DOCTYPE html><html><head><title>Page not found</title></head><body>"
+                                 "<h1>Page not found</h1></body></html>", status=404)
+        if "home" in spec:
+            anchors = "".join(f'<li><a href="{html.escape(url)}">{html.escape(text)}</a></li>'
+                              for url, text in spec["home"])
+            return Response.html(f"<!DOCTYPE html><html><head><title>{html.escape(req.host)}</title></head><body>"
+                                 f"<h1>Welcome</h1><footer><ul>{anchors}</ul></footer></body></html>")
         if "redirect" in spec:
             target = urllib.parse.urlsplit(spec["redirect"])
             path = target.path + (f"?{target.query}" if target.query else "")
