@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-PLACEHOLDER = "[redaction failed]"  # what a flow whose redaction failed keeps instead of each raw text
+from mouchard.budget import REDACTION_FAILED as PLACEHOLDER  # kept instead of each raw text of a sealed flow
+
 # Columns a sealed record keeps (not personal: chosen by mouchard or by the network, not by the flow's content).
 KEPT_WHEN_SEALED = {
     "flows": frozenset({"kind", "client", "started_at", "method", "host", "site", "http_version", "status",

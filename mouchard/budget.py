@@ -82,6 +82,9 @@ class Budget:
         return f"Budget({used}{', exhausted: ' + self.reason if self.reason else ''})"
 
 
+REDACTION_FAILED = "[redaction failed]"  # what a text whose redaction could not finish is stored as
+
+
 class RedactionIncomplete(Exception):
     """Redaction could not be made certain (its budget ran out): the caller must not keep the raw text."""
 

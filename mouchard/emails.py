@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 import urllib.parse
 
+from mouchard.identifiers import TOKENS
+
 ROLE_WORDS = frozenset("""
     privacy legal dpo dp dpa gdpr rgpd ccpa cpra dsr dsar compliance support info infos information contact contacts
     optout opt out unsubscribe remove removal removals delete deletion deletions help helpdesk hello admin
@@ -107,7 +109,7 @@ def personal_addresses(text: str) -> list[tuple[int, int]]:
     return [(start, end) for start, end, address in addresses(text) if personal_email(address)]
 
 
-def replace_personal(text: str, token: str = "[EMAIL]") -> str:
+def replace_personal(text: str, token: str = TOKENS["email"]) -> str:
     """`text` with every personal address replaced by `token` (role boxes kept)."""
     spans = personal_addresses(text)
     if not spans:

@@ -29,11 +29,11 @@ from typing import Any
 from crawler.browser.dwell import wait_quiet
 from crawler.collectors.base import Collector, Rows, VisitContext
 from crawler.collectors.wire import scan_requests, sent_requests
+from mouchard.budget import REDACTION_FAILED as PLACEHOLDER
 from mouchard.identifiers import normal_forms
 from mouchard.leakdetect import LeakDetector
 from mouchard.redact import Redactor
 
-PLACEHOLDER = "[redaction failed]"
 
 SKIPPED_TYPES = frozenset({"hidden", "submit", "button", "reset", "image", "checkbox", "radio", "file", "range",
                            "color", "date", "datetime-local", "month", "time", "week", "number"})
