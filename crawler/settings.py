@@ -94,6 +94,16 @@ def progress_of(settings: Any):
     return settings.get("MOUCHARD_PROGRESS")
 
 
+def proxy_of(settings: Any) -> str | None:
+    """The upstream proxy requests go through (MOUCHARD_PROXY, from `network_settings`), or None."""
+    return settings.get("MOUCHARD_PROXY") or None
+
+
+def render_context_of(settings: Any) -> dict:
+    """Playwright context options for pages rendered by a broker spider (MOUCHARD_RENDER_CONTEXT)."""
+    return settings.getdict("MOUCHARD_RENDER_CONTEXT")
+
+
 def host_map_of(settings: Any) -> list[str]:
     """The host-map rules (strings) of `network_settings`, for the DNS resolver."""
     return settings.getlist("MOUCHARD_HOST_MAP")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from scrapy.exceptions import NotConfigured
 
+from crawler.settings import crawl_id_of, db_of, progress_of
 from mouchard.store import Store
 
 
@@ -25,10 +26,10 @@ class StoreBrokerPages:
 
     @classmethod
     def from_crawler(cls, crawler):
-        db, crawl_id = crawler.settings.get("MOUCHARD_DB"), crawler.settings.getint("MOUCHARD_CRAWL_ID")
+        db, crawl_id = db_of(crawler.settings), crawl_id_of(crawler.settings)
         if not db or not crawl_id:
             raise NotConfigured("MOUCHARD_DB and MOUCHARD_CRAWL_ID are needed to store broker pages")
-        return cls(db, crawl_id, crawler.stats, crawler.settings.get("MOUCHARD_PROGRESS"))
+        return cls(db, crawl_id, crawler.stats, progress_of(crawler.settings))
 
     def open_spider(self, spider=None) -> None:
         self.store = Store(self.db)
@@ -69,7 +70,7 @@ class StoreRegistrySnapshot:
 
     @classmethod
     def from_crawler(cls, crawler):
-        db, crawl_id = crawler.settings.get("MOUCHARD_DB"), crawler.settings.getint("MOUCHARD_CRAWL_ID")
+        db, crawl_id = db_of(crawler.settings), crawl_id_of(crawler.settings)
         if not db or not crawl_id:
             raise NotConfigured("MOUCHARD_DB and MOUCHARD_CRAWL_ID are needed to store registry snapshots")
         return cls(db, crawl_id)

@@ -26,6 +26,7 @@ from crawler.brokers.pages import bot_wall, has_scripts, hosted_by, page_text, p
 from crawler.brokers.repair import MAX_FETCHES, choice_links, home_of, rank_choices, url_variants, went_home
 from crawler.brokers.results import PageResult
 from crawler.brokers.robots import MetaTag, RobotsTxt, robots_meta
+from crawler.settings import db_of, proxy_of, render_context_of
 from mouchard.brokers import normalise_url
 from mouchard.domains import site_of
 from mouchard.store import Store
@@ -141,10 +142,10 @@ class BrokerSitesSpider(scrapy.Spider):
 
     @property
     def proxy(self) -> str | None:
-        return self.settings.get("MOUCHARD_PROXY") or None
+        return proxy_of(self.settings)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        store = Store(self.settings.get("MOUCHARD_DB"), create=False, readonly=True)
+        store = Store(db_of(self.settings), create=False, readonly=True)
         try:
             targets = load_targets(store, self.registries, self.limit)
         finally:
@@ -356,7 +357,7 @@ class BrokerSitesSpider(scrapy.Spider):
         from scrapy_playwright.page import PageMethod
 
         request = self.request(result.final_url or result.url, None, playwright=True,
-                               playwright_context_kwargs=self.settings.getdict("MOUCHARD_RENDER_CONTEXT"),
+                               playwright_context_kwargs=render_context_of(self.settings),
                                playwright_page_methods=[PageMethod("wait_for_load_state", "load"),
                                                         PageMethod("evaluate", RENDERED_META_JS)])
         try:

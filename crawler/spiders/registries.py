@@ -17,6 +17,7 @@ from crawler.brokers import portals
 from crawler.brokers.ca import year_of
 from crawler.brokers.snapshots import Capture
 from crawler.brokers.tables import read_table
+from crawler.settings import proxy_of
 from mouchard.errors import UserError
 from mouchard.registries import find
 
@@ -37,8 +38,8 @@ class _RegistrySpider(scrapy.Spider):
 
     def request(self, url: str, callback, **kwargs) -> scrapy.Request:
         meta = {"handle_httpstatus_list": ALL_STATUSES, **kwargs.pop("meta", {})}
-        if self.settings.get("MOUCHARD_PROXY"):
-            meta["proxy"] = self.settings.get("MOUCHARD_PROXY")
+        if proxy_of(self.settings):
+            meta["proxy"] = proxy_of(self.settings)
         return scrapy.Request(url, callback=callback, errback=self.failed, meta=meta, dont_filter=True, **kwargs)
 
     def failed(self, failure):
