@@ -16,7 +16,6 @@ attribute the entries of PCAPdroid's HAR export (`--connections`), which name no
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,27 +135,15 @@ def import_connections(path: Path, db: str | Path, *, app: str | None = None, co
     """Import a PCAPdroid connections export into `db` as one `import` run; returns its crawls.id.
 
     With `app`, only that app's connections are kept (the others are counted in the summary)."""
-    from mouchard.classify import classify_rows, default_classifier
-    from mouchard.store import Store, failure_row
+    from mouchard.destinations import record_destinations
 
     connections = read(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     rows = connections.rows
     others = 0
     if app:
         kept = [r for r in rows if r["app"] == app or r["report"].get("app_name") == app]
         others, rows = len(rows) - len(kept), kept
-    classify_rows(rows, classifier=default_classifier())
-    with Store(db) as store:
-        crawl_id = store.start_crawl("import", command=command, warnings=[NO_PAYLOAD], config={
-            **(config or {}), "app": app, "file": str(path.resolve()), "format": FORMAT, "sha256": digest})
-        with store.transaction() as tx:
-            for row in rows:
-                tx.insert("flows", {**row, "crawl_id": crawl_id})
-            for number, reason in connections.failures:
-                tx.insert("failures", failure_row(FORMAT, "unreadable-line", f"line {number}: {reason}",
-                                                  crawl_id=crawl_id))
-        store.finish_crawl(crawl_id, "finished", {"flows": len(rows), "failures": len(connections.failures),
-                                                   "payloads": NO_PAYLOAD,
-                                                   "mouchard/pcapdroid_connections/other_apps": others})
-    return crawl_id
+    return record_destinations(db, path, rows, format=FORMAT, warning=NO_PAYLOAD, app=app, config=config,
+                               command=command, summary={"mouchard/pcapdroid_connections/other_apps": others},
+                               failures=[("unreadable-line", f"line {number}: {reason}")
+                                         for number, reason in connections.failures])

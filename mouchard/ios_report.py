@@ -24,7 +24,6 @@ is a `failures` row naming its line number and the reason (never its text), and 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from collections import Counter
@@ -275,36 +274,19 @@ def import_report(path: str | Path, db: str | Path, *, app: str | None = None, c
     tracker lists), every data or sensor access an `app_accesses` row, every line that is not a record a
     `failures` row; with `app`, only that app's records are kept (the others are counted in the summary).
     """
-    from mouchard.classify import classify_rows, default_classifier
-    from mouchard.store import Store, failure_row
+    from mouchard.destinations import record_destinations
 
     path = Path(path)
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
     with path.open("rb") as handle:
         report = parse(handle)
     if app:
         kept = [r for r in report.flows if r["app"] == app], [r for r in report.accesses if r["app"] == app]
         report.stats["other_apps_records"] = len(report.flows) + len(report.accesses) - len(kept[0]) - len(kept[1])
         report.flows, report.accesses = kept
-    classify_rows(report.flows, classifier=default_classifier())
-    with Store(db) as store:
-        crawl_id = store.start_crawl("import", command=command, warnings=[NO_PAYLOAD], config={
-            **(config or {}), "app": app, "file": str(path.resolve()), "format": FORMAT,
-            "sha256": digest.hexdigest()})
-        with store.transaction() as tx:
-            for row in report.flows:
-                tx.insert("flows", {**row, "crawl_id": crawl_id})
-            for row in report.accesses:
-                tx.insert("app_accesses", {**row, "crawl_id": crawl_id})
-            for _line, kind, reason in report.failures:
-                tx.insert("failures", failure_row(FORMAT, kind, reason, crawl_id=crawl_id))
-        summary = {"flows": len(report.flows), "app_accesses": len(report.accesses),
-                   "failures": len(report.failures), "payloads": NO_PAYLOAD,
-                   **{f"mouchard/ios_report/{k}": v for k, v in sorted(report.stats.items())}}
-        if report.truncated:
-            summary["mouchard/ios_report/truncated"] = report.truncated
-        store.finish_crawl(crawl_id, "finished", summary)
-    return crawl_id
+    summary = {"app_accesses": len(report.accesses),
+               **{f"mouchard/ios_report/{k}": v for k, v in sorted(report.stats.items())}}
+    if report.truncated:
+        summary["mouchard/ios_report/truncated"] = report.truncated
+    return record_destinations(db, path, report.flows, format=FORMAT, warning=NO_PAYLOAD, app=app, config=config,
+                               command=command, accesses=report.accesses, summary=summary,
+                               failures=[(kind, reason) for _line, kind, reason in report.failures])
