@@ -1,7 +1,7 @@
 # The two set-up commands of the README: `make demo` (install, crawl the demo web, open Datasette) and
 # `make test` (install, run the test suite). `make test-oldest` (CI) runs every test that does not start
 # Chromium on the oldest supported Python, in its own virtualenv .venv-oldest.
-# Under make a missing npm package or redis-server fails the tests instead of skipping them (tests/conftest.py).
+# Under make a missing npm package or system tool fails the tests instead of skipping them (tests/conftest.py).
 PYTEST_ARGS ?=
 .PHONY: setup demo test test-oldest bench metadata
 

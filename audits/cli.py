@@ -1,4 +1,4 @@
-"""Click commands `mouchard audit`, `mouchard verify` and `mouchard diff` (thin: the work is in the modules)."""
+"""`mouchard audit`, `mouchard verify` and `mouchard diff`: option parsing and printing over audits.api."""
 
 from __future__ import annotations
 
@@ -54,75 +54,57 @@ def audit(spec, out, from_db, vantage_lookup, vantage_url, timestamp_request, si
     mouchard audit [--db PATH]             rebuild the findings of a database in place
     mouchard audit --list-rules            the rule catalogue
     """
+    from audits import api
+
     if list_rules:
-        _list_rules(jurisdiction, as_json)
+        _print_rules(api.rules(jurisdiction), jurisdiction, as_json)
         return
     if spec is None:
         if out or from_db or sign_key:
             raise UserError("--out, --from-db and --sign-key need a SPEC file")
-        _rebuild(db, crawl_ids, rule_ids, jurisdiction or "eu")
+        result = api.rebuild_findings(db, crawl_ids=crawl_ids, rules=rule_ids, jurisdiction=jurisdiction or "eu",
+                                      command=sys.argv)
+        click.echo(f"{db}: {len(result.findings)} findings over {len(result.scope)} runs" + _counts(result)
+                   + f"; recorded as audit run {result.audit_crawl_id}")
+        for error in result.errors:
+            click.echo(f"  rule error: {error}", err=True)
         return
     if not out:
         raise UserError("--out DIR is required with a spec: the bundle folder to create")
     if crawl_ids or rule_ids or jurisdiction:
         raise UserError("with a spec, rules and jurisdiction come from the spec (its rules and jurisdiction keys)")
-    from audits.runner import run_audit
-    from audits.spec import load_spec
-
-    if sign_key:
-        from audits.sign import load_private_key, sign_bundle
-
-        load_private_key(sign_key)  # a bad key is said before anything runs
-    parsed = load_spec(spec)
-    result = run_audit(parsed, out, from_db=from_db, vantage_lookup=vantage_lookup, vantage_url=vantage_url,
-                       timestamp=timestamp_request, echo=lambda line: click.echo(line, err=True), browser=browser,
-                       no_sandbox=no_sandbox)
-    counts = result.evaluation.by_severity()
-    not_run = [s for s in result.steps if s.status != "finished"]
-    click.echo(f"bundle {result.out}: {len(result.evaluation.findings)} findings"
-               + (f" ({', '.join(f'{n} {s}' for s, n in counts.items())})" if counts else ""))
-    for step in not_run:
-        click.echo(f"  {step.target}: {step.status} — {step.reason}")
+    result = api.audit(spec, out, from_db=from_db, browser=browser, no_sandbox=no_sandbox, sign_key=sign_key,
+                       timestamp_request=timestamp_request, vantage_lookup=vantage_lookup, vantage_url=vantage_url,
+                       progress=lambda line: click.echo(line, err=True))
+    click.echo(f"bundle {result.out}: {len(result.evaluation.findings)} findings" + _counts(result.evaluation))
+    for step in result.steps:
+        if step.status != "finished":
+            click.echo(f"  {step.target}: {step.status} — {step.reason}")
     click.echo(f"digest {result.digest}")
-    if sign_key:
-        click.echo(f"signed MANIFEST.json with key {sign_bundle(result.out, sign_key)}")
+    if result.signer:
+        click.echo(f"signed MANIFEST.json with key {result.signer}")
     click.echo(f"report {result.out / 'report.html'}; check it with: mouchard verify {result.out}")
+    if any(step.status == "interrupted" for step in result.steps):
+        sys.exit(130)  # a stop signal: the bundle holds what was collected until then, as its steps say
 
 
-def _list_rules(jurisdiction: str | None, as_json: bool) -> None:
-    from audits.rules import catalogue
+def _counts(evaluation) -> str:
+    """' (2 high, 1 low)' after a number of findings, or nothing."""
+    counts = evaluation.by_severity()
+    return f" ({', '.join(f'{n} {s}' for s, n in counts.items())})" if counts else ""
 
-    rules = catalogue()
+
+def _print_rules(rules: list[dict], jurisdiction: str | None, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps([{"id": r.id, "version": r.version, "severity": r.severity, "title": r.title,
-                                "needs": list(r.needs), "explanation": r.explanation,
-                                "legal": {j: r.legal[j] for j in JURISDICTIONS
-                                          if j in r.legal and (jurisdiction in (None, j))}}
-                               for r in rules], indent=2, ensure_ascii=False))
+        click.echo(json.dumps(rules, indent=2, ensure_ascii=False))
         return
     for r in rules:
-        click.echo(f"{r.id}  v{r.version}  {r.severity}  {r.title}")
-        click.echo(f"    needs: {', '.join(r.needs)}")
+        click.echo(f"{r['id']}  v{r['version']}  {r['severity']}  {r['title']}")
+        click.echo(f"    needs: {', '.join(r['needs'])}")
         for j in JURISDICTIONS:
             if jurisdiction in (None, j):
-                click.echo(f"    {j}: {r.legal.get(j, '(not applied)')}")
-        click.echo(f"    {r.explanation}\n")
-
-
-def _rebuild(db: str, crawl_ids: tuple[int, ...], rule_ids: tuple[str, ...], jurisdiction: str) -> None:
-    from mouchard.store import Store
-
-    from audits.engine import evaluate
-
-    with Store(db, create=False) as store:
-        result = evaluate(store, jurisdiction=jurisdiction, rules=list(rule_ids) or None,
-                          crawl_ids=list(crawl_ids) or None, command=sys.argv)
-    counts = result.by_severity()
-    click.echo(f"{db}: {len(result.findings)} findings over {len(result.scope)} runs"
-               + (f" ({', '.join(f'{n} {s}' for s, n in counts.items())})" if counts else "")
-               + f"; recorded as audit run {result.audit_crawl_id}")
-    for error in result.errors:
-        click.echo(f"  rule error: {error}", err=True)
+                click.echo(f"    {j}: {r['legal'].get(j, '(not applied)')}")
+        click.echo(f"    {r['explanation']}\n")
 
 
 @click.command("verify")
@@ -138,15 +120,11 @@ def verify(bundle_dir, public_key, as_json) -> None:
     line). It proves the files are those the digest names (and, with --key, that the key holder signed them),
     nothing about whether the findings are true.
     """
-    from audits.verify import verify_bundle
+    from audits.api import verify as verify_bundle
 
     result = verify_bundle(bundle_dir, public_key=public_key)
     if as_json:
-        click.echo(json.dumps({"ok": result.ok, "bundle": result.root, "case": result.case, "files": result.files,
-                               "digest": result.digest, "timestamp": result.timestamp,
-                               "signature": result.signature, "signer": result.signer, "proves": result.proves,
-                               "problems": [{"path": p.path, "kind": p.kind, "detail": p.detail}
-                                            for p in result.problems]}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
     elif result.ok:
         click.echo(f"OK {result.root}: {result.files} files match MANIFEST.json (case {result.case})")
         click.echo(f"digest {result.digest}; {result.timestamp}; {result.signature}")
@@ -167,10 +145,11 @@ def diff(before, after, as_json) -> None:
 
     Exit status 0 when the findings are identical, 1 when they differ, 2 when a bundle cannot be read.
     """
-    from audits.diff import diff_findings, load_findings, render_table
+    from audits.api import diff as diff_bundles
+    from audits.diff import render_table
 
     try:
-        result = diff_findings(load_findings(before), load_findings(after))
+        result = diff_bundles(before, after)
     except UserError as exc:
         click.echo(f"mouchard: {exc}", err=True)
         sys.exit(2)

@@ -1,44 +1,67 @@
-"""Run the collectors an audit spec asks for, through mouchard's own command line, into the bundle's database.
+"""Run the collectors an audit spec asks for, through mouchard's Python API, into the bundle's database.
 
-Each collector is a `python -m mouchard ...` subprocess (crawl, import, brokers fetch / crawl) with `--db`
-pointing into the bundle: the audit depends only on their command lines, and a collector crash cannot take the
-audit down. A command that is not available records its target as `not-run` with the reason; the audit goes on.
+Each collector step is one job of `mouchard.api` (`crawl`, `import_capture`, `fetch_brokers`, `crawl_brokers`)
+called with keyword arguments built from the validated spec (audits/spec.py): typed values, never a command line
+assembled from a received file. The job runs in a child process (`mouchard.api.run_in_child`), its output in the
+step's log: a collector crash cannot take the audit down, and a stop signal is passed on to it, so its run ends
+`interrupted` with what it recorded. A step that fails is recorded with its reason and the audit goes on; after a
+stop, the remaining steps are `not-run`.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from mouchard.settings import ENV_DB
+from mouchard.errors import UserError
+from mouchard.lifecycle import StopSignals, Stopped, signal_name
+from mouchard.net import NetworkOptions
+from mouchard.settings import RunSettings, phases_for
 from mouchard.store import utcnow
 
 from audits.spec import AuditSpec
 
-CONSENT_FLAG = {"initial": "none", "reject": "reject", "accept": "accept"}
+# The mouchard.api job each kind of step calls.
+JOBS = {"web": "crawl", "app": "import_capture", "brokers-fetch": "fetch_brokers", "brokers-crawl": "crawl_brokers"}
 
 
 @dataclass(frozen=True)
 class Step:
-    """One collector command: what it covers (for people), its kind, and its arguments after `mouchard`."""
+    """One collector job: what it covers (for people), its kind, and the keyword arguments of its API function."""
 
     target: str
     kind: str  # web, app, brokers-fetch, brokers-crawl
-    args: tuple[str, ...]
+    options: Mapping[str, Any]  # keyword arguments of mouchard.api.<JOBS[kind]>
     needs: str | None = None  # a kind that must have finished first
+
+    @property
+    def job(self) -> str:
+        return JOBS[self.kind]
+
+    def record(self) -> dict:
+        """The arguments as plain JSON values (provenance.json), settings objects spelled out."""
+        return {name: _plain(value) for name, value in self.options.items() if value is not None}
+
+    def describe(self) -> str:
+        """The call, as people read it in the plan and the log: `crawl(urls=[...], settings={'db': ...})`, a run's
+        settings shown by what differs from the defaults (provenance.json records them all)."""
+        shown = {name: _changed(value) if isinstance(value, RunSettings) else _plain(value)
+                 for name, value in self.options.items() if value is not None}
+        return f"{self.job}({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
 
 
 @dataclass(frozen=True)
 class StepResult:
     target: str
     kind: str
-    command: list[str]
-    status: str  # finished, failed, not-run
+    job: str  # the mouchard.api function called
+    options: dict  # its arguments (Step.record)
+    status: str  # finished, failed, interrupted, not-run
     reason: str
-    exit_code: int | None
+    crawl_id: int | None  # the run it recorded (crawls.id)
     started_at: str | None
     finished_at: str | None
     log: str | None
@@ -47,133 +70,119 @@ class StepResult:
         return asdict(self)
 
 
-def _network_args(spec: AuditSpec) -> list[str]:
-    net = spec.network
-    args: list[str] = []
-    if net.proxy:
-        args += ["--proxy", net.proxy]
-    for rule in net.host_map:
-        args += ["--host-map", str(rule)]
-    if net.ignore_https_errors:
-        args.append("--ignore-https-errors")
-    if net.ca_file:
-        args += ["--ca-file", net.ca_file]
-    return args
+def _plain(value: Any) -> Any:
+    """A step argument as JSON: a run's settings as the values they hold, paths and tuples as strings and lists."""
+    if isinstance(value, RunSettings):
+        return {"db": value.db, **value.as_record(), "network": value.network.as_record(),
+                "browser": value.browser.executable, "browser_args": list(value.browser.args),
+                "sandbox": value.browser.sandbox}
+    if isinstance(value, NetworkOptions):
+        return value.as_record()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
 
 
-def _browser_args(spec: AuditSpec, browser: str | None = None, no_sandbox: bool = False) -> list[str]:
-    """The browser options of a collector: the executable and --no-sandbox from the command line only, the spec's
-    allow-listed flags (audits/spec.py)."""
-    args = ["--browser", browser] if browser else []
-    if no_sandbox:
-        args.append("--no-sandbox")
-    # one token each: a flag such as --lang=fr must not be read as an option of mouchard's
-    return args + [f"--browser-arg={arg}" for arg in spec.browser.args]
+def _changed(run: RunSettings) -> dict:
+    """A run's settings (as `_plain` spells them): the database, network and browser, and what else is not the
+    default."""
+    default = _plain(RunSettings(db=run.db))
+    return {name: value for name, value in _plain(run).items()
+            if name in ("db", "network", "browser") or value != default[name]}
 
 
-def consent_runs(phases: tuple[str, ...]) -> list[tuple[str | None, bool]]:
-    """(--consent value, --gpc) per crawl needed to cover the phases.
-
-    Initial, reject and accept together are the crawler's default (`--consent all`), so no flag is passed: the
-    command then works with any crawler that visits those phases by default.
-    """
-    wanted = [p for p in phases if p != "gpc"]
-    gpc = "gpc" in phases
-    if {"initial", "reject", "accept"} <= set(wanted):
-        return [(None, gpc)]
-    if not wanted:
-        return [("none", True)]
-    return [(CONSENT_FLAG[p], gpc and i == 0) for i, p in enumerate(wanted)]
+def crawl_phases(phases: tuple[str, ...]) -> tuple[str, ...]:
+    """The phases of the one crawl that covers the spec's: `initial` always comes first (the crawler visits it
+    before any consent action), then reject, accept and gpc as asked."""
+    wanted = set(phases)
+    consent = {frozenset(): "none", frozenset({"reject"}): "reject", frozenset({"accept"}): "accept",
+               frozenset({"reject", "accept"}): "all"}[frozenset(wanted & {"reject", "accept"})]
+    return tuple(phases_for(consent, "gpc" in wanted))
 
 
 def plan(spec: AuditSpec, db: Path, *, browser: str | None = None, no_sandbox: bool = False) -> list[Step]:
-    """The collector commands for a spec, in order (pure: no process is started). `browser` and `no_sandbox` come
-    from the command line, never from the spec."""
+    """The collector jobs for a spec, in order (pure: nothing is started). `browser` and `no_sandbox` come from the
+    command line, never from the spec; the network is the spec's alone (what the plan shows is what runs)."""
     steps: list[Step] = []
-    common = ["--db", str(db)]
-    crawl_options: list[str] = ["--screenshots", "--har"]
-    if spec.seed is not None:
-        crawl_options += ["--seed", str(spec.seed)]
-    if spec.timeout is not None:
-        crawl_options += ["--timeout", f"{spec.timeout:g}"]
-    if spec.concurrency is not None:
-        crawl_options += ["--concurrency", str(spec.concurrency)]
-    crawl_options += _network_args(spec) + _browser_args(spec, browser, no_sandbox)
+    db = str(db)
     for label, urls, pages in (("sites", spec.targets.sites, spec.pages_per_site), ("urls", spec.targets.urls, 0)):
         if not urls:
             continue
-        for consent, gpc in consent_runs(spec.phases):
-            args = ["crawl", *common, *(["--consent", consent] if consent else []), *(["--gpc"] if gpc else [])]
-            if pages is not None:
-                args += ["--pages-per-site", str(pages)]
-            what = (f"web: {len(urls)} {label if len(urls) != 1 else label[:-1]}, consent phases {consent or 'all'}"
-                    + (" + gpc" if gpc else ""))
-            steps.append(Step(what, "web", tuple(args + crawl_options + list(urls))))
+        run = RunSettings.from_options(
+            db=db, pages_per_site=pages, seed=spec.seed, timeout=spec.timeout, concurrency=spec.concurrency,
+            screenshots=True, har=True, browser=browser, browser_args=spec.browser.args, no_sandbox=no_sandbox)
+        run = dataclasses.replace(run, network=spec.network, phases=crawl_phases(spec.phases))
+        what = f"web: {len(urls)} {label if len(urls) != 1 else label[:-1]}, consent phases {', '.join(run.phases)}"
+        steps.append(Step(what, "web", {"urls": tuple(urls), "settings": run}))
     for capture in spec.targets.app_capture:
-        args = ["import", *common]
-        if spec.targets.profile:
-            args += ["--profile", spec.targets.profile]
-        if spec.targets.app:
-            args += ["--app", spec.targets.app]
-        steps.append(Step(f"app: {Path(capture).name}", "app", tuple(args + [capture])))
+        steps.append(Step(f"app: {Path(capture).name}", "app",
+                          {"capture": capture, "db": db, "profile": spec.targets.profile, "app": spec.targets.app}))
     brokers = spec.targets.brokers
     if brokers:
         for registry in brokers.registries or (None,):
-            args = ["brokers", "fetch", *common]
-            if registry:
-                args += ["--registry", registry]
-            if brokers.source:
-                args += ["--from", brokers.source]
-            steps.append(Step(f"brokers: fetch {registry or brokers.source}", "brokers-fetch",
-                              tuple(args + _network_args(spec))))
-        args = ["brokers", "crawl", *common]
-        if brokers.limit:
-            args += ["--limit", str(brokers.limit)]
+            options = {"db": db, "source": brokers.source, "network": spec.network}
+            if registry:  # else the job's default registry, as `brokers fetch` without --registry
+                options = {"registry": registry, **options}
+            steps.append(Step(f"brokers: fetch {registry or brokers.source}", "brokers-fetch", options))
+        options = {"db": db, "limit": brokers.limit, "network": spec.network, "browser": browser,
+                   "browser_args": spec.browser.args, "sandbox": not no_sandbox}
         if spec.concurrency is not None:
-            args += ["--concurrency", str(spec.concurrency)]
-        steps.append(Step("brokers: crawl their sites", "brokers-crawl",
-                          tuple(args + _network_args(spec) + _browser_args(spec, browser, no_sandbox)),
-                          needs="brokers-fetch"))
+            options["concurrency"] = spec.concurrency
+        steps.append(Step("brokers: crawl their sites", "brokers-crawl", options, needs="brokers-fetch"))
     return steps
 
 
-def run(steps: list[Step], logs: Path, *, python: str = sys.executable, echo=None) -> list[StepResult]:
-    """Run each step in order, output to `logs/NN-kind.log`; never raises for a collector's failure."""
+def run(steps: list[Step], logs: Path, *, echo: Callable[[str], None] | None = None) -> list[StepResult]:
+    """Run each step in order in a child process, its output to `logs/NN-kind.log`; never raises for a collector's
+    failure. A stop signal (SIGINT, SIGTERM, SIGHUP) is passed on to the running job, whose run ends `interrupted`;
+    the steps left are then `not-run`, and the audit goes on to judge and seal what was collected."""
+    from mouchard import api
+
     results: list[StepResult] = []
-    env = {k: v for k, v in os.environ.items() if k != ENV_DB}  # --db is explicit; no surprise database
-    for number, step in enumerate(steps, start=1):
-        command = [python, "-m", "mouchard", *step.args]
-        if step.needs and not any(r.kind == step.needs and r.status == "finished" for r in results):
-            results.append(StepResult(step.target, step.kind, command, "not-run",
-                                      f"needs a finished {step.needs} step first", None, None, None, None))
-            continue
-        logs.mkdir(parents=True, exist_ok=True)
-        log = logs / f"{number:02d}-{step.kind}.log"
-        if echo:
-            echo(f"audit: {step.target} ...")
-        started = utcnow()
-        try:
-            with log.open("wb") as out:
-                out.write(("$ mouchard " + " ".join(step.args) + "\n").encode())
-                out.flush()
-                proc = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL)
-            code = proc.returncode
-            text = log.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            code, text = None, str(exc)
-        finished = utcnow()
-        status, reason = _outcome(step, code, text)
-        results.append(StepResult(step.target, step.kind, command, status, reason, code, started, finished,
-                                  log.name))
-        if echo:
-            echo(f"audit: {step.target}: {status}" + (f" ({reason})" if reason else ""))
+    with StopSignals(raising=False) as stops:  # run_in_child's own handlers note their stops here too
+        for number, step in enumerate(steps, start=1):
+            if stops.received is not None:
+                skipped = f"the audit was stopped by {signal_name(stops.received)}"
+            elif step.needs and not any(r.kind == step.needs and r.status == "finished" for r in results):
+                skipped = f"needs a finished {step.needs} step first"
+            else:
+                skipped = None
+            if skipped:
+                results.append(StepResult(step.target, step.kind, step.job, step.record(), "not-run", skipped,
+                                          None, None, None, None))
+                continue
+            logs.mkdir(parents=True, exist_ok=True)
+            log = logs / f"{number:02d}-{step.kind}.log"
+            log.write_text(f"# mouchard.api.{step.describe()}\n", encoding="utf-8")
+            if echo:
+                echo(f"audit: {step.target} ...")
+            started = utcnow()
+            crawl_id = None
+            try:
+                result = api.run_in_child(f"mouchard.api:{step.job}", log=log, **step.options)
+                crawl_id = result.crawl_id
+                status, reason = _outcome(result)
+            except UserError as exc:  # the job's own one-line error: no browser, an unreadable capture...
+                status, reason = "failed", f"{step.job}: {exc}"
+            except api.JobFailed as exc:  # a crash, already one line (the traceback is in the log)
+                status, reason = "failed", str(exc)
+            except Stopped as exc:
+                status, reason = "interrupted", f"stopped by {signal_name(exc.signum)} before it recorded an end"
+            if stops.received is not None and status == "interrupted" and not reason.startswith("stopped"):
+                reason += f" (stopped by {signal_name(stops.received)})"
+            results.append(StepResult(step.target, step.kind, step.job, step.record(), status, reason[:500],
+                                      crawl_id, started, utcnow(), log.name))
+            if echo:
+                echo(f"audit: {step.target}: {status}" + (f" ({reason})" if reason else ""))
     return results
 
 
-def _outcome(step: Step, code: int | None, output: str) -> tuple[str, str]:
-    name = "mouchard " + " ".join(a for a in step.args[:2] if not a.startswith("-"))
-    if code == 0:
+def _outcome(result: Any) -> tuple[str, str]:
+    """A job's result (crawl_id, status, summary...) as a step's status and reason."""
+    if result.status == "finished":
         return "finished", ""
-    lines = [line.strip() for line in output.splitlines()[1:] if line.strip()]
-    last = lines[-1] if lines else "no output"
-    return "failed", f"`{name}` exited with status {code}: {last[:300]}"
+    errors = "; ".join(getattr(result, "errors", ()) or ())
+    status = "interrupted" if result.status == "interrupted" else "failed"
+    return status, f"run {result.crawl_id} ended {result.status}" + (f": {errors}" if errors else "")

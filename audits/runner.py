@@ -34,6 +34,7 @@ class AuditResult:
     evaluation: engine.Evaluation
     steps: tuple[collect.StepResult, ...]
     manifest: dict
+    signer: str | None = None  # fingerprint of the key that signed MANIFEST.json (audits.api.audit sign_key)
 
 
 def prepare_out(out: Path) -> None:
@@ -51,7 +52,8 @@ def run_audit(spec: AuditSpec, out: str | Path, *, from_db: str | Path | None = 
     """Run the audit a spec describes and write its bundle to `out`.
 
     The spec is data (it may come from another party): `browser` and `no_sandbox` come from the command line, and
-    what will run (targets, phases, network, browser and its flags, commands) goes to `echo` before anything starts.
+    what will run (targets, phases, network, browser and its flags, the collector jobs) goes to `echo` before
+    anything starts.
     """
     out = Path(out)
     if from_db is not None and not Path(from_db).is_file():
@@ -75,7 +77,7 @@ def run_audit(spec: AuditSpec, out: str | Path, *, from_db: str | Path | None = 
             reason += (f" ({len(refused)} entries not copied: symlinks or special files, e.g. "
                        f"{refused[0][0][:80]!r}: {refused[0][1]})")
         steps: tuple[collect.StepResult, ...] = (collect.StepResult(
-            f"existing database {source.name}", "from-db", [], "finished", reason, None, started, utcnow(), None),)
+            f"existing database {source.name}", "from-db", "", {}, "finished", reason, None, started, utcnow(), None),)
     else:
         steps = tuple(collect.run(planned, out / "logs", echo=echo))
     vantage_info = (vantage.lookup_vantage(spec.network, vantage_url) if vantage_lookup else vantage.unknown())
@@ -138,7 +140,7 @@ def describe_plan(spec: AuditSpec, steps: list[collect.Step], browser: dict, *, 
                "off": "WITHOUT its sandbox (--no-sandbox)"}[browser["sandbox"]]
         lines.append(f"  browser: {browser['path'] or 'none found'} ({browser['version']}), {who}; "
                      f"flags from the spec: {' '.join(spec.browser.args) or 'none'}")
-    lines += [f"  will run: mouchard {' '.join(step.args)}" for step in steps]
+    lines += [f"  will run: mouchard.api.{step.describe()}" for step in steps]
     return lines
 
 

@@ -73,6 +73,13 @@ class Verification:
                                                  "this says")
         return PROVES
 
+    def as_json(self) -> dict:
+        """What `mouchard verify --json` prints."""
+        return {"ok": self.ok, "bundle": self.root, "case": self.case, "files": self.files, "digest": self.digest,
+                "timestamp": self.timestamp, "signature": self.signature, "signer": self.signer,
+                "proves": self.proves,
+                "problems": [{"path": p.path, "kind": p.kind, "detail": p.detail} for p in self.problems]}
+
 
 def _shown(rel: str) -> str:
     """A path as printed: as it is when canonical, else quoted (a newline in a name never starts a new line)."""

@@ -3,16 +3,17 @@
     .venv/bin/python benchmarks/crawl.py [--pages 100] [--concurrency 1 4] [--dwell 5] [--latency-ms 0] [--write]
 
 The pages are test-web articles carrying real third-party libraries from npm: FingerprintJS, rrweb, posthog-js
-and a Prebid.js auction (tests/web/sites/npm_libs.py `/article/<n>`), reached through the test web's proxy. Both
+and a Prebid.js auction (demoweb/sites/npm_libs.py `/article/<n>`), reached through the test web's proxy. Both
 sides run in their own process with the same profile strategy (a fresh persistent profile per page, third-party
 cookies allowed, the same launch flags) and the same interaction, by the same functions: the dwell after load
 (`--dwell`, default 5 s: `crawler.browser.dwell`, scrolling and mouse gestures), the settle (network quiet for
 0.75 s, at most 3 s), typing into the page's fields and waiting for the page to send (the key-logging detector's
 `type_into_fields`), leaving the page and waiting for its beacons (`crawler.browser.dwell.leave`). Never speed
 bought by seeing less: the bare side does everything the crawler does to the page, and records nothing; the
-instrumented side is the real command: Scrapy, scrapy-playwright, CDP collectors, classification, SQLite.
-Peak memory is the largest sum of RSS over the process tree (Python, Playwright's driver, every Chromium
-process), sampled every 0.2 s. `--latency-ms` makes the test web wait that long before every response (a network
+instrumented side is the real crawl, called as a library user calls it (`mouchard.api.crawl`, which runs it in a
+child process: Scrapy, scrapy-playwright, CDP collectors, classification, SQLite).
+Peak memory is the largest sum of RSS over the process tree (the bare side's process, or the crawl's child; Python,
+Playwright's driver, every Chromium process), sampled every 0.2 s. `--latency-ms` makes the test web wait that long before every response (a network
 round trip; 0, the default, is the worst case for the ratio: the instrumentation's fixed costs per page and per
 renderer process weigh most when pages load at loopback speed). `--write` replaces the "## crawl" section of
 benchmarks/RESULTS.md.
@@ -31,10 +32,13 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 
+from mouchard.errors import UserError
 from mouchard.fingerprinting import APIS
 from mouchard.options import DEFAULT_DWELL
 
@@ -42,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 # Every page carries real third-party libraries from npm: FingerprintJS, rrweb, posthog-js and a Prebid.js auction
-# (tests/web/sites/npm_libs.py `/article/<n>`); the exchanges' hosts are hard-coded in Prebid's adapters, so both
+# (demoweb/sites/npm_libs.py `/article/<n>`); the exchanges' hosts are hard-coded in Prebid's adapters, so both
 # sides reach the test web through its proxy, with portless URLs as on the web.
 PAGE_HOST, PAGE_PATH = "www.npm-lab.fr", "/article/{n}"
 SETTLE, QUIET = 3.0, 0.75
@@ -61,10 +65,12 @@ def chromium_args(web) -> list[str]:
 
 
 class PeakMemory:
-    """Samples the RSS sum of a process and its descendants until stopped."""
+    """Samples the RSS sum of a process and its descendants until stopped (`descendants_only`: not the process
+    itself, for the child processes a call of this one starts)."""
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, *, descendants_only: bool = False):
         self.root = psutil.Process(pid)
+        self.descendants_only = descendants_only
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -73,7 +79,7 @@ class PeakMemory:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                procs = [self.root, *self.root.children(recursive=True)]
+                procs = [*([] if self.descendants_only else [self.root]), *self.root.children(recursive=True)]
                 total = 0
                 for proc in procs:
                     try:
@@ -89,6 +95,17 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
         return self.peak
+
+
+def measure_call(call: Callable[[], Any]) -> tuple[float, int, Any]:
+    """Time a call of the Python API whose work runs in child processes; the peak memory of those children."""
+    start = time.monotonic()
+    memory = PeakMemory(os.getpid(), descendants_only=True)
+    try:
+        result = call()
+    finally:
+        peak = memory.stop()
+    return time.monotonic() - start, peak, result
 
 
 def measure(command: list[str]) -> tuple[float, int, subprocess.CompletedProcess]:
@@ -166,13 +183,18 @@ def run_pair(web, urls: list[str], concurrency: int, folder: str, dwell_s: float
                                               "--concurrency", str(concurrency)])
     if bare_run.returncode != 0:
         raise SystemExit(f"bare run failed: {bare_run.stderr[-2000:]}")
+    from mouchard import api
+
     db = Path(folder) / f"crawl-{concurrency}.db"
-    command = [sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--consent", "none",
-               "--list", str(site_list), "--concurrency", str(concurrency), "--timeout", "30", "--dwell", str(dwell_s),
-               *(f"--browser-arg={flag}" for flag in chromium_args(web))]
-    crawl_time, crawl_peak, crawl_run = measure(command)
-    if crawl_run.returncode != 0:
-        raise SystemExit(f"crawl failed: {crawl_run.stderr[-2000:]}")
+    log = Path(folder) / f"crawl-{concurrency}.log"
+    try:
+        crawl_time, crawl_peak, crawl_run = measure_call(lambda: api.crawl(
+            list_file=site_list, log=log, db=str(db), consent="none", concurrency=concurrency, timeout=30,
+            dwell=dwell_s, browser_args=tuple(chromium_args(web))))
+    except (api.JobFailed, UserError) as exc:
+        raise SystemExit(f"crawl failed: {exc}\n{log.read_text(errors='replace')[-2000:]}") from None
+    if crawl_run.status != "finished":
+        raise SystemExit(f"crawl ended {crawl_run.status}: {log.read_text(errors='replace')[-2000:]}")
     import sqlite3
 
     conn = sqlite3.connect(db)
@@ -200,7 +222,7 @@ def report(results: list[dict], pages: int, load: float, latency_ms: float, dwel
         "Bare: Playwright launches the same browser on the same kind of profile, navigates to `load`, dwells, settles "
         f"(network quiet {QUIET} s, at most {SETTLE:g} s), types into the page's fields as the key-logging detector "
         "does and waits for the page to send, leaves the page (about:blank) and waits for its beacons, and closes: "
-        "the crawler's interaction, without recording. Instrumented: `mouchard crawl --consent none` "
+        "the crawler's interaction, without recording. Instrumented: `mouchard.api.crawl(consent=\"none\")` "
         "(Scrapy, scrapy-playwright, every default collector: requests with initiators and stacks, cookies requested "
         f"and effective with their setting script, storage, the {len(APIS)}-entry JavaScript API catalogue with arguments and "
         "call sites, consent reading, bidding, session replay, key logging, pixels, ID syncs; classification; one "
@@ -251,7 +273,7 @@ def main() -> None:
         done = asyncio.run(bare(spec["urls"], args.concurrency[0], spec["args"], spec["dwell"]))
         print(done)
         return
-    from web import TestWeb
+    from demoweb import TestWeb
 
     load = os.getloadavg()[0]
     web = TestWeb(latency=args.latency_ms / 1000).start()

@@ -1,15 +1,16 @@
 """Proxy benchmark: requests per second through mitmdump with and without mouchard's addons, and the leak
 detector's throughput on the labelled corpus.
 
-Same machine, same test web (tests/web) on 127.0.0.1, same client: THREADS keep-alive HTTPS connections through
+Same machine, same test web (demoweb) on 127.0.0.1, same client: THREADS keep-alive HTTPS connections through
 the proxy's CONNECT tunnel, each sending its share of a bounded number of app-like POSTs (the corpus's SDK bodies
 and headers, so the addons have real work). Configurations:
 - `plain`: mitmdump with only the host map (the resolver mapping of addons/map_hosts.py, needed to reach the test
   web) — the baseline;
 - `rewrite`: mitmdump whose `server_connect` hook rewrites the upstream address instead (the naive host map):
   shown to measure what the field notes warn about, connection reuse lost;
-- `mouchard`: every addon (addons/mouchard_addons.py) recording into SQLite; also reported, how long after the
-  last response the last flow was written.
+- `mouchard`: the proxy of mouchard's Python API (`mouchard.api.proxy`, what `mouchard proxy` runs: mitmdump with
+  every addon of addons/mouchard_addons.py recording into SQLite), run in a thread and stopped with its `stop`
+  event; also reported, how long after the last response the last flow was written.
 Target: mouchard/plain >= 0.8. The detector is also timed alone on the corpus (MB/s, requests/s): the labelled
 corpus, or with `--corpus sdk` the traffic real SDKs sent in the SDK matrix (tests/sdks; the sink's requests as
 JSONL, tests/data/sdk_corpus/traffic.jsonl by default, `python -m tests.sdks.harness --out DIR` writes a fresh
@@ -49,7 +50,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the test web package (`web`)
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 CORPUS = ROOT / "tests" / "data" / "app_corpus" / "corpus.jsonl"
-PROFILE = ROOT / "tests" / "data" / "profiles" / "android.yml"
+PROFILE = ROOT / "demoweb" / "data" / "profiles" / "android.yml"
 SDK_TRAFFIC = ROOT / "tests" / "data" / "sdk_corpus" / "traffic.jsonl"
 SDK_PROFILE = ROOT / "tests" / "data" / "profiles" / "sdk.yml"
 MITMDUMP = Path(sys.executable).parent / "mitmdump"
@@ -86,27 +87,78 @@ def corpus_requests() -> list[tuple[bytes, dict[str, str]]]:
     return out
 
 
-def start_mitmdump(config: str, web, folder: Path) -> tuple[subprocess.Popen, int]:
+class ApiProxy:
+    """`mouchard.api.proxy` in a thread (it blocks until stopped), with the Popen-like surface the benchmark uses:
+    `pid` (its mitmdump, whose CPU is measured as the baselines' is), `terminate()` (its `stop` event: the run
+    finishes `interrupted`, as after Ctrl-C) and `wait()`."""
+
+    def __init__(self, web, folder: Path, port: int) -> None:
+        from mouchard import api
+
+        self.stop = threading.Event()
+        self.failure: BaseException | None = None
+        before = {p.pid for p in psutil.Process().children()}
+        network = api.NetworkOptions.build(host_map=("*=127.0.0.1",), ca_file=web.ca_pem_path)
+
+        def serve() -> None:
+            try:
+                api.proxy(db=folder / "bench.db", profile=PROFILE, port=port, listen_host="127.0.0.1",
+                          confdir=folder / "conf", network=network, mitm_options=("termlog_verbosity=warn",),
+                          stop=self.stop, command=["benchmarks/proxy.py"])
+            except BaseException as exc:  # noqa: BLE001  (reported by wait_listening)
+                self.failure = exc
+
+        self.thread = threading.Thread(target=serve, name="mouchard-api-proxy", daemon=True)
+        self.thread.start()
+        self._before = before
+        self.pid = 0
+
+    def started(self) -> bool:
+        """mitmdump has started (its pid is known); raises if the API call failed."""
+        if self.failure is not None:
+            raise SystemExit(f"mouchard.api.proxy failed: {self.failure}")
+        if not self.pid:
+            new = [p for p in psutil.Process().children() if p.pid not in self._before]
+            self.pid = next((p.pid for p in new if "mitmdump" in " ".join(p.cmdline())), 0)
+        return bool(self.pid)
+
+    def terminate(self) -> None:
+        self.stop.set()
+
+    def wait(self, timeout: float) -> None:
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise SystemExit("mouchard.api.proxy did not stop")
+
+    def kill(self) -> None:
+        if self.pid:
+            psutil.Process(self.pid).kill()
+
+
+def start_mitmdump(config: str, web, folder: Path) -> tuple[subprocess.Popen | ApiProxy, int]:
     port = free_port()
-    args = [str(MITMDUMP), "--listen-host", "127.0.0.1", "-p", str(port), "--set", f"confdir={folder / 'conf'}",
-            "--set", f"ssl_verify_upstream_trusted_ca={web.ca_pem_path}", "--set", "flow_detail=0",
-            "--set", "termlog_verbosity=warn"]
-    if config == "plain":
-        args += ["-s", str(ROOT / "addons" / "map_hosts.py"), "--set", "mouchard_host_map=*=127.0.0.1"]
-    elif config == "rewrite":
-        script = folder / "rewrite_address.py"
-        script.write_text(REWRITE_ADDON)
-        args += ["-s", str(script)]
+    if config == "mouchard":
+        process: subprocess.Popen | ApiProxy = ApiProxy(web, folder, port)
     else:
-        args += ["-s", str(ROOT / "addons" / "mouchard_addons.py"), "--set", "mouchard_host_map=*=127.0.0.1",
-                 "--set", f"mouchard_db={folder / 'bench.db'}", "--set", f"mouchard_profile={PROFILE}"]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        args = [str(MITMDUMP), "--listen-host", "127.0.0.1", "-p", str(port), "--set", f"confdir={folder / 'conf'}",
+                "--set", f"ssl_verify_upstream_trusted_ca={web.ca_pem_path}", "--set", "flow_detail=0",
+                "--set", "termlog_verbosity=warn"]
+        if config == "plain":
+            args += ["-s", str(ROOT / "addons" / "map_hosts.py"), "--set", "mouchard_host_map=*=127.0.0.1"]
+        else:
+            script = folder / "rewrite_address.py"
+            script.write_text(REWRITE_ADDON)
+            args += ["-s", str(script)]
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return process, port
+            if not isinstance(process, ApiProxy) or process.started():
+                return process, port
         except OSError:
+            if isinstance(process, ApiProxy):
+                process.started()  # raises if the API call failed
             time.sleep(0.1)
     process.kill()
     raise SystemExit(f"mitmdump ({config}) did not start")
@@ -184,7 +236,7 @@ def recorded_after(db: Path, expected: int, timeout: float = 120.0) -> float:
 
 def bench_proxy(total: int, threads: int, rounds: int) -> dict:
     """Each configuration `rounds` times, interleaved; the best round of each counts (the machine is shared)."""
-    from web import TestWeb
+    from demoweb import TestWeb
 
     requests = corpus_requests()
     results: dict[str, dict] = {}
@@ -281,7 +333,7 @@ def section(proxy: dict, detectors: list[dict], total: int, threads: int, rounds
         f"| mitmdump, address rewritten in `server_connect` | {rewrite['rps']} | {rewrite['cpu_ms']} | "
         f"{rewrite['failures']} | {http_cell(rewrite)} | the naive host map: each absolute-form request opens a "
         "connection; mitmproxy allows 5 per address and client |",
-        f"| mitmdump + every mouchard addon | {mouchard['rps']} | {mouchard['cpu_ms']} | {mouchard['failures']} | "
+        f"| `mouchard.api.proxy`: mitmdump + every mouchard addon | {mouchard['rps']} | {mouchard['cpu_ms']} | {mouchard['failures']} | "
         f"{http_cell(mouchard)} | last flow written {mouchard['recorded_lag_s']} s after the last response |", "",
         f"Ratio with addons / without: **{ratio:.2f}** in requests/s "
         f"({'meets' if ratio >= TARGET_RATIO else 'misses'} the {TARGET_RATIO} target), **{cpu_ratio:.2f}** in "

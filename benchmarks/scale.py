@@ -1,17 +1,20 @@
-"""Distributed crawl: per-worker throughput, CPU and memory, shard size per visit, and merge speed.
+"""Crawls on a Dask cluster: throughput, CPU and memory of one machine vs a local cluster, shard size per visit,
+merge speed, and the scheduler's cost per task (what sets the chunk size).
 
     .venv/bin/python benchmarks/scale.py [--pages 40] [--write]
 
-A real redis-server on 127.0.0.1 and the test web; the pages of benchmarks/crawl.py's list (publisher homes,
-articles, products, a clean page), home pages repeated with a query so that each visit has its own key. Configurations, each a fresh run of the same pages:
-- `mouchard crawl` on one machine (no Redis), concurrency 2: the baseline;
-- one `mouchard worker`, concurrency 2: what one worker machine does;
-- two `mouchard worker` processes, concurrency 1 each, on the same machine: the distributed layer's overhead
-  (same total concurrency on the same cores).
-Wall time from start to the last process's exit (browser start-up included); CPU seconds of every process that
-ended (workers, Playwright's driver, Chromium: `RUSAGE_CHILDREN`); peak PSS and RSS of each worker's process
-tree; the machine's 1-minute load average at the end (other jobs share it).
-Then `mouchard merge` of the shards. `--write` replaces the "## scale" section of benchmarks/RESULTS.md.
+The test web; benchmarks/crawl.py's pages (articles carrying real npm libraries: FingerprintJS, rrweb, posthog-js,
+a Prebid.js auction), each visit its own URL. Configurations, each a fresh run of the same list
+through the Python API:
+- `crawler.api.crawl` on one machine (crawl_sites in a child process), concurrency 2: the baseline;
+- `crawler.cluster.crawl_on_cluster(workers=2)`, concurrency 1 per worker: a LocalCluster of two worker processes
+  on the same cores (same total concurrency), shards merged at the end: the cluster's overhead.
+Wall time from the call to its return (cluster start, browser start-up and merge included); CPU seconds of this
+process and of every child that ended (worker processes, crawl children, Playwright's driver, Chromium:
+`RUSAGE_SELF` + `RUSAGE_CHILDREN`); peak PSS and RSS of this process's tree; the 1-minute load average at the end.
+Then `mouchard.merge` of the run's shards into a fresh database, merge speed on visit-shaped rows, and the
+scheduler's round trip per task (no-op tasks on a LocalCluster). `--write` replaces "## scale" in
+benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -22,14 +25,10 @@ import json
 import os
 import platform
 import resource
-import shutil
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psutil
@@ -38,29 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from crawl import PAGES, PeakMemory  # noqa: E402  (benchmarks/crawl.py: same pages, same memory sampling)
+from crawl import PeakMemory, chromium_args, page_urls  # noqa: E402  (benchmarks/crawl.py: same pages, memory sampling)
 
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 MiB = 1024 * 1024
 
 
 from results import write_section  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def page_urls(web, count: int) -> list[str]:
-    """`count` distinct test-web pages, cycling through crawl.py's pages (a query makes a home page distinct)."""
-    urls = []
-    for n in range(count):
-        host, path = PAGES[n % len(PAGES)]
-        path = path.format(n=n) if "{n}" in path else f"{path}?n={n}"
-        urls.append(web.url(host, path))
-    return urls
-
 
 class PeakPss(PeakMemory):
     """Peak proportional set size of a process tree: shared pages (Chromium's processes share most of theirs)
@@ -81,24 +64,13 @@ class PeakPss(PeakMemory):
             self._stop.wait(1.0)
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def run_processes(commands: list[list[str]]) -> dict:
-    """Start the commands together; wall time, CPU of everything that ended, peak RSS per process tree."""
-    cpu0, start = children_cpu(), time.monotonic()
-    processes = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in commands]
-    memories = [(PeakMemory(p.pid), PeakPss(p.pid)) for p in processes]
-    outputs = [p.communicate() for p in processes]
-    elapsed = time.monotonic() - start
-    peaks = [rss.stop() for rss, _ in memories]
-    pss = [p.stop() for _, p in memories]
-    for p, (out, err) in zip(processes, outputs):
-        if p.returncode != 0:
-            raise SystemExit(f"{' '.join(p.args[:4])} failed: {err[-2000:]}")
-    return {"seconds": elapsed, "cpu": children_cpu() - cpu0, "peaks": peaks, "pss": pss, "load": os.getloadavg()[0]}
+def cpu_seconds() -> float:
+    """CPU of this process and of every child that ended (and was waited for)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def visits_and_size(dbs: list[Path]) -> tuple[int, int, int, int]:
@@ -115,41 +87,50 @@ def visits_and_size(dbs: list[Path]) -> tuple[int, int, int, int]:
     return ok, total, requests, size
 
 
-def measure(web, redis_url: str, urls: list[str], folder: Path, *, workers: int, concurrency: int) -> dict:
-    flags = [f"--browser-arg={flag}" for flag in web.chromium_args()]
-    if workers == 0:  # the single-machine baseline
-        db = folder / "single.db"
-        site_list = folder / "pages.txt"
-        site_list.write_text("\n".join(urls) + "\n")
-        run = run_processes([[sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--list", str(site_list),
-                              "--concurrency", str(concurrency), "--timeout", "30", *flags]])
-        shards = [db]
-    else:
-        from crawler.worker_cli import seed_browser_run
-        from mouchard.sitelist import Target
+def measure(web, urls: list[str], folder: Path, *, workers: int, concurrency: int) -> dict:
+    """One configuration through the API: `crawler.api.crawl` (workers = 0) or `crawl_on_cluster`."""
+    from crawler.api import crawl
+    from crawler.cluster import crawl_on_cluster
+    from mouchard.merge import merge
+    from mouchard.settings import RunSettings
+    from mouchard.sitelist import Target
 
-        frontier, _ = seed_browser_run(redis_url, [Target(u) for u in urls],
-                                       {"phases": ["initial"], "timeout": 30, "pages_per_site": 0, "seed": 1},
-                                       run=uuid.uuid4().hex[:8])
-        shards = [folder / f"w{workers}-{i}.db" for i in range(workers)]
-        run = run_processes([[sys.executable, "-m", "mouchard", "worker", "--redis", redis_url, "--run", frontier.run,
-                              "--db", str(shard), "--name", shard.stem, "--concurrency", str(concurrency), *flags]
-                             for shard in shards])
-    ok, total, requests, size = visits_and_size(shards)
-    result = {"workers": workers, "concurrency": concurrency, "pages": len(urls), "ok": ok, "visits": total,
-              "requests": requests, "bytes": size, **run}
+    db = folder / f"run-{workers}.db"
+    run = RunSettings.from_options(db=str(db), consent="none", concurrency=concurrency, timeout=30, seed=1,
+                                   dwell=0, browser_args=chromium_args(web))
+    rss, pss = PeakMemory(os.getpid()), PeakPss(os.getpid())
+    cpu0, start = cpu_seconds(), time.monotonic()
+    if workers == 0:
+        result = crawl(urls, settings=run)
+    else:
+        result = crawl_on_cluster([Target(u) for u in urls], run, workers=workers)
+    elapsed = time.monotonic() - start
+    out = {"workers": workers, "concurrency": concurrency, "pages": len(urls), "status": result.status,
+           "seconds": elapsed, "cpu": cpu_seconds() - cpu0, "peak_rss": rss.stop(), "peak_pss": pss.stop(),
+           "load": os.getloadavg()[0]}
+    shards = sorted((Path(f"{db}.shards") / result.summary["cluster"]["run"]).glob("*.db")) if workers else [db]
+    out["ok"], out["visits"], out["requests"], out["bytes"] = visits_and_size(shards)
     if workers:
-        merged = folder / f"merged-{workers}.db"
-        t0 = time.monotonic()
-        subprocess.run([sys.executable, "-m", "mouchard", "merge", *map(str, shards), "--into", str(merged)],
-                       check=True, capture_output=True)
-        result["merge_s"] = time.monotonic() - t0
-        conn = sqlite3.connect(merged)
-        result["merged_rows"] = sum(conn.execute(f"SELECT count(*) FROM [{t}]").fetchone()[0]
-                                    for t in ("visits", "requests", "cookies", "storage_items", "evidence_files"))
-        result["merged_visits"] = conn.execute("SELECT count(*) FROM visits").fetchone()[0]
-        conn.close()
-    return result
+        again = folder / f"merged-again-{workers}.db"
+        t0 = time.perf_counter()
+        merged = merge(shards, again)
+        out["merge_s"] = time.perf_counter() - t0
+        out["merged_rows"] = sum(sum(s.copied.values()) for s in merged.shards)
+        out["merged_visits"] = merged.total("copied", "visits")
+    return out
+
+
+def measure_overhead(tasks: int) -> dict:
+    """The scheduler's cost per task: `tasks` no-op tasks on a LocalCluster of 2 processes, submitted together."""
+    from distributed import Client, LocalCluster, wait
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+        client.submit(int, 0).result()  # warm
+        t0 = time.perf_counter()
+        wait(client.map(int, range(tasks), pure=False))
+        seconds = time.perf_counter() - t0
+    return {"tasks": tasks, "seconds": seconds, "ms_per_task": seconds / tasks * 1000}
 
 
 def measure_merge(visits: int) -> dict:
@@ -183,80 +164,70 @@ def measure_merge(visits: int) -> dict:
             "again_s": again}
 
 
-def report(results: list[dict], pages: int, merge_result: dict | None = None) -> str:
+def report(results: list[dict], pages: int, merge_result: dict, overhead: dict) -> str:
     lines = [
         "## scale", "",
         f"`benchmarks/scale.py --pages {pages}` on {platform.node()} ({platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}), {dt.date.today().isoformat()}: {pages} test-web pages, redis-server "
-        "on 127.0.0.1. Wall time includes browser start-up; CPU is every process that ended (workers, Playwright "
-        "driver, Chromium); memory is the peak of each worker's process tree, as PSS (shared pages counted once) "
-        "and as the sum of RSS (benchmarks/crawl.py's measure, which counts Chromium's shared pages in every "
-        "process). Machine shared with other jobs (its load average in the last column): wall time and visits/min "
-        "depend on it, CPU seconds per visit much less.", "",
-        "| configuration | visits ok | wall s | visits/min | CPU s per visit | peak PSS MiB per worker | "
-        "peak RSS-sum MiB per worker | shard KiB per visit | load |",
+        f"Python {platform.python_version()}), {dt.date.today().isoformat()}: {pages} test-web pages through the "
+        "Python API. Wall time includes cluster and browser start-up and, on the cluster, the merge; CPU is this "
+        "process and every child (worker processes, crawl children, Playwright driver, Chromium); memory is the "
+        "peak of the process tree, as PSS (shared pages counted once) and as the sum of RSS. Machine shared with "
+        "other jobs (its load average in the last column): wall time and visits/min depend on it, CPU seconds per "
+        "visit much less.", "",
+        "| configuration | visits ok | wall s | visits/min | CPU s per visit | peak PSS MiB | peak RSS-sum MiB | "
+        "shard KiB per visit | load |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        name = "`mouchard crawl`, one machine" if r["workers"] == 0 else \
-            f"{r['workers']} × `mouchard worker`"
+        name = "`crawl`, one machine" if r["workers"] == 0 else f"`crawl_on_cluster`, {r['workers']} workers"
         lines.append(f"| {name}, concurrency {r['concurrency']} | {r['ok']}/{r['pages']} | {r['seconds']:.1f} | "
                      f"{r['visits'] / r['seconds'] * 60:.1f} | {r['cpu'] / r['visits']:.2f} | "
-                     f"{max(r['pss']) / MiB:.0f} | {max(r['peaks']) / MiB:.0f} | {r['bytes'] / r['visits'] / 1024:.0f} | "
+                     f"{r['peak_pss'] / MiB:.0f} | {r['peak_rss'] / MiB:.0f} | {r['bytes'] / r['visits'] / 1024:.0f} | "
                      f"{r['load']:.1f} |")
     lines += ["", f"Requests per visit on these pages: {results[0]['requests'] / results[0]['visits']:.1f} "
                   "(the HTTP Archive's median desktop page made 71 in 2024)."]
-    merges = [r for r in results if r.get("merge_s")]
-    if merges:
-        lines.append("")
-        for r in merges:
-            lines.append(f"`mouchard merge` of the {r['workers']} shard(s): {r['merged_visits']} visits, "
-                         f"{r['merged_rows']} rows in {r['merge_s']:.1f} s (command start-up included).")
-    if merge_result:
-        m = merge_result
-        lines += ["", f"Merge of two shards of {m['visits']} visit-shaped visits in all ({m['copied']:,} rows, "
-                      f"benchmarks/ingest.py's rows): **{m['rows_per_s']:,.0f} rows/s** ({m['merge_s']:.1f} s); "
-                      f"merging the same shards again copies nothing in {m['again_s']:.2f} s."]
-    lines.append("")
+    for r in results:
+        if r.get("merge_s"):
+            lines += ["", f"`mouchard.merge` of the {r['workers']} shards into a new database: {r['merged_visits']} "
+                          f"visits, {r['merged_rows']} rows in {r['merge_s']:.2f} s."]
+    m = merge_result
+    lines += ["", f"Merge of two shards of {m['visits']} visit-shaped visits in all ({m['copied']:,} rows, "
+                  f"benchmarks/ingest.py's rows): **{m['rows_per_s']:,.0f} rows/s** ({m['merge_s']:.1f} s); "
+                  f"merging the same shards again copies nothing in {m['again_s']:.2f} s.",
+              "", f"Dask scheduler: {overhead['tasks']} no-op tasks on a LocalCluster of 2 processes in "
+                  f"{overhead['seconds']:.2f} s: **{overhead['ms_per_task']:.2f} ms per task**.", ""]
     return "\n".join(lines)
-
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--merge-visits", type=int, default=1000, help="visits of the merge measurement")
+    parser.add_argument("--tasks", type=int, default=2000, help="no-op tasks of the scheduler measurement")
     parser.add_argument("--json", type=Path, help="Also write the results here.")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     args = parser.parse_args()
-    if not shutil.which("redis-server"):
-        raise SystemExit("redis-server is not installed (scripts/setup.sh installs it)")
-    from web import TestWeb
+    from demoweb import TestWeb
 
-    port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no"], stdout=subprocess.DEVNULL)
     web = TestWeb().start()
     results = []
     try:
-        time.sleep(0.5)
-        redis_url = f"redis://127.0.0.1:{port}/0"
         urls = page_urls(web, args.pages)
         with tempfile.TemporaryDirectory(prefix="mouchard-scale-") as tmp:
-            for workers, concurrency in ((0, 2), (1, 2), (2, 1)):
-                result = measure(web, redis_url, urls, Path(tmp), workers=workers, concurrency=concurrency)
-                print(json.dumps({k: v for k, v in result.items()}, default=str), flush=True)
+            for workers, concurrency in ((0, 2), (2, 1)):
+                result = measure(web, urls, Path(tmp), workers=workers, concurrency=concurrency)
+                print(json.dumps(result, default=str), flush=True)
                 results.append(result)
     finally:
         web.stop()
-        redis.terminate()
-        redis.wait()
     merge_result = measure_merge(args.merge_visits)
     print(json.dumps(merge_result), flush=True)
-    text = report(results, args.pages, merge_result)
+    overhead = measure_overhead(args.tasks)
+    print(json.dumps(overhead), flush=True)
+    text = report(results, args.pages, merge_result, overhead)
     print(text)
     if args.json:
-        args.json.write_text(json.dumps({"crawls": results, "merge": merge_result}, indent=2))
+        args.json.write_text(json.dumps({"crawls": results, "merge": merge_result, "scheduler": overhead}, indent=2))
     if args.write:
         write_section(text)
 

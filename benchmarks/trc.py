@@ -214,7 +214,7 @@ def trc_cookie_write(argument: str, page_url: str, started_ms: float) -> str | N
     """The cookie name a TRC-saved `document.cookie` write sets, or None for a deletion (an expiry before the visit
     started, Max-Age <= 0) or a write the browser refuses (Domain not the page's host or a parent of it, a public
     suffix, HttpOnly). Short-lived cookies count: a 10-second cookie is a cookie the page set."""
-    from crawler.browser.cookies import browser_accepts
+    from crawler.collectors.cookies import browser_accepts
     from mouchard.cookies import parse_set_cookie
     from mouchard.domains import offline_tldextract
 
@@ -511,7 +511,7 @@ def main() -> None:
     args = parser.parse_args()
     trc = check_trc(args.trc)
     sys.path.insert(0, str(ROOT / "tests"))
-    from web import TestWeb
+    from demoweb import TestWeb
 
     print(f"dwell: TRC waits network idle ({TRC_NETWORK_IDLE_S:g} s) + {TRC_EXTRA_EXECUTION_S:g} s "
           f"(extraExecutionTimeMs), no scrolling; mouchard --dwell {args.dwell:g}", file=sys.stderr)

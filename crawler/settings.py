@@ -25,21 +25,24 @@ from mouchard.settings import RunSettings, evidence_dir
 if TYPE_CHECKING:
     from mouchard.net import NetworkOptions
 
-# Page-side collectors of a browser visit, in order (see crawler/collectors/base.py). The network collector comes
-# first: the others reference its request rows.
-DEFAULT_COLLECTORS = [
-    "crawler.browser.network.RecordRequests",
-    "crawler.browser.cookies.RecordCookies",
-    "crawler.browser.storage.RecordStorage",
-    "crawler.collectors.consent.RecordConsent",  # acts on the banner in after_load: before collectors that read
-    "crawler.collectors.bidding.RecordBidding",  # the page's final state
-    "crawler.collectors.replay.DetectSessionReplay",
-    "crawler.collectors.keylogging.DetectKeyLogging",  # types into forms: after the consent click
-    "crawler.collectors.pixels.RecordPixels",
-    "crawler.collectors.idsync.DetectIdSyncs",
-    "crawler.collectors.fingerprinting.RecordFingerprinting",  # last of the detectors: writes the scripts rows
-    "crawler.browser.evidence.KeepEvidence",
-]
+def default_collectors() -> list[str]:
+    """The page-side collectors of a browser visit, in order (import paths): every collector of crawler/collectors
+    with an `order` (`crawler.collectors.discover`), found once; also `DEFAULT_COLLECTORS`."""
+    found = globals().get("DEFAULT_COLLECTORS")
+    if found is None:
+        from crawler.collectors import discover
+
+        found = globals()["DEFAULT_COLLECTORS"] = discover()
+    return found
+
+
+def __getattr__(name: str) -> Any:
+    # DEFAULT_COLLECTORS is found on first use (importing every collector module is not free); the list is kept,
+    # so a caller may still change it in place before the crawl starts.
+    if name == "DEFAULT_COLLECTORS":
+        return default_collectors()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 BROWSER_PIPELINES = {
     "crawler.pipelines.classify_rows.ClassifyRows": 200,
@@ -189,7 +192,7 @@ def browser_settings(*, db: str, crawl_id: int, net: "NetworkOptions", launch_op
         "REDIRECT_ENABLED": False,  # the browser follows redirects
         "METAREFRESH_ENABLED": False,
         "ITEM_PIPELINES": BROWSER_PIPELINES,
-        "MOUCHARD_COLLECTORS": collectors if collectors is not None else DEFAULT_COLLECTORS,
+        "MOUCHARD_COLLECTORS": collectors if collectors is not None else default_collectors(),
         # The one derivation of the evidence folder (mouchard.store.evidence_dir), so the single-machine crawl
         # and every worker keep files under the same root and record the same relative paths.
         "MOUCHARD_EVIDENCE_DIR": str(evidence_dir(db)),

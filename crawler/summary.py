@@ -1,7 +1,7 @@
-"""What a web crawl prints and records when it ends: its summary, its warnings, and logs kept quiet.
+"""What a web crawl shows and records: its summary, its warnings, its progress bar, and logs kept quiet.
 
-Shared by the single-machine crawl (`crawler/cli.py`) and the distributed worker (`crawler/worker_cli.py`), which
-is why it lives in neither: each command imports it, neither imports the other for it.
+Shared by the crawl itself (`crawler/crawl.py`, which records the summary), the crawl on a cluster
+(`crawler/cluster.py`) and the command (`crawler/cli.py`, which prints it).
 """
 
 from __future__ import annotations
@@ -19,10 +19,14 @@ def warn(warnings) -> None:
 
 
 def quiet_logs() -> None:
-    """Our warnings to stderr; Scrapy's and Playwright's own chatter only when it is an error."""
+    """Our warnings to stderr; Scrapy's and Playwright's own chatter only when it is an error. Once per process."""
+    ours = logging.getLogger("mouchard")
+    if any(getattr(h, "mouchard_quiet", False) for h in ours.handlers):
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("mouchard: %(message)s"))
     handler.setLevel(logging.WARNING)
+    handler.mouchard_quiet = True  # type: ignore[attr-defined]
     logging.getLogger("mouchard").addHandler(handler)
     logging.getLogger("mouchard").propagate = False
     for name in ("scrapy", "scrapy-playwright", "playwright", "twisted", "asyncio", "py.warnings"):
@@ -62,3 +66,31 @@ def print_summary(summary: dict, crawl_id: int, db: str) -> None:
                    + ", ".join(f"{n} {what}" for what, n in summary["failures"].items()))
     if summary.get("findings"):
         click.echo("findings: " + ", ".join(f"{n} {rule}" for rule, n in sorted(summary["findings"].items())))
+
+
+class ProgressBar:
+    """A crawl's progress on the terminal (crawler.crawl.CrawlProgress): a bar of visits, the last one's status
+    and URL; nothing when stderr is not a terminal."""
+
+    def __init__(self, label: str = "crawl") -> None:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self.bar = Progress(TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[last]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                            transient=False, disable=not sys.stderr.isatty())
+        self.task = None
+
+    def __enter__(self) -> "ProgressBar":
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+    def start(self, total: int, done: int) -> None:
+        self.task = self.bar.add_task("crawl", total=total, completed=done, last="")
+
+    def visit(self, row: dict) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, advance=1, last=f"{row['status']:<10} {str(row['url'])[:60]}")

@@ -15,20 +15,7 @@ def classify(db: str) -> None:
     Run it after `mouchard lists update`: rows keep what was captured; only the derived columns
     (tracker_entity, tracker_category, tracker_list) change, and the lists used are recorded.
     """
-    from mouchard import lists
-    from mouchard.classify import default_classifier
-    from mouchard.reclassify import reclassify
-    from mouchard.store import Store
+    from mouchard.reclassify import classify_database
 
-    store = Store(db, create=False)
-    classifier = default_classifier()
-    lists.record(store, classifier.manifests)
-    crawl_id = store.start_crawl("classify", tracker_lists=classifier.provenance())
-    changed = reclassify(store, classifier)
-    from mouchard.brokers import link_tracker_entities
-
-    with store.transaction() as tx:
-        changed["brokers"] = link_tracker_entities(tx.conn, classifier)
-    store.finish_crawl(crawl_id, summary={"changed": changed})
-    for table, count in changed.items():
+    for table, count in classify_database(db).items():
         click.echo(f"{table}: {count} rows reclassified")

@@ -28,7 +28,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("mouchard.datasette_cli:publish", "Prepare a redacted copy and a Datasette deployment."),
     "lists": ("mouchard.lists_cli:lists", "Download and show tracker lists (Ghostery, DuckDuckGo, EasyList...)."),
     "demo": ("mouchard.demo:demo", "Start the demo web on 127.0.0.1, crawl it, and open the results."),
-    "worker": ("crawler.worker_cli:worker", "Take crawl work from a shared Redis queue (distributed crawls)."),
     "merge": ("mouchard.merge_cli:merge", "Combine SQLite shards into one database without duplicates."),
 }
 
@@ -79,6 +78,12 @@ def cli() -> None:
 
     Crawl websites, record a phone's traffic, check data brokers, audit, and publish with Datasette.
     """
+    install_rules()
+
+
+def install_rules() -> None:
+    """Let collector runs in this process end with the audit rules' findings (`mouchard.derive`): done by each
+    composition root, the command and the child process of an API job (crawler/child.py)."""
     from mouchard.derive import set_deriver
 
     set_deriver(_audit_rules)

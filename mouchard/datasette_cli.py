@@ -17,7 +17,7 @@ from mouchard.options import db_option
               help="Address to listen on; 0.0.0.0 shows the data to your whole network.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the home page in a web browser.")
 @click.option("--sql-time-limit-ms", type=click.IntRange(100, 600_000), default=None, metavar="MS",
-              help="Longest a query may run (default: datasette/settings.json, 3000).")
+              help="Longest a query may run (default: 3000, from the settings.json of mouchard's Datasette files).")
 @click.option("--live", is_flag=True,
               help="Re-read the file as it changes (a crawl still writing); automatic when one is.")
 def serve(db: str, port: int, host: str, open_browser: bool, sql_time_limit_ms: int | None, live: bool) -> None:

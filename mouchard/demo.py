@@ -1,29 +1,29 @@
 """`mouchard demo`: the newcomer's first command.
 
-Starts the bundled demo web (the test web of tests/web: publishers, trackers, consent banners, a header-bidding
-auction, data brokers, all on 127.0.0.1 under real-looking names), crawls it in every consent phase, imports a
-sample phone capture and a registry sample, checks the demo brokers, runs the rules, and opens Datasette.
-Every step is the real command a user would run (a subprocess of `python -m mouchard ...`), so the demo shows
-exactly what those commands do.
+Starts the bundled demo web (package `demoweb`, shipped with mouchard; also the tests' web: publishers, trackers,
+consent banners, a header-bidding auction, data brokers, all on 127.0.0.1 under real-looking names), crawls it in
+every consent phase, imports a sample phone capture and a registry sample, checks the demo brokers, runs the rules,
+and opens Datasette.
+Every step is a job of mouchard's Python API (`mouchard.api.crawl`, `import_capture`, `fetch_brokers`,
+`crawl_brokers`), called as a library user would and run in a child process with its output in `<db>.log`; Datasette
+is started as `mouchard serve`.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
+from demoweb.paths import DATA as SAMPLES
 from mouchard.errors import UserError
 from mouchard.lifecycle import StopSignals, Stopped, signal_name
+from mouchard.net import NetworkOptions
 
-REPO = Path(__file__).resolve().parents[1]
-TESTS = REPO / "tests"
-DATA = TESTS / "data"
 
 # Pages of the demo web, with tags so the Datasette questions can compare kinds of site.
 DEMO_SITES = (
@@ -38,42 +38,60 @@ DEMO_SITES = (
     ("https://www.fair-news.org/", "news,cmp"),
     ("https://www.cookie-example.com/", "cmp"),
 )
-CAPTURE = DATA / "demo" / "phone.har"  # made by tests/data/demo/make_capture.py from the labelled app corpus
-PROFILE = DATA / "profiles" / "android.yml"
-REGISTRY = DATA / "brokers" / "ca-registry-2025.csv"
+# Sample files shipped with the demo web (demoweb/data/README.md says where each comes from).
+CAPTURE = SAMPLES / "phone.har"  # made by tests/data/demo/make_capture.py from the labelled app corpus
+PROFILE = SAMPLES / "profiles" / "android.yml"
+REGISTRY = SAMPLES / "brokers" / "ca-registry-2025.csv"
 
 
 def _demo_web():
-    """The test web of a repository checkout (it is not part of an installed package)."""
-    if not (TESTS / "web" / "__init__.py").exists():
-        raise UserError("mouchard demo needs a clone of the repository: its demo web lives in tests/web")
-    if str(TESTS) not in sys.path:
-        sys.path.insert(0, str(TESTS))
-    from web import TestWeb  # noqa: PLC0415  (tests/web, found through the path set just above)
-    from web.sites import brokers as demo_brokers
+    """The demo web's server and its brokers' site (package `demoweb`, installed with mouchard)."""
+    from demoweb import TestWeb
+    from demoweb.sites import brokers as demo_brokers
 
     return TestWeb, demo_brokers
 
 
-def _step(title: str, args: list[str], log: Path, stop: StopSignals) -> float:
-    """Run one mouchard command, showing its title and duration; its output goes to the log file. A stop signal
-    is passed on to it (it finishes its run `interrupted`), then ends the demo (`Stopped`)."""
+def _step(title: str, job: str, log: Path, stop: StopSignals, **options: Any) -> float:
+    """Run one job of mouchard.api in a child process (its output appended to the log), showing its title and
+    duration. A stop signal is passed on to it (it finishes its run `interrupted`), then ends the demo (`Stopped`).
+    A user error (nothing to fetch...) is shown and the demo goes on; a crash ends it."""
+    from mouchard import api
+
     click.echo(click.style(f"• {title}", bold=True), nl=False)
     start = time.monotonic()
     with log.open("a", encoding="utf-8") as out:
-        out.write(f"\n$ mouchard {' '.join(args)}\n")
-        out.flush()
-        code = stop.run([sys.executable, "-m", "mouchard", *args], stdout=out, stderr=subprocess.STDOUT,
-                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        out.write(f"\n# mouchard.api.{job}({', '.join(f'{name}={value!r}' for name, value in options.items())})\n")
+    problem = None
+    try:
+        api.run_in_child(f"mouchard.api:{job}", log=log, **options)
+    except Stopped as exc:
+        stop.received = stop.received or exc.signum
+    except UserError as exc:
+        problem = str(exc)
+    except api.JobFailed as exc:
+        if stop.received is None:
+            click.echo(click.style(f"  failed after {time.monotonic() - start:.0f} s — see {log}", fg="red"))
+            raise UserError(f"demo step '{title}' failed: {exc} (see {log})") from None
     seconds = time.monotonic() - start
-    if stop.received is not None:
+    if stop.received is not None:  # noted by run_in_child's handlers (mouchard.lifecycle.StopSignals.restore)
         click.echo(f"  stopped by {signal_name(stop.received)}")
         raise Stopped(stop.received)
-    if code not in (0, 1):  # 1: some pages or lists failed, which the summary reports
-        click.echo(click.style(f"  failed ({code}) after {seconds:.0f} s — see {log}", fg="red"))
-        raise UserError(f"demo step '{title}' failed: see {log}")
-    click.echo(f"  {seconds:.0f} s")
+    click.echo(f"  {seconds:.0f} s" + (click.style(f" — {problem}", fg="yellow") if problem else ""))
     return seconds
+
+
+def _judge(db: str, log: Path) -> None:
+    """The last step, in this process (no Scrapy): every rule over everything recorded (`mouchard audit --db`)."""
+    from mouchard import api
+
+    click.echo(click.style("• judging everything with the rules", bold=True), nl=False)
+    start = time.monotonic()
+    evaluation = api.rebuild_findings(db, command=["mouchard", "demo"])
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"\n# mouchard.api.rebuild_findings({db!r}): {len(evaluation.findings)} findings over "
+                  f"{len(evaluation.scope)} runs\n" + "".join(f"rule error: {e}\n" for e in evaluation.errors))
+    click.echo(f"  {time.monotonic() - start:.0f} s")
 
 
 def run_demo(db: str, *, serve: bool, port: int, concurrency: int) -> None:
@@ -100,21 +118,20 @@ def _run_demo(db: str, *, serve: bool, port: int, concurrency: int, stop: StopSi
         sites.write_text("url,tags\n" + "".join(f'{url},"{tags}"\n' for url, tags in DEMO_SITES), encoding="utf-8")
         brokers = Path(tmp) / "brokers.csv"
         brokers.write_text(demo_brokers.list_csv(), encoding="utf-8")
-        browser_args = [f"--browser-arg={flag}" for flag in web.chromium_args(proxy=True)]
-        net = ["--proxy", web.proxy_url, "--ca-file", web.ca_pem_path]
-        _step(f"crawling {len(DEMO_SITES)} sites in every consent phase (initial, reject, accept, gpc)",
-              ["crawl", "--db", db, "--list", str(sites), "--consent", "all", "--gpc", "--screenshots",
-               "--concurrency", str(concurrency), "--timeout", "20", *browser_args], log, stop)
-        _step("importing a sample phone capture", ["import", str(CAPTURE), "--profile", str(PROFILE),
-                                                   "--app", "com.example.app", "--db", db], log, stop)
-        _step("importing the 2025 California data-broker registry",
-              ["brokers", "fetch", "--registry", "ca", "--from", str(REGISTRY), "--db", db], log, stop)
-        _step("importing a journalist's list of brokers",
-              ["brokers", "fetch", "--registry", "list", "--from", str(brokers), "--db", db], log, stop)
-        _step("checking the demo brokers' sites", ["brokers", "crawl", "--registry", "list", "--db", db,
-                                                   "--concurrency", str(concurrency * 2), *net, *browser_args],
-              log, stop)
-    _step("judging everything with the rules", ["audit", "--db", db], log, stop)
+        browser_args = tuple(web.chromium_args(proxy=True))
+        _step(f"crawling {len(DEMO_SITES)} sites in every consent phase (initial, reject, accept, gpc)", "crawl",
+              log, stop, list_file=str(sites), db=db, consent="all", gpc=True, screenshots=True,
+              concurrency=concurrency, timeout=20, browser_args=browser_args)
+        _step("importing a sample phone capture", "import_capture", log, stop, capture=str(CAPTURE), db=db,
+              profile=str(PROFILE), app="com.example.app")
+        _step("importing the 2025 California data-broker registry", "fetch_brokers", log, stop, registry="ca",
+              db=db, source=str(REGISTRY))
+        _step("importing a journalist's list of brokers", "fetch_brokers", log, stop, registry="list", db=db,
+              source=str(brokers))
+        _step("checking the demo brokers' sites", "crawl_brokers", log, stop, db=db, registries=("list",),
+              concurrency=concurrency * 2, browser_args=browser_args,
+              network=NetworkOptions.build(web.proxy_url, ca_file=web.ca_pem_path))
+    _judge(db, log)
     click.echo(f"done in {time.monotonic() - started:.0f} s")
     if serve:
         click.echo("opening Datasette (Ctrl-C to stop)")

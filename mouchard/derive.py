@@ -1,9 +1,10 @@
 """Deriving findings after a collector run, without the collectors importing the rules.
 
 Findings are derived by the rules in `audits/`. Collectors (crawler/, addons/) may not import `audits`, so the
-composition root (`mouchard/cli.py`) installs the deriver here at start-up, and a collector command ends with
-`derive_findings(store, [crawl_id], ["brokers.*"])`. Used as a library without the CLI, nothing is derived
-until `mouchard audit --db` is run.
+composition roots install the deriver here at start-up (`mouchard.cli.install_rules`: the command, and the
+child process that runs each job of the Python API, crawler/child.py), and a collector run ends with
+`derive_findings(store, [crawl_id], ["brokers.*"])`. Code that calls a collector function in its own process
+(e.g. `crawler.crawl.crawl_sites`) without installing the rules gets no findings until `mouchard audit --db`.
 """
 
 from __future__ import annotations

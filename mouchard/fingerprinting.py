@@ -284,7 +284,7 @@ APIS: tuple[Api, ...] = (
     _api("Document.cookie", "cookies", "get", returns="cookie-names"),
     # which script listens to what (key logging, session recording, device probing)
     _api("EventTarget.addEventListener", "listeners", keep=(0,), receiver="target", only=LISTENED_EVENTS),
-    # Not fingerprinting: a script's cookie writes, for the `cookies` table (crawler/browser/cookies.py). Whole
+    # Not fingerprinting: a script's cookie writes, for the `cookies` table (crawler/collectors/cookies.py). Whole
     # strings: a cookie's name and value may take 4096 bytes, its attributes more.
     Api("Document.cookie", "cookies", ("Document",), "cookie", "set", keep=(0,), cut=8192, js_calls=False),
 )

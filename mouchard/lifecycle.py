@@ -109,9 +109,14 @@ class StopSignals:
         self.restore()
 
     def restore(self) -> None:
-        """Put back the handlers found by the first `install`."""
+        """Put back the handlers found by the first `install`. A stop this one received is noted (not raised) by
+        the `StopSignals` it was nested in, if any: a caller whose child job ended `interrupted` (run_in_child)
+        can tell that a stop arrived, and which."""
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+            outer = getattr(handler, "__self__", None)
+            if self.received is not None and isinstance(outer, StopSignals) and outer.received is None:
+                outer.received = self.received
         self._previous.clear()
 
     def install(self) -> "StopSignals":

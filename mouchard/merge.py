@@ -389,6 +389,7 @@ class ShardMerge:
         idmap = self.maps["crawls"]
         cursor = self.shard.execute(f"SELECT {', '.join(f'[{c}]' for c in columns)} FROM crawls WHERE kind IS NOT ? "
                                     "ORDER BY id", [MERGE_KIND])
+        runs: dict[int, list[dict]] = {}  # target run row -> this shard's crawl rows of it (one update per run)
         for source in cursor.fetchall():
             row = dict(zip(columns, source))
             src = row["id"]
@@ -416,7 +417,9 @@ class ShardMerge:
                 idmap.add(src, target)
                 self.result.count(self.result.copied, "crawls")
             self._runs.add(target)
-            if self._update_run(target, row):
+            runs.setdefault(target, []).append(row)
+        for target, rows in runs.items():
+            if self._update_run(target, rows):
                 self._updated.add(target)
 
     def _count_run_visits(self) -> None:
@@ -456,16 +459,22 @@ class ShardMerge:
         values.update(config=json.dumps(config, ensure_ascii=False, sort_keys=True), summary=json.dumps({"shards": []}))
         return self._insert_row("crawls", values)
 
-    def _update_run(self, run_id: int, row: dict) -> bool:
-        """Put this shard crawl's own row in the run's summary and recompute the run's times, status and counts."""
+    def _update_run(self, run_id: int, rows: list[dict]) -> bool:
+        """Put these shard crawls' own rows in the run's summary and recompute the run's times, status and counts
+        (once per run and pass: a run on a cluster has a crawl row per task, thousands in a large run)."""
         summary = json.loads(self.conn.execute("SELECT summary FROM crawls WHERE id = ?", [run_id]).fetchone()[0] or "{}")
-        crawl = f"{row.get('host')}|{row.get('started_at')}|{row['id']}"  # the shard crawl's identity
-        shards = [s for s in summary.get("shards", []) if s.get("crawl") != crawl]
-        shards.append({"shard": row.get("shard") or self.name, "crawl": crawl, "crawl_id": row["id"],
-                       "host": row.get("host"), "status": row.get("status"), "started_at": row.get("started_at"),
-                       "finished_at": row.get("finished_at"), "tool_version": row.get("tool_version"),
-                       "browser_version": row.get("browser_version"),
-                       "summary": json.loads(row.get("summary") or "null")})
+        entries = []
+        for row in rows:
+            name = row.get("shard") or self.name
+            # The shard crawl's identity. Its shard's name is part of it: workers of one machine start their first
+            # crawl in the same second with the same row id, and one used to replace the other in the run's list.
+            entries.append({"shard": name, "crawl": f"{row.get('host')}|{row.get('started_at')}|{row['id']}|{name}",
+                            "crawl_id": row["id"], "host": row.get("host"), "status": row.get("status"),
+                            "started_at": row.get("started_at"), "finished_at": row.get("finished_at"),
+                            "tool_version": row.get("tool_version"), "browser_version": row.get("browser_version"),
+                            "summary": json.loads(row.get("summary") or "null")})
+        new = {e["crawl"] for e in entries}
+        shards = [s for s in summary.get("shards", []) if s.get("crawl") not in new] + entries
         shards.sort(key=lambda s: (s["shard"] or "", s["started_at"] or "", s["crawl_id"]))
         statuses = [s["status"] for s in shards]
         status = next((s for s in STATUS_ORDER if s in statuses), statuses[0])

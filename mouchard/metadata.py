@@ -1,13 +1,14 @@
-"""Datasette metadata generated from `mouchard.schema` and the canned queries in `datasette/queries/*.sql`.
+"""Datasette metadata generated from `mouchard.schema` and the canned queries in `datasette_files/queries/*.sql`.
 
 One source for every description: tables and columns come from the schema, questions from the SQL files (whose
-header comments give title, description and chart). `datasette/metadata.json` is this module's output, committed
-for people who run plain `datasette`; `mouchard serve` and `mouchard publish` build it afresh.
+header comments give title, description and chart). `datasette_files/metadata.json` is this module's output,
+committed for people who run plain `datasette`; `mouchard serve` and `mouchard publish` build it afresh.
 Rewrite it with `python -m mouchard.metadata` (a test fails while it is stale).
 """
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import re
 import sys
@@ -16,7 +17,21 @@ from pathlib import Path
 
 from mouchard.schema import TABLES, Table
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "datasette"
+
+def datasette_folder() -> Path:
+    """mouchard's Datasette files (metadata.json, settings.json, queries/, templates/, plugins/): every path to them
+    is built from this one function.
+
+    They ship as package data of `mouchard` (`mouchard/datasette_files/`), found through importlib.resources, so an
+    installed wheel can `serve` and `publish` without the source tree. Not a top-level `datasette/` package: that
+    name would shadow the Datasette library. Not `mouchard/datasette/` either: run from inside `mouchard/`, a script
+    would import that folder as `datasette`. Independent of where this module sits in the package. Datasette reads
+    templates and plugins from real folders; a zipped install gives a path that does not exist, which
+    `mouchard.serve.config_dir()` reports as one line."""
+    return Path(str(importlib.resources.files("mouchard") / "datasette_files"))
+
+
+CONFIG_DIR = datasette_folder()
 QUERIES_DIR = CONFIG_DIR / "queries"
 METADATA_FILE = CONFIG_DIR / "metadata.json"
 
@@ -82,7 +97,7 @@ class Chart:
 
 @dataclass(frozen=True)
 class CannedQuery:
-    """A question a journalist asks, answered by one SQL file of `datasette/queries/`."""
+    """A question a journalist asks, answered by one SQL file of `datasette_files/queries/`."""
 
     name: str
     title: str
@@ -258,7 +273,7 @@ def render(metadata: dict) -> str:
 
 
 def write(path: Path | None = None) -> bool:
-    """Rewrite `datasette/metadata.json`; True if it changed."""
+    """Rewrite `datasette_files/metadata.json`; True if it changed."""
     path = path or METADATA_FILE
     text = render(build_metadata())
     if path.exists() and path.read_text(encoding="utf-8") == text:
@@ -268,7 +283,7 @@ def write(path: Path | None = None) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m mouchard.metadata [--check]`: rewrite datasette/metadata.json, or fail if it is stale."""
+    """`python -m mouchard.metadata [--check]`: rewrite datasette_files/metadata.json, or fail if it is stale."""
     argv = sys.argv[1:] if argv is None else argv
     if "--check" in argv:
         stale = METADATA_FILE.read_text(encoding="utf-8") != render(build_metadata())

@@ -15,6 +15,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from email.message import Message
+from pathlib import Path
 
 from mouchard.bodies import BodyError, decode_body
 from mouchard.errors import UserError
@@ -103,6 +104,17 @@ class NetworkOptions:
         if self.ignore_https_errors:
             args.append("--ignore-certificate-errors")
         return args
+
+    def mitmproxy_options(self) -> dict[str, object]:
+        """mitmproxy options (name -> value, for `--set`): the host map (mouchard's addon resolves with it) and how
+        upstream certificates are checked. The upstream proxy is a mitmproxy *mode* (`upstream:URL`), chosen by
+        the proxy command with the other modes."""
+        options: dict[str, object] = {"mouchard_host_map": [str(rule) for rule in self.host_map]}
+        if self.ignore_https_errors:
+            options["ssl_insecure"] = True
+        if self.ca_file:
+            options["ssl_verify_upstream_trusted_ca"] = str(Path(self.ca_file).resolve())
+        return options
 
     def as_record(self) -> dict:
         """What goes in `crawls.network` (JSON)."""

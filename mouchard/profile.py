@@ -121,6 +121,23 @@ class DeviceProfile:
     def value(self, kind: str) -> str | None:
         return dict(self.identifiers).get(kind)
 
+    def as_data(self) -> dict:
+        """The profile as the YAML mapping it is read from: `parse_profile(p.as_data())` equals `p` (its `source`
+        aside). How the parsed object reaches mitmdump, another process (addons/api.py)."""
+        data: dict = {}
+        device = {key: value for key, value in (("platform", self.platform), ("name", self.device_name))
+                  if value is not None}
+        if device:
+            data["device"] = device
+        if self.identifiers:
+            data["identifiers"] = dict(self.identifiers)
+        if self.position is not None:
+            data["location"] = {"lat": self.position.lat, "lon": self.position.lon,
+                                "radius_m": self.position.radius_m}
+        if self.contacts:
+            data["contacts"] = list(self.contacts)
+        return data
+
     def describe(self) -> dict:
         """What `crawls.config` records about the profile: which kinds were planted, never the values."""
         return {"platform": self.platform, "device": self.device_name, "kinds": [k for k, _ in self.identifiers],

@@ -56,3 +56,26 @@ def reclassify(store: Store, classifier: Classifier | None = None,
                 progress(table, len(batch))
         changed[table] = count
     return changed
+
+
+def classify_database(db: str, classifier: Classifier | None = None) -> dict[str, int]:
+    """The `classify` job: re-derive the tracker columns of every recorded row of `db` with the lists now in the
+    cache (after `mouchard lists update`), link brokers to tracker entities, and record the run (a `crawls` row of
+    kind `classify` with the lists used). Returns rows changed per table. What was captured never changes.
+
+        >>> from mouchard.api import classify
+        >>> classify("news.db")
+        {'requests': 12, 'cookies': 3, ..., 'brokers': 0}
+    """
+    from mouchard import lists
+    from mouchard.brokers import link_tracker_entities
+
+    with Store(db, create=False) as store:
+        classifier = classifier or default_classifier()
+        lists.record(store, classifier.manifests)
+        crawl_id = store.start_crawl("classify", tracker_lists=classifier.provenance())
+        changed = reclassify(store, classifier)
+        with store.transaction() as tx:
+            changed["brokers"] = link_tracker_entities(tx.conn, classifier)
+        store.finish_crawl(crawl_id, summary={"changed": changed})
+    return changed

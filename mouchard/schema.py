@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mouchard.registries import STATES
+
 SCHEMA_VERSION = 2
+STATE_REGISTRIES = ", ".join(STATES)  # ca, vt, tx, or: the registry table's, never a copy of it
 
 
 @dataclass(frozen=True)
@@ -382,7 +385,7 @@ TABLES: tuple[Table, ...] = (
     )),
     Table("registry_snapshots", "One data-broker registry file or portal scrape as fetched.", (
         ID, crawl_ref("fetch"),
-        C("registry", "text", "ca, vt, tx, or, or list (a journalist's list)."),
+        C("registry", "text", f"{STATE_REGISTRIES}, or list (a journalist's list)."),
         C("year", "integer", "Registration year the file covers."),
         C("source_url", "text", "Where it was fetched from (URL or path)."),
         C("fetched_at", "text", "When (UTC)."),
@@ -393,7 +396,7 @@ TABLES: tuple[Table, ...] = (
     Table("brokers", "One data-broker registration in one registry snapshot, with the registry's own fields.", (
         ID,
         C("snapshot_id", "integer", "Registry snapshot (registry_snapshots.id).", "registry_snapshots.id"),
-        C("registry", "text", "ca, vt, tx, or, or list.", index=True),
+        C("registry", "text", f"{STATE_REGISTRIES}, or list.", index=True),
         C("year", "integer", "Registration year."),
         C("key", "text", "Normalised name used to follow a broker across snapshots.", index=True),
         C("name", "text", "Legal name (crawled text).", index=True),

@@ -1,5 +1,5 @@
 """Serve a mouchard database with Datasette, in process: read-only, immutable, with mouchard's metadata, questions,
-templates and plugins from the `datasette/` folder.
+templates and plugins from its Datasette files (package data: `mouchard.metadata.datasette_folder()`).
 
 `serve(ServeOptions(...))` blocks until Ctrl-C, SIGTERM or SIGHUP (the `mouchard serve` and `mouchard demo`
 commands call it); `build_datasette()` gives the configured Datasette instance for tests and other callers.
@@ -47,14 +47,15 @@ class ServeOptions:
 
 
 def config_dir() -> Path:
-    """The `datasette/` folder of this checkout (templates, plugins, queries, settings)."""
+    """mouchard's Datasette files (templates, plugins, queries, settings), checked: one line if they are missing."""
     if not (CONFIG_DIR / "plugins").is_dir() or not SETTINGS_FILE.is_file():
-        raise UserError(f"mouchard's Datasette folder is missing at {CONFIG_DIR}: reinstall mouchard from its source tree")
+        raise UserError(f"mouchard's Datasette files are missing at {CONFIG_DIR}: reinstall mouchard (unzipped; its "
+                        "wheel ships them)")
     return CONFIG_DIR
 
 
 def datasette_settings(sql_time_limit_ms: int | None = None) -> dict:
-    """datasette/settings.json, with the time limit given on the command line."""
+    """mouchard's Datasette settings.json, with the time limit given on the command line."""
     settings = json.loads(SETTINGS_FILE.read_text(encoding="utf-8"))
     if sql_time_limit_ms is not None:
         settings["sql_time_limit_ms"] = sql_time_limit_ms

@@ -32,10 +32,10 @@ ENV_PROXY = "MOUCHARD_PROXY"  # --proxy
 ENV_CA_FILE = "MOUCHARD_CA_FILE"  # --ca-file
 ENV_BROWSER = "MOUCHARD_BROWSER"  # --browser
 ENV_DWELL = "MOUCHARD_DWELL"  # --dwell
-ENV_REDIS = "MOUCHARD_REDIS"  # --redis (distributed crawl)
+ENV_SCHEDULER = "MOUCHARD_SCHEDULER"  # --scheduler (a crawl on an existing Dask cluster)
 ENV_CACHE = "MOUCHARD_CACHE"  # the tracker-lists cache folder (lists go in $MOUCHARD_CACHE/lists)
 ENV_DEBUG = "MOUCHARD_DEBUG"  # tracebacks instead of one-line internal errors
-ENV_NAMES = (ENV_DB, ENV_PROXY, ENV_CA_FILE, ENV_BROWSER, ENV_DWELL, ENV_REDIS, ENV_CACHE, ENV_DEBUG)
+ENV_NAMES = (ENV_DB, ENV_PROXY, ENV_CA_FILE, ENV_BROWSER, ENV_DWELL, ENV_SCHEDULER, ENV_CACHE, ENV_DEBUG)
 
 DEFAULT_DB = "mouchard.db"
 DEFAULT_DWELL = 5.0  # seconds: why this value, and what it costs, in docs/crawl.md ("Dwell")
@@ -77,6 +77,13 @@ def lists_cache_root(env: Mapping[str, str] | None = None) -> Path | None:
     return Path(root) / "lists" if root else None
 
 
+def node_modules_dirs() -> list[Path]:
+    """Where the npm packages of package.json may be (installed by scripts/setup.sh, never copied into the
+    package): a checkout's node_modules, then the working directory's. Autoconsent's rules and the demo web's
+    libraries are looked up here, in this order."""
+    return [Path(__file__).resolve().parents[1] / "node_modules", Path.cwd() / "node_modules"]
+
+
 def evidence_dir(db: str | os.PathLike) -> Path:
     """Where a database keeps its evidence files (screenshots, HAR, registry copies): `<db>.evidence/`."""
     return Path(f"{db}.evidence")
@@ -95,6 +102,26 @@ def phases_for(consent: str = "all", gpc: bool = False) -> list[str]:
     if gpc:
         phases.append("gpc")
     return phases
+
+
+def scheduler_address(value: str | None) -> str | None:
+    """A Dask scheduler's address as given (`tcp://HOST:PORT` or `tls://HOST:PORT`), checked; None when not given.
+    Anything else (a path, credentials in the URL, another scheme) is a one-line UserError."""
+    if value is None:
+        return None
+    import urllib.parse
+
+    text = str(value).strip()
+    try:
+        parts = urllib.parse.urlsplit(text)
+        port = parts.port
+    except ValueError:
+        port, parts = None, None
+    if parts is None or parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None \
+            or parts.username or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise UserError(f"--scheduler {text[:200]!r}: expected a Dask scheduler address, tcp://HOST:PORT or "
+                        "tls://HOST:PORT")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _number(option: str, value: Any, low: float, high: float, *, integer: bool = False, env: str | None = None,
@@ -143,7 +170,7 @@ class CollectorSettings:
     autoconsent: bool = True  # DuckDuckGo's autoconsent rules besides our own (docs/consent.md)
     consent_wait: float = 6.0  # seconds to wait for a banner
     consent_reload: bool = True  # reload after the consent action
-    # The network collector's limits; None: its own defaults (crawler/browser/network.py MAX_REQUESTS,
+    # The network collector's limits; None: its own defaults (crawler/collectors/network.py MAX_REQUESTS,
     # VISIT_BODY_BUDGET, MAX_ASYNC_DEPTH: requests kept per visit, POST-body bytes per visit, async parents).
     max_requests: int | None = None
     visit_body_budget: int | None = None
@@ -194,14 +221,15 @@ class RunSettings:
     seed: int = DEFAULT_SEED
     screenshots: bool = False
     har: bool = False
-    redis: str | None = None
+    scheduler: str | None = None  # a Dask scheduler's address (tcp:// or tls://): the crawl runs on that cluster
+    workers: int = 0  # worker processes of a local Dask cluster (0: none, the crawl runs in one process)
     debug: bool = False
     collectors: CollectorSettings = CollectorSettings()
 
     OPTIONS = frozenset({
         "db", "proxy", "host_map", "ignore_https_errors", "ca_file", "browser", "browser_args", "no_sandbox",
         "concurrency", "timeout", "dwell", "consent", "gpc", "pages_per_site", "seed", "screenshots", "har",
-        "redis_url", "collectors",
+        "scheduler", "workers", "collectors",
     })
 
     @classmethod
@@ -233,7 +261,8 @@ class RunSettings:
             seed=_number("seed", given("seed", default=DEFAULT_SEED), -(1 << 63), (1 << 63) - 1, integer=True),
             screenshots=bool(options.get("screenshots")),
             har=bool(options.get("har")),
-            redis=given("redis_url", ENV_REDIS),
+            scheduler=scheduler_address(given("scheduler", ENV_SCHEDULER)),
+            workers=_number("workers", given("workers", default=0), 0, 256, integer=True),
             debug=debug_enabled(env),
             collectors=CollectorSettings.build(options.get("collectors")),
         )
@@ -264,4 +293,5 @@ class RunSettings:
         """The run's settings as `crawls.config` stores them (the network and browser have their own columns)."""
         return {"phases": list(self.phases), "concurrency": self.concurrency, "timeout": self.timeout,
                 "pages_per_site": self.pages_per_site, "seed": self.seed, "screenshots": self.screenshots,
-                "har": self.har, "dwell": self.dwell, "collectors": self.collectors.as_record()}
+                "har": self.har, "dwell": self.dwell, "collectors": self.collectors.as_record(),
+                "workers": self.workers, "scheduler": self.scheduler}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything mouchard needs on a fresh machine, idempotently: system packages (Chromium, Redis, Node),
+# Installs everything mouchard needs on a fresh machine, idempotently: system packages (Chromium, Node),
 # a virtualenv with the newest Python >= 3.12 found, the project with its test extras, and the npm packages.
 # On Debian/Ubuntu as root it uses apt-get; elsewhere it says what to install.
 set -euo pipefail
@@ -14,7 +14,6 @@ have_browser() {
   command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]
 }
 have_browser || need_apt+=(chromium)
-command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v make >/dev/null 2>&1 || need_apt+=(make)

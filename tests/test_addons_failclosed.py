@@ -14,10 +14,11 @@ import pytest
 from addons.detect_leaks import LeakStage, Redact
 from addons.pipeline import Analyser
 from addons.snapshots import FlowSnapshot
+from demoweb import DATA as SAMPLES
 from mouchard.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILE_PATH = ROOT / "tests" / "data" / "profiles" / "android.yml"
+PROFILE_PATH = SAMPLES / "profiles" / "android.yml"
 PROFILE = load_profile(PROFILE_PATH)
 GAID = PROFILE.value("advertising_id")
 PLACEHOLDER = "[redaction failed]"
@@ -195,8 +196,13 @@ def test_crawler_scans_run_off_the_event_loop_and_report_truncation(kind, monkey
         site = "news.example"
         stats = None
 
-        def __init__(self):
-            self.extra, self.requests = extra, requests
+        def __init__(self):  # the typed shared state of crawler/collectors/base.py, as the collector reads it
+            from crawler.collectors.base import Shared
+
+            self.requests, self.shared = requests, Shared(cookie_rows=extra.get("cookie_rows"))
+
+        def own(self, key, factory):
+            return extra.get("keylogging", factory())
 
         def count(self, *a):
             pass

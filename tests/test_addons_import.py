@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from demoweb import DATA as SAMPLES
 from mouchard.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILE_PATH = ROOT / "tests" / "data" / "profiles" / "android.yml"
+PROFILE_PATH = SAMPLES / "profiles" / "android.yml"
 PROFILE = load_profile(PROFILE_PATH)
 GAID = PROFILE.value("advertising_id")
 

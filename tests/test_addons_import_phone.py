@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from demoweb import DATA as SAMPLES
 from conftest import needs
 from leakscan import assert_no_planted_values
 from mouchard.budget import Budget
@@ -26,7 +27,7 @@ from mouchard.errors import UserError
 from mouchard.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILE_PATH = ROOT / "tests" / "data" / "profiles" / "android.yml"
+PROFILE_PATH = SAMPLES / "profiles" / "android.yml"
 PROFILE = load_profile(PROFILE_PATH)
 FEW = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -16,12 +16,13 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from demoweb import DATA as SAMPLES
 from mouchard.budget import Budget
 from mouchard.ios_report import LINE_LIMIT, NO_PAYLOAD, parse, sniff
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "data" / "phone_captures" / "App_Privacy_Report_sample.ndjson"
-PROFILE_PATH = ROOT / "tests" / "data" / "profiles" / "android.yml"
+PROFILE_PATH = SAMPLES / "profiles" / "android.yml"
 
 
 def mouchard(*args: str) -> subprocess.CompletedProcess:

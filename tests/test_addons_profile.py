@@ -17,10 +17,11 @@ from mitmproxy.test import taddons
 from addons.detect_leaks import DetectLeaks, LeakStage, Redact
 from addons.pipeline import Analyser
 from addons.snapshots import FlowSnapshot
+from demoweb import DATA as SAMPLES
 from mouchard.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILE_PATH = ROOT / "tests" / "data" / "profiles" / "android.yml"
+PROFILE_PATH = SAMPLES / "profiles" / "android.yml"
 GAID = load_profile(PROFILE_PATH).value("advertising_id")
 
 

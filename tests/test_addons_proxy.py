@@ -24,14 +24,15 @@ import pytest
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Message, Request, TextMessage
 
+from demoweb import DATA as SAMPLES
 from mouchard.leakdetect import LeakDetector
 from mouchard.profile import load_profile
-from web.sites.app_endpoints import BIG_BYTES
+from demoweb.sites.app_endpoints import BIG_BYTES
 from mouchard.store import readonly_uri
 from procs import stop_tree  # noqa: F401  (used here, and imported from here by other tests)
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILE_PATH = ROOT / "tests" / "data" / "profiles" / "android.yml"
+PROFILE_PATH = SAMPLES / "profiles" / "android.yml"
 PROFILE = load_profile(PROFILE_PATH)
 GAID = PROFILE.value("advertising_id")
 EMAIL = PROFILE.value("email")

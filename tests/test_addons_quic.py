@@ -28,11 +28,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from addons.quic import BLOCKED, UNREAD, client_hello_sni
+from demoweb import DATA as SAMPLES
 from mouchard.profile import load_profile
 from test_addons_proxy import BOUND, stop_tree
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILE_PATH = ROOT / "tests" / "data" / "profiles" / "android.yml"
+PROFILE_PATH = SAMPLES / "profiles" / "android.yml"
 GAID = load_profile(PROFILE_PATH).value("advertising_id")
 HOST = "api.example-sdk.com"
 GIVE_UP = 30.0  # seconds a QUIC client waits for an answer: a guard against hanging, not a timing assertion
@@ -253,7 +254,7 @@ def test_quic_passed_through_unread_is_recorded_as_missing(certs, tmp_path):
 
 
 def test_a_mode_without_udp_warns_that_quic_goes_unseen():
-    from addons.cli import _quic_warnings
+    from addons.api import quic_warnings as _quic_warnings
 
     assert _quic_warnings(["regular"]) == [
         "no mode receives UDP (regular): QUIC / HTTP/3 an app sends directly bypasses the proxy unseen; use "

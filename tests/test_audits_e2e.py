@@ -1,5 +1,5 @@
-"""A real audit of test-web sites: `mouchard audit` runs `mouchard crawl` into the bundle, finds the planted
-violations with evidence, the bundle verifies, and re-running the spec gives an empty `diff`."""
+"""A real audit of test-web sites: `mouchard audit` runs the crawl (mouchard.api.crawl) into the bundle, finds the
+planted violations with evidence, the bundle verifies, and re-running the spec gives an empty `diff`."""
 
 import json
 import os
@@ -48,7 +48,8 @@ def test_audit_runs_the_crawl_into_the_bundle(audits):
     provenance = json.loads((audits[0] / "provenance.json").read_text())
     web = [s for s in provenance["collectors"] if s["kind"] == "web"]
     assert web and all(s["status"] == "finished" for s in web), web
-    assert web[0]["command"][3:5] == ["crawl", "--db"] and (audits[0] / "logs" / web[0]["log"]).is_file()
+    assert (web[0]["job"], web[0]["crawl_id"]) == ("crawl", 1) and (audits[0] / "logs" / web[0]["log"]).is_file()
+    assert web[0]["options"]["settings"]["db"] == str(audits[0] / "audit.db")
     assert [r["kind"] for r in provenance["runs"]] == ["web"] and provenance["runs"][0]["browser_version"]
     conn = connect_readonly(audits[0] / 'audit.db', immutable=True)
     sites = {r[0] for r in conn.execute("SELECT DISTINCT site FROM visits WHERE status = 'ok'")}

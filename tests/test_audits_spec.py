@@ -1,10 +1,7 @@
 """The audit spec: every key parsed, every bad value a one-line error naming the key; the collector plan."""
 
-import os
-import stat
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -146,69 +143,83 @@ def test_documented_example_spec_parses(tmp_path):
 # -- the collector plan ------------------------------------------------------------------------------------------
 
 
-def test_plan_runs_each_collector_through_the_cli(tmp_path):
+def test_plan_calls_each_collector_through_the_api(tmp_path):
     spec = load_spec(DATA / "eu-news.yml")
+    db = str(tmp_path / "audit.db")
     steps = collect.plan(spec, tmp_path / "audit.db")
-    assert [s.kind for s in steps] == ["web", "web", "app", "brokers-fetch", "brokers-crawl"]
-    sites, urls = steps[0].args, steps[1].args
-    assert sites[:5] == ("crawl", "--db", str(tmp_path / "audit.db"), "--gpc", "--pages-per-site")
-    assert sites[5] == "3" and sites[-2:] == spec.targets.sites and "--consent" not in sites
-    for flag in ("--screenshots", "--har", "--ignore-https-errors", "--browser-arg=--lang=fr-FR"):
-        assert flag in sites
-    assert sites[sites.index("--seed") + 1] == "42" and sites[sites.index("--host-map") + 1] == "*=127.0.0.1"
-    assert urls[urls.index("--pages-per-site") + 1] == "0" and urls[-1] == spec.targets.urls[0]
-    assert steps[2].args == ("import", "--db", str(tmp_path / "audit.db"), "--profile", spec.targets.profile,
-                             "--app", "fr.example.news", spec.targets.app_capture[0])
-    assert steps[3].args[:6] == ("brokers", "fetch", "--db", str(tmp_path / "audit.db"), "--registry", "list")
-    assert "--from" in steps[3].args and steps[4].needs == "brokers-fetch"
-    assert steps[4].args[4:6] == ("--limit", "10") and "--browser-arg=--lang=fr-FR" in steps[4].args
+    assert [(s.kind, s.job) for s in steps] == [("web", "crawl"), ("web", "crawl"), ("app", "import_capture"),
+                                                ("brokers-fetch", "fetch_brokers"), ("brokers-crawl", "crawl_brokers")]
+    sites, urls = steps[0].options, steps[1].options
+    assert set(sites) == {"urls", "settings"} and sites["urls"] == spec.targets.sites
+    run = sites["settings"]
+    assert (run.db, run.phases, run.pages_per_site, run.seed, run.timeout, run.concurrency) == (
+        db, ("initial", "reject", "accept", "gpc"), 3, 42, 30.0, 2)
+    assert run.screenshots and run.har and run.network is spec.network and run.browser.args == ("--lang=fr-FR",)
+    assert (urls["urls"], urls["settings"].pages_per_site) == (spec.targets.urls, 0)
+    assert steps[2].options == {"capture": spec.targets.app_capture[0], "db": db, "profile": spec.targets.profile,
+                                "app": "fr.example.news"}
+    assert steps[3].options == {"registry": "list", "db": db, "source": spec.targets.brokers.source,
+                                "network": spec.network}
+    assert steps[4].needs == "brokers-fetch" and steps[4].options == {
+        "db": db, "limit": 10, "network": spec.network, "browser": None, "browser_args": ("--lang=fr-FR",),
+        "sandbox": True, "concurrency": 2}
+    record = steps[0].record()
+    assert record["settings"]["network"] == {"proxy": None, "host_map": ["*=127.0.0.1"], "ignore_https_errors": True,
+                                             "ca_file": None}
+    assert steps[2].describe() == (f"import_capture(capture={spec.targets.app_capture[0]!r}, db={db!r}, "
+                                   f"profile={spec.targets.profile!r}, app='fr.example.news')")
 
 
-@pytest.mark.parametrize("phases, runs", [
-    (("initial", "reject", "accept"), [(None, False)]),  # the crawler's default: all three
-    (("initial", "reject", "accept", "gpc"), [(None, True)]),
-    (("initial",), [("none", False)]),
-    (("initial", "gpc"), [("none", True)]),
-    (("reject", "accept"), [("reject", False), ("accept", False)]),
-    (("gpc",), [("none", True)]),
+@pytest.mark.parametrize("phases, crawled", [
+    (("initial", "reject", "accept"), ("initial", "reject", "accept")),
+    (("initial", "reject", "accept", "gpc"), ("initial", "reject", "accept", "gpc")),
+    (("initial",), ("initial",)),
+    (("initial", "gpc"), ("initial", "gpc")),
+    (("reject", "accept"), ("initial", "reject", "accept")),  # one crawl: initial is always visited first
+    (("accept",), ("initial", "accept")),
+    (("gpc",), ("initial", "gpc")),
 ])
-def test_consent_phases_map_to_crawl_flags(phases, runs):
-    assert collect.consent_runs(phases) == runs
+def test_consent_phases_map_to_one_crawl(phases, crawled):
+    assert collect.crawl_phases(phases) == crawled
 
 
-def fake_mouchard(tmp_path, script: str) -> str:
-    """A stand-in for `python` that plays a collector (argv[1:] = -m mouchard ...)."""
-    path = tmp_path / "fake-python"
-    path.write_text("#!/bin/sh\n" + textwrap.dedent(script))
-    path.chmod(path.stat().st_mode | stat.S_IEXEC)
-    return str(path)
-
-
-def test_unavailable_collectors_are_recorded_not_fatal(tmp_path):
-    python = fake_mouchard(tmp_path, """
-        case "$3" in
-          crawl) echo "mouchard: no Chromium found" >&2; exit 1;;
-          import) echo "importing"; exit 0;;
-          brokers) echo "Traceback..."; echo "mouchard: registry server said 503" >&2; exit 1;;
-        esac
-    """)
-    spec = load_spec(DATA / "eu-news.yml")
-    results = collect.run(collect.plan(spec, tmp_path / "audit.db"), tmp_path / "logs", python=python)
+def test_failed_collectors_are_recorded_not_fatal(tmp_path):
+    """Real jobs in real children, each failing its own way: a browser that does not exist (the job's UserError), a
+    capture that is no capture, a registry file that is not a table; the broker crawl then does not run."""
+    (tmp_path / "junk.har").write_text("not a capture")
+    (tmp_path / "junk.csv").write_bytes(b"\x00\xff\xfe garbage")
+    (tmp_path / "phone.yml").write_bytes((DATA / "phone.yml").read_bytes())
+    spec = parse_spec({"case": "C-1", "jurisdiction": "eu", "phases": ["initial"],
+                       "targets": {"urls": ["https://a.example/"], "app_capture": "junk.har", "profile": "phone.yml",
+                                   "brokers": {"registry": "list", "from": "junk.csv"}}},
+                      source="s.yml", folder=tmp_path)
+    steps = collect.plan(spec, tmp_path / "audit.db", browser=str(tmp_path / "no-chromium"))
+    results = collect.run(steps, tmp_path / "logs")
     assert [(r.kind, r.status) for r in results] == [
-        ("web", "failed"), ("web", "failed"), ("app", "finished"), ("brokers-fetch", "failed"),
-        ("brokers-crawl", "not-run")]
-    assert results[0].reason == "`mouchard crawl` exited with status 1: mouchard: no Chromium found"
-    assert results[3].reason == "`mouchard brokers fetch` exited with status 1: mouchard: registry server said 503"
-    assert results[4].reason == "needs a finished brokers-fetch step first" and results[4].log is None
-    log = (tmp_path / "logs" / results[2].log).read_text()
-    assert log.startswith("$ mouchard import --db") and "importing" in log
-    assert all(r.started_at and r.finished_at for r in results[:4])
+        ("web", "failed"), ("app", "failed"), ("brokers-fetch", "failed"), ("brokers-crawl", "not-run")]
+    assert [r.reason for r in results[:3]] == [
+        f"crawl: browser not found or not executable: {tmp_path / 'no-chromium'}",
+        f"import_capture: {tmp_path / 'junk.har'} is neither a mitmproxy capture (.mitm), a HAR file nor a pcap/pcapng "
+        "capture",
+        f"fetch_brokers: {tmp_path / 'junk.csv'}: no header row found in the first 10 rows (expected columns such as a "
+        "broker name and a website)"]
+    assert results[3].reason == "needs a finished brokers-fetch step first" and results[3].log is None
+    log = (tmp_path / "logs" / results[1].log).read_text()
+    assert log.startswith("# mouchard.api.import_capture(capture=")
+    assert all(r.started_at and r.finished_at and r.crawl_id is None for r in results[:3])
+def test_collectors_write_the_bundle_database_only(tmp_path, monkeypatch):
+    """The job gets its database as an argument: $MOUCHARD_DB (the user's own database) is never written."""
+    monkeypatch.setenv("MOUCHARD_DB", str(tmp_path / "users.db"))
+    spec = parse_spec({"case": "C-1", "jurisdiction": "eu",
+                       "targets": {"app_capture": "capture.har", "profile": "phone.yml"}}, source="s", folder=DATA)
+    (result,) = collect.run(collect.plan(spec, tmp_path / "a.db"), tmp_path / "logs")
+    assert (result.status, result.reason, result.crawl_id) == ("finished", "", 1), result
+    assert (tmp_path / "a.db").is_file() and not (tmp_path / "users.db").exists()
 
 
-def test_collectors_do_not_inherit_the_users_database(tmp_path, monkeypatch):
-    python = fake_mouchard(tmp_path, 'echo "db=${MOUCHARD_DB:-unset}"\n')
-    monkeypatch.setenv("MOUCHARD_DB", "/somewhere/else.db")
-    step = collect.Step("app: x", "app", ("import", "--db", str(tmp_path / "a.db"), "x.har"))
-    (result,) = collect.run([step], tmp_path / "logs", python=python)
-    assert "db=unset" in (tmp_path / "logs" / result.log).read_text()
-    assert os.environ["MOUCHARD_DB"] == "/somewhere/else.db"
+def test_the_crawl_uses_the_specs_network_not_the_environments(tmp_path, monkeypatch):
+    """The plan shows the spec's network: a $MOUCHARD_PROXY of the auditor's shell does not change what runs."""
+    monkeypatch.setenv("MOUCHARD_PROXY", "http://127.0.0.1:9")
+    spec = parse_spec({"case": "C-1", "jurisdiction": "eu", "targets": {"sites": ["https://a.example/"]}}, source="s")
+    (step,) = collect.plan(spec, tmp_path / "a.db")
+    assert step.options["settings"].network.proxy is None and step.record()["settings"]["network"]["proxy"] is None

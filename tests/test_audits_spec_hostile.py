@@ -68,16 +68,16 @@ def test_spec_never_names_an_executable(path):
 def test_allowed_flags_pass_and_reach_the_crawl_as_one_token(flag, tmp_path):
     spec = parse(args=[flag])
     steps = collect.plan(spec, tmp_path / "audit.db")
-    assert f"--browser-arg={flag}" in steps[0].args
+    assert steps[0].options["settings"].browser.args == (flag,)
     assert flag.partition("=")[0] in BROWSER_FLAGS
 
 
 def test_browser_comes_from_the_command_line_and_is_recorded(tmp_path):
     spec = parse(args=["--lang=fr-FR"])
     steps = collect.plan(spec, tmp_path / "audit.db", browser="/usr/bin/chromium", no_sandbox=True)
-    web = steps[0].args
-    assert web[web.index("--browser") + 1] == "/usr/bin/chromium" and "--no-sandbox" in web
-    assert "--browser" not in collect.plan(spec, tmp_path / "audit.db")[0].args
+    web = steps[0].options["settings"].browser
+    assert (web.executable, web.sandbox) == ("/usr/bin/chromium", False)
+    assert collect.plan(spec, tmp_path / "audit.db")[0].options["settings"].browser.sandbox
 
 
 def test_plan_says_what_will_run_before_it_runs(tmp_path):
@@ -93,7 +93,9 @@ def test_plan_says_what_will_run_before_it_runs(tmp_path):
     assert "network: proxy http://10.0.0.1:8080; host map *=127.0.0.1" in text
     assert f"browser: {info['path']}" in text and "flags from the spec: --lang=fr-FR" in text
     assert "sandboxed" in text and "WITHOUT" not in text
-    assert any(line.startswith("  will run: mouchard crawl --db ") for line in lines)
+    assert any(line.startswith(f"  will run: mouchard.api.crawl(urls=['https://a.example/', 'https://b.example/'], "
+                               f"settings={{'db': {str(tmp_path / 'audit.db')!r}, 'phases': ['initial', 'gpc'],")
+               for line in lines), lines
 
 
 def test_from_db_never_runs_a_path_from_the_spec(tmp_path):

@@ -9,9 +9,9 @@ from playwright import sync_api  # a hard dependency: a missing one is an error,
 
 from crawler.browser.profile import new_profile, remove_profile
 from mouchard.browser import find_browser, launch_options
-from web.sites import expected
-from web.sites.hostile import BAD_TLS_HOST, NXDOMAIN_HOST
-from web.sites.publishers import PUBLISHERS
+from demoweb.sites import expected
+from demoweb.sites.hostile import BAD_TLS_HOST, NXDOMAIN_HOST
+from demoweb.sites.publishers import PUBLISHERS
 
 pytestmark = pytest.mark.browser
 

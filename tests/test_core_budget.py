@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
+from demoweb import DATA as SAMPLES
 from mouchard.budget import Budget, RedactionIncomplete
 from mouchard.leakdetect import LeakDetector
 from mouchard.location import PositionFinder
@@ -17,7 +18,7 @@ from mouchard.profile import load_profile
 from mouchard.redact import Redactor
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILE = load_profile(ROOT / "tests" / "data" / "profiles" / "android.yml")
+PROFILE = load_profile(SAMPLES / "profiles" / "android.yml")
 GAID = PROFILE.value("advertising_id")
 DETECTOR = LeakDetector.for_profile(PROFILE)
 

@@ -75,5 +75,8 @@ def test_importing_every_core_module_loads_no_heavy_framework():
     assert out.stdout.strip() == "[]"
 
 
-def test_datasette_config_folder_is_not_a_package():
-    assert not (ROOT / "datasette" / "__init__.py").exists()
+def test_datasette_files_are_data_not_a_package():
+    # Datasette loads the plugins by path; as a package they would also be importable modules of mouchard's core.
+    folder = ROOT / "mouchard" / "datasette_files"
+    assert (folder / "plugins").is_dir() and not (folder / "__init__.py").exists()
+    assert not (ROOT / "datasette").exists(), "the Datasette files moved to mouchard/datasette_files/"

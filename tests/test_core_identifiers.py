@@ -16,6 +16,7 @@ import brotli
 import pytest
 import zstandard
 
+from demoweb import DATA as SAMPLES
 from mouchard.encodings import base64_stable_parts, encoded_forms
 from mouchard.errors import UserError
 from mouchard.identifiers import luhn_digit, normal_forms, split_e164
@@ -26,7 +27,7 @@ from mouchard.profile import Position, load_profile, parse_profile
 from mouchard.redact import Redactor
 
 DATA = Path(__file__).parent / "data"
-PROFILE = load_profile(DATA / "profiles" / "android.yml")
+PROFILE = load_profile(SAMPLES / "profiles" / "android.yml")
 GAID = "38400000-8cf0-11bd-b23e-10b96e40000d"
 EMAIL = "jean.dupont.mouchard@example.org"
 
@@ -47,7 +48,7 @@ def test_example_profiles_load_with_every_documented_key():
     assert set(PROFILE.needles()) == {"advertising_id", "android_id", "imei", "serial", "imsi", "wifi_mac",
                                       "bluetooth_mac", "ssid", "bssid", "phone", "email", "name", "contact"}
     assert PROFILE.position == Position(48.85837, 2.29448, 200.0)
-    ios = load_profile(DATA / "profiles" / "ios.yml")
+    ios = load_profile(SAMPLES / "profiles" / "ios.yml")
     assert ios.platform == "ios" and ios.value("idfv")
 
 

@@ -15,12 +15,12 @@ import hashlib
 import json
 import random
 import urllib.parse
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from demoweb import DATA as SAMPLES
 from mouchard.budget import Budget
 from mouchard.identifiers import normal_forms
 from mouchard.leakdetect import LeakDetector, as_hay
@@ -361,7 +361,7 @@ def test_plain_email_normalisations_are_found_and_redacted():
 def test_needle_count_stays_reasonable():
     """Each part adds its forms in every encoding: the android profile went from 2931 needles to 3260 (name parts
     and e-mail normalisations); a bound, so that other kinds' new forms do not break this test."""
-    android = LeakDetector.for_profile(load_profile(Path(__file__).parent / "data" / "profiles" / "android.yml"))
+    android = LeakDetector.for_profile(load_profile(SAMPLES / "profiles" / "android.yml"))
     assert 3000 < android.needle_count < 4000
 
 

@@ -10,9 +10,9 @@ Which cases, to stay cheap on two cores: the proxy gets the four signals (cheap,
 its own mechanism: the parent-death signal). `serve` gets SIGINT, SIGTERM and SIGHUP (cheap; no child to orphan, so
 no SIGKILL case). `crawl` (Scrapy's own handlers) gets SIGINT — the inherited-ignored case — and SIGHUP, which
 follows whatever handles SIGTERM (mouchard.lifecycle.follow_sigterm), so it stands for SIGTERM; its SIGKILL case is
-test_crawler_resume. `worker` is covered through `crawl --redis --workers 1` (SIGTERM forwarded to the worker, and
-the worker's parent-death signal after SIGKILL); its own handlers are `crawl`'s (run_stoppable). `demo` gets SIGTERM
-(forwarded to the running step) and SIGKILL (the step's parent-death signal).
+test_crawler_resume. A crawl on a local Dask cluster (`crawl --workers 1`) gets SIGTERM (its crawls in flight
+stopped, the cluster closed, the shard merged) and SIGKILL (the worker dies with its parent, the crawl child with
+the worker). `demo` gets SIGTERM (forwarded to the running step) and SIGKILL (the step's parent-death signal).
 """
 
 from __future__ import annotations
@@ -32,10 +32,12 @@ import httpx
 import psutil
 import pytest
 
+from demoweb import DATA as SAMPLES
 from mouchard.lifecycle import STOP_SIGNALS, StopSignals, Stopped
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILE_PATH = ROOT / "tests" / "data" / "profiles" / "android.yml"
+PROFILE_PATH = SAMPLES / "profiles" / "android.yml"
+AUDIT_DATA = ROOT / "tests" / "data" / "audits"  # a phone capture and its device profile, for an audit
 PUBLISHERS = ["www.example-news.fr", "www.daily-example.co.uk", "shop.example-store.com",
               "blog.example-user.github.io", "www.example-campaign.org", "www.clean-example.org"]
 MARKER = "MOUCHARD_LIFECYCLE_TEST"
@@ -208,6 +210,17 @@ def test_stop_signals_are_handled_even_when_inherited_ignored():
             signal.signal(signum, handler)
 
 
+def test_a_stop_handled_by_a_nested_handler_is_noted_by_the_outer_one():
+    """run_in_child's handlers replace the demo's while a job runs: the demo still learns which stop arrived."""
+    with StopSignals() as outer:
+        with StopSignals(raising=False) as inner:
+            signal.raise_signal(signal.SIGHUP)  # noted by the inner one only (it does not raise)
+        assert inner.received == outer.received == signal.SIGHUP
+        with StopSignals(raising=False):
+            signal.raise_signal(signal.SIGTERM)
+        assert outer.received == signal.SIGHUP  # the first stop is the one kept
+
+
 def test_a_stop_is_passed_on_to_the_running_child_and_its_group_is_swept(tmp_path):
     code = ("import signal, time; signal.signal(signal.SIGTERM, lambda *a: exit(7)); print('ready', flush=True); "
             "time.sleep(3600)")
@@ -288,18 +301,65 @@ def test_crawl_started_by_a_script_stops_whole_and_finishes_interrupted(signum, 
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=lambda s: signal.Signals(s).name)
-def test_crawl_with_local_workers_stops_its_workers(signum, started, testweb, redis_url, tmp_path):
-    db = tmp_path / "distributed.db"
-    shard = Path(f"{db}.shards") / "worker-1.db"
+def test_crawl_on_a_local_cluster_stops_its_workers(signum, started, testweb, tmp_path):
+    """`crawl --workers 1`: a local Dask cluster whose worker runs the crawl in a child. SIGTERM: the crawl in flight
+    ends `interrupted`, the cluster closes, the shard is merged and the run is `interrupted`. SIGKILL: the worker
+    process dies with its parent (Dask watches it) and the crawl child with the worker (its parent-death signal),
+    still ending its crawl `interrupted` in the shard."""
+    db = tmp_path / "cluster.db"
+    shards = Path(f"{db}.shards")
     crawl = started("crawl", "--db", db, "--consent", "none", "--concurrency", "1", "--timeout", "20",
-                    "--redis", redis_url, "--workers", "1", *_flags(testweb),
+                    "--workers", "1", *_flags(testweb),
                     *[testweb.url(host, f"/?lifecycle={uuid.uuid4().hex[:6]}") for host in PUBLISHERS])
-    crawl.wait_for(lambda: rows(shard, "SELECT id FROM visits"), "visit recorded by the worker")
+
+    def shard_visits() -> list[dict]:
+        return [v for shard in shards.glob("*/worker-0.db") for v in rows(shard, "SELECT id FROM visits")]
+
+    crawl.wait_for(shard_visits, "visit recorded by the worker")
     crawl.stop(signum)
     crawl.assert_nothing_left()
-    assert_interrupted_with_its_visits(shard, crawl)
+    (shard,) = shards.glob("*/worker-0.db")
+    crawls = rows(shard, "SELECT status FROM crawls ORDER BY id")
+    assert [c["status"] for c in crawls][-1] == "interrupted", crawl.output()[-2000:]
+    assert {c["status"] for c in crawls[:-1]} <= {"finished"}
+    visits = rows(shard, "SELECT id FROM visits")
+    assert 1 <= len(visits) < len(PUBLISHERS)
     if signum != signal.SIGKILL:
-        assert "shards are kept" in crawl.output()
+        run = rows(db, "SELECT status, summary FROM crawls WHERE kind = 'web'")
+        assert [r["status"] for r in run] == ["interrupted"], crawl.output()[-2000:]
+        assert json.loads(run[0]["summary"])["visits"] == len(rows(db, "SELECT id FROM visits")) == len(visits)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_audit_stopped_mid_crawl_seals_what_it_collected(started, testweb, tmp_path):
+    """SIGTERM reaches the audit's running collector (a crawl in a child process): the crawl ends `interrupted`
+    with its visits, the steps left do not run, and the bundle is still written, verifiable, saying so."""
+    import yaml
+
+    spec = tmp_path / "spec.yml"
+    spec.write_text(yaml.safe_dump({
+        "case": "STOP-1", "jurisdiction": "eu", "phases": ["initial"], "concurrency": 1, "timeout": 20,
+        "targets": {"urls": [testweb.url(host) for host in PUBLISHERS],
+                    "app_capture": str(AUDIT_DATA / "capture.har"), "profile": str(AUDIT_DATA / "phone.yml")},
+        "network": {"host_map": ["*=127.0.0.1"], "ignore_https_errors": True}}))
+    bundle = tmp_path / "bundle"
+    audit = started("audit", spec, "--out", bundle)
+    audit.wait_for(lambda: rows(bundle / "audit.db", "SELECT id FROM visits"), "visit recorded by the audit's crawl")
+    code = audit.stop(signal.SIGTERM)
+    audit.assert_nothing_left()
+    assert code == 130, audit.output()[-3000:]
+    steps = json.loads((bundle / "provenance.json").read_text())["collectors"]
+    assert [(s["kind"], s["status"], s["reason"]) for s in steps] == [
+        ("web", "interrupted", "run 1 ended interrupted (stopped by SIGTERM)"),
+        ("app", "not-run", "the audit was stopped by SIGTERM")], audit.output()[-3000:]
+    run = rows(bundle / "audit.db", "SELECT kind, status FROM crawls WHERE kind != 'audit'")
+    visits = rows(bundle / "audit.db", "SELECT id FROM visits")
+    assert run == [{"kind": "web", "status": "interrupted"}] and 1 <= len(visits) < len(PUBLISHERS)
+    assert "web: 6 urls, consent phases initial: interrupted" in audit.output()
+    from mouchard import api
+
+    assert api.verify(bundle).ok
 
 
 @pytest.mark.browser

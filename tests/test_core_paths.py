@@ -172,10 +172,10 @@ def test_kept_bodies_are_recorded_relative_to_the_evidence_folder_with_a_sniffed
 
 
 def test_keep_bodies_outside_the_evidence_folder_is_refused(tmp_path):
-    from addons.cli import _common
+    from addons.api import check_keep_bodies
 
     with pytest.raises(UserError, match="evidence folder"):
-        _common("p.yml", None, str(tmp_path / "c.db"), 1, str(tmp_path / "elsewhere"), None)
+        check_keep_bodies(str(tmp_path / "c.db"), str(tmp_path / "elsewhere"))
 
 
 def test_sniffing_reads_bytes_not_claims():

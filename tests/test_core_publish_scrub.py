@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from demoweb import DATA as SAMPLES
 from data.app_corpus.generate import ENCODINGS, location_forms
 from mouchard.brokers import email_personal
 from mouchard.cli import cli
@@ -28,8 +29,8 @@ from mouchard.schema import TABLES
 from mouchard.store import Store
 
 DATA = Path(__file__).parent / "data"
-PROFILES = (DATA / "profiles" / "android.yml", DATA / "profiles" / "ios.yml")
-CA_2025 = DATA / "brokers" / "ca-registry-2025.csv"
+PROFILES = (SAMPLES / "profiles" / "android.yml", SAMPLES / "profiles" / "ios.yml")
+CA_2025 = SAMPLES / "brokers" / "ca-registry-2025.csv"
 
 
 def planted() -> list[tuple[str, str, str]]:

@@ -37,3 +37,28 @@ def test_classify_without_a_database_is_one_line(tmp_path):
     out = subprocess.run([sys.executable, "-m", "mouchard", "classify", "--db", str(tmp_path / "none.db")],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "no database" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_classify_through_the_api(tmp_path):
+    from mouchard import api
+    from mouchard.errors import UserError
+
+    db = tmp_path / "a.db"
+    with Store(db) as store:
+        crawl = store.start_crawl("web")
+        with store.transaction() as tx:
+            visit = tx.insert("visits", {"crawl_id": crawl, "key": "k", "url": "https://www.example-news.fr/",
+                                         "site": "example-news.fr"})
+            tx.insert("requests", {"visit_id": visit, "url": "https://stats.g.doubleclick.net/g/collect",
+                                   "resource_type": "image"})
+    changed = api.classify(str(db))
+    assert changed["requests"] == 1 and changed["brokers"] == 0
+    assert api.classify(str(db))["requests"] == 0  # nothing left to change
+    with Store(db) as store:
+        assert [r["status"] for r in store.rows("SELECT status FROM crawls WHERE kind = 'classify'")] == ["finished"] * 2
+    try:
+        api.classify(str(tmp_path / "none.db"))
+    except UserError as error:
+        assert "no database" in str(error)
+    else:
+        raise AssertionError("no UserError for a missing database")

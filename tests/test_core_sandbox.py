@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mouchard import browser
-from web.sites import hostile
+from demoweb.sites import hostile
 
 pytestmark = [pytest.mark.browser]
 
@@ -145,7 +145,7 @@ def test_every_project_launch_of_chromium_goes_through_the_launcher():
     """The sandbox has one mechanism: no file starts Chromium with its own executable_path or base_args."""
     root = Path(__file__).resolve().parents[1]
     offenders = []
-    for folder in ("mouchard", "crawler", "addons", "audits", "benchmarks", "datasette", "tests"):
+    for folder in ("mouchard", "crawler", "addons", "audits", "benchmarks", "demoweb", "tests"):
         for path in (root / folder).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             if path.name in ("browser.py", "test_core_sandbox.py") and path.parent.name in ("mouchard", "tests"):

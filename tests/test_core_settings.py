@@ -17,7 +17,7 @@ from mouchard.net import NetworkOptions
 from mouchard.settings import ENV_NAMES, RunSettings
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("mouchard", "crawler", "addons", "audits", "datasette")
+PACKAGES = ("mouchard", "crawler", "addons", "audits", "demoweb")  # mouchard/ holds the Datasette plugins
 SETTINGS_MODULE = ROOT / "mouchard" / "settings.py"
 ENV_CONSTANTS = {name for name in dir(run_settings) if name.startswith("ENV_") and name != "ENV_NAMES"}
 ENV_GETTERS = {"get", "pop", "setdefault", "__getitem__"}
@@ -100,7 +100,7 @@ def test_settings_module_is_where_the_variables_are_read():
     assert sorted(hit.split(" ", 2)[2].split(" ")[0] for hit in hits) == sorted(ENV_CONSTANTS)
     assert sorted(ENV_NAMES) == sorted(getattr(run_settings, name) for name in ENV_CONSTANTS) == [
         "MOUCHARD_BROWSER", "MOUCHARD_CACHE", "MOUCHARD_CA_FILE", "MOUCHARD_DB", "MOUCHARD_DEBUG", "MOUCHARD_DWELL",
-        "MOUCHARD_PROXY", "MOUCHARD_REDIS"]
+        "MOUCHARD_PROXY", "MOUCHARD_SCHEDULER"]
 
 
 @pytest.mark.parametrize("source, what", [
@@ -137,11 +137,11 @@ def test_defaults_without_options_or_environment():
 
 def test_environment_fills_what_options_do_not_give():
     env = {"MOUCHARD_DB": "/data/env.db", "MOUCHARD_PROXY": "http://127.0.0.1:8080", "MOUCHARD_DWELL": "1.5",
-           "MOUCHARD_BROWSER": "/usr/bin/chromium", "MOUCHARD_REDIS": "redis://127.0.0.1:6379/0",
+           "MOUCHARD_BROWSER": "/usr/bin/chromium", "MOUCHARD_SCHEDULER": "tcp://10.0.0.5:8786",
            "MOUCHARD_DEBUG": "1"}
     run = RunSettings.from_options(env=env)
-    assert (run.db, run.network.proxy, run.dwell, run.browser.executable, run.redis, run.debug) == (
-        "/data/env.db", "http://127.0.0.1:8080", 1.5, "/usr/bin/chromium", "redis://127.0.0.1:6379/0", True)
+    assert (run.db, run.network.proxy, run.dwell, run.browser.executable, run.scheduler, run.debug) == (
+        "/data/env.db", "http://127.0.0.1:8080", 1.5, "/usr/bin/chromium", "tcp://10.0.0.5:8786", True)
 
 
 def test_options_win_over_the_environment():
@@ -207,7 +207,7 @@ def test_as_record_is_what_crawls_config_keeps():
                                    "keylogging_fields": 12, "pixels": True, "id_syncs": True, "fingerprinting": True,
                                    "fingerprinting_workers": True, "autoconsent": True, "consent_wait": 6.0,
                                    "consent_reload": True, "max_requests": None, "visit_body_budget": None,
-                                   "async_stack_depth": None}}
+                                   "async_stack_depth": None}, "workers": 0, "scheduler": None}
 
 
 # -- dead keys and the evidence folder -----------------------------------------------------------------------------
@@ -240,40 +240,25 @@ class FakeProcess:
         return None
 
 
-def test_crawl_and_worker_keep_evidence_in_the_same_folder(tmp_path, monkeypatch):
-    """Without --screenshots or --har the worker used to pass no evidence folder (consent banner screenshots then
-    went under a root the visit rows did not know); now both derive it from the database the same way."""
-    import crawler.cli as crawl_cli
-    import crawler.worker_cli as worker_cli
+def test_the_crawl_keeps_evidence_in_the_folder_its_settings_derive(tmp_path, monkeypatch):
+    """The spider's evidence folder and the Scrapy setting both come from RunSettings.evidence_dir (a crawl on a
+    cluster runs the same crawl_sites into each shard, so every worker derives it the same way)."""
+    import crawler.crawl as crawl_module
     import scrapy.crawler
     from crawler.browser.launch import LaunchPlan
-    from crawler.cli import Ledger
+    from crawler.crawl import Ledger
     from mouchard.browser import browser_version, find_browser, sandbox
 
-    import crawler.summary
-
-    for module in (crawl_cli, crawler.summary):  # logging set-up of a real run: not in the test process
-        monkeypatch.setattr(module, "quiet_logs", lambda: None)
     monkeypatch.setattr(scrapy.crawler, "CrawlerProcess", FakeProcess)
     FakeProcess.seen = []
     db = str(tmp_path / "crawl.db")
     executable = find_browser("/usr/bin/chromium")
     plan = LaunchPlan(executable, NetworkOptions(), (), version=browser_version(executable), sandbox=sandbox(True))
-    crawl_cli._run([], ["initial"], Ledger(), db=db, crawl_id=1, plan=plan, net=NetworkOptions(), concurrency=1,
-                   timeout=5.0, pages_per_site=0, seed=1, screenshots=False, har=False)
+    run = RunSettings.from_options(env={}, db=db, concurrency=1, timeout=5.0, consent="none")
+    crawl_module._run([], Ledger(), run=run, crawl_id=1, plan=plan)
     [(crawl_settings, crawl_kwargs)] = FakeProcess.seen
-
-    captured = []
-    monkeypatch.setattr(worker_cli, "_run_spider",
-                        lambda cls, settings, kwargs: captured.append((settings, kwargs)) or ("finished", {}))
-    frontier = SimpleNamespace(run="run-1", config=lambda: {"crawl": {"phases": ["initial"], "timeout": 5.0}})
-    worker_cli.run_browser_worker(frontier=frontier, redis_url="redis://127.0.0.1:1/0", db=db, name="w1", lease=30.0,
-                                  concurrency=1, browser="/usr/bin/chromium", browser_args=(), net=NetworkOptions(),
-                                  no_sandbox=True)
-    [(worker_settings_, worker_kwargs)] = captured
     expected = f"{db}.evidence"
     assert (crawl_settings["MOUCHARD_EVIDENCE_DIR"], crawl_kwargs["evidence_dir"]) == (expected, expected)
-    assert (worker_settings_["MOUCHARD_EVIDENCE_DIR"], worker_kwargs["evidence_dir"]) == (expected, expected)
 
 
 # -- the Scrapy side: one key holds the typed settings; only crawler/settings.py names MOUCHARD_* keys it reads ------
@@ -281,9 +266,6 @@ def test_crawl_and_worker_keep_evidence_in_the_same_folder(tmp_path, monkeypatch
 CRAWLER_SETTINGS_MODULE = ROOT / "crawler" / "settings.py"
 SCRAPY_GETTERS = {"get", "getint", "getbool", "getfloat", "getlist", "getdict", "getdictorlist", "getwithbase",
                   "getpriority"}
-# Not converted yet: the Redis queue that the distributed engine replaces. The list may only shrink: a new reader
-# anywhere else fails the test.
-NOT_CONVERTED = {"crawler/distributed.py"}
 
 
 def scrapy_setting_reads(source: str, filename: str = "<source>") -> list[str]:
@@ -310,7 +292,7 @@ def test_only_crawler_settings_reads_mouchard_scrapy_settings_by_name():
         hits = scrapy_setting_reads(path.read_text(encoding="utf-8"), relative)
         if hits:
             readers[relative] = hits
-    assert {k: v for k, v in readers.items() if k not in NOT_CONVERTED} == {}
+    assert readers == {}
     assert scrapy_setting_reads(CRAWLER_SETTINGS_MODULE.read_text(encoding="utf-8"))  # the readers live there
 
 
@@ -350,7 +332,7 @@ def spider_with(run: RunSettings | None):
 
 def test_switched_off_collectors_are_left_out_and_others_read_their_fields():
     all_on = [c.name for c in spider_with(None).collectors]
-    assert all_on == ["network", "cookies", "storage", "consent", "bidding", "replay", "keylogging", "pixels",
+    assert all_on == ["network", "script_cookies", "cookies", "storage", "consent", "bidding", "replay", "keylogging", "pixels",
                       "idsync", "fingerprinting", "evidence"]
     switches = run_settings.CollectorSettings(keylogging=False, pixels=False, consent_wait=1.5, autoconsent=False,
                                               fingerprinting_workers=False, max_requests=7, async_stack_depth=0)

@@ -8,15 +8,15 @@ import json
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from demoweb import DATA as SAMPLES
 from mouchard.store import INT64_MAX, INT64_MIN, OUT_OF_RANGE, Store
 
-PROFILE = Path(__file__).parent / "data" / "profiles" / "android.yml"
+PROFILE = SAMPLES / "profiles" / "android.yml"
 TMAX = 123456789012345678901  # 21 digits: the OpenRTB timeout a hostile exchange or app sends
 
 

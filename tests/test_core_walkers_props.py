@@ -12,6 +12,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from demoweb import DATA as SAMPLES
 from mouchard.bodies import decompress
 from mouchard.budget import Budget
 from mouchard.leakdetect import LeakDetector
@@ -19,7 +20,7 @@ from mouchard.location import WINDOW, PositionFinder
 from mouchard.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILE = load_profile(ROOT / "tests" / "data" / "profiles" / "android.yml")
+PROFILE = load_profile(SAMPLES / "profiles" / "android.yml")
 GAID = PROFILE.value("advertising_id")
 DETECTOR = LeakDetector.for_profile(PROFILE)
 FINDER = PositionFinder(PROFILE.position)

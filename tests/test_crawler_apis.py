@@ -1,5 +1,5 @@
 """The whole fingerprinting catalogue in a real crawl of one test-web page per API family
-(tests/web/sites/apis_lab.py): every catalogue entry this Chromium exposes is called by some page and recorded
+(demoweb/sites/apis_lab.py): every catalogue entry this Chromium exposes is called by some page and recorded
 with exactly the calls it makes (API, arguments, calling script, line, function), large return values as their
 SHA-256, the cookie names a `document.cookie` read saw; and every catalogue function, its property descriptor, the
 objects holding it and the window's globals look to the page exactly as in a bare Playwright visit.
@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import needs
-from web.sites import apis_lab
-from web.sites.apis_lab import ABSENT_APIS, EXPECTED_CALLS, HOST, PAGES
+from demoweb.sites import apis_lab
+from demoweb.sites.apis_lab import ABSENT_APIS, EXPECTED_CALLS, HOST, PAGES
 
 from mouchard.fingerprinting import APIS, LISTENED_EVENTS
 

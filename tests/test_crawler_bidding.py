@@ -16,8 +16,8 @@ import pytest
 from conftest import needs
 from crawler.collectors.base import Ref
 from crawler.collectors.bidding import gpt_rows, prebid_rows, wire_rows
-from web.sites import bidding
-from web.sites.consent_lib import missing_packages
+from demoweb.sites import bidding
+from demoweb.sites.consent_lib import missing_packages
 
 DATA = Path(__file__).parent / "data" / "openrtb"
 MISSING = missing_packages(("prebid.js", "@iabtcf/core", "@iabtcf/cmpapi"))

@@ -1,7 +1,7 @@
 """Reproduce The Markup / CalMatters result (August 2025): of the 2025 California registry's rights pages, 35
 brokers hid theirs from search engines — 34 with a robots meta tag, 1 with robots.txt, none with X-Robots-Tag.
 
-The test web serves the 499 pages with the signals The Markup observed (tests/web/sites/brokers_markup.py), on
+The test web serves the 499 pages with the signals The Markup observed (demoweb/sites/brokers_markup.py), on
 their real host names behind the test web's proxy; `brokers fetch --year 2025` reads the registry from the
 agency's URL and `brokers crawl` checks every broker, unchanged URLs, through `--proxy`. Plain HTTP at
 concurrency 16; these pages run no script, so the rendered check (rule: only pages that run scripts) never starts.
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from web import TestWeb
-from web.sites import brokers_markup, registries
+from demoweb import DATA as SAMPLES, TestWeb
+from demoweb.sites import brokers_markup, registries
 
-MARKUP = Path(__file__).parent / "data" / "brokers" / "markup-opt-out-pages-2025.csv"
+MARKUP = SAMPLES / "brokers" / "markup-opt-out-pages-2025.csv"
 
 
 def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from demoweb import DATA as SAMPLES
 from mouchard.cli import cli
 
-DATA = Path(__file__).parent / "data" / "brokers"
+DATA = SAMPLES / "brokers"
 CA_2025 = DATA / "ca-registry-2025.csv"
 
 

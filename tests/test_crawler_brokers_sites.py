@@ -14,7 +14,7 @@ import urllib.parse
 
 import pytest
 
-from web.sites import brokers as broker_sites
+from demoweb.sites import brokers as broker_sites
 
 pytestmark = pytest.mark.browser
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import pytest
 
 from conftest import needs
-from web.sites import consent_cmps, consent_generic, consent_tcf
-from web.sites.consent_lib import missing_packages
+from demoweb.sites import consent_cmps, consent_generic, consent_tcf
+from demoweb.sites.consent_lib import missing_packages
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -46,9 +46,9 @@ async def visit_page(testweb, url: str, phase: str, *, autoconsent: bool = True,
     """One visit as the browser spider makes it: fresh profile, collectors attached through CDP, settle, collect."""
     from playwright.async_api import async_playwright
 
-    from crawler.browser.cookies import RecordCookies
+    from crawler.collectors.cookies import RecordCookies
     from crawler.browser.launch import LaunchPlan
-    from crawler.browser.network import RecordRequests
+    from crawler.collectors.network import RecordRequests
     from crawler.browser.profile import new_profile
     from crawler.browser.visit import VisitRun, VisitSettings, VisitSpec
     from crawler.collectors.bidding import RecordBidding

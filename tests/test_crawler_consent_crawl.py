@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from conftest import needs
-from web.sites.consent_lib import missing_packages
+from demoweb.sites.consent_lib import missing_packages
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,7 +1,7 @@
 """Cookies as the site set them: the requested attributes (Set-Cookie header or `document.cookie` string as written)
 apart from the effective ones (what Chromium kept, read over CDP), and the parser of those strings on hostile input.
 
-One real crawl (`mouchard crawl` in a subprocess) of the cookie attributes lab (`web.sites.cookie_lab`).
+One real crawl (`mouchard crawl` in a subprocess) of the cookie attributes lab (`demoweb.sites.cookie_lab`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_crawler_recall import run_crawl
-from web.sites import cookie_lab
+from demoweb.sites import cookie_lab
 
-from crawler.browser.cookies import browser_accepts
+from crawler.collectors.cookies import browser_accepts
 from mouchard.cookies import (
     MAX_ATTRIBUTE_VALUE,
     MAX_LINE,

@@ -1,4 +1,4 @@
-"""The page-side detectors in a real crawl of the detector pages (tests/web/sites/detectors*.py): fingerprinting
+"""The page-side detectors in a real crawl of the detector pages (demoweb/sites/detectors*.py): fingerprinting
 calls and flags, session replay, key logging, pixel events and ID syncs; every planted item is found (recall) and
 the clean pages give nothing (no false positives); the instrumentation stays invisible to the page.
 
@@ -18,7 +18,7 @@ import urllib.parse
 
 import pytest
 
-from web.sites.detectors import EXPECTED, FLAGS, HOST
+from demoweb.sites.detectors import EXPECTED, FLAGS, HOST
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

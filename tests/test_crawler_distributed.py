@@ -1,411 +1,329 @@
-"""Distributed crawls on a real redis-server: leases, retries and give-ups of the shared queue; then real workers
-(`mouchard worker` processes: Scrapy, scrapy-playwright, Chromium) on the test web — every URL visited once
-across workers, a killed worker's visit retried by the other, the merged shards equal to a one-machine crawl —
-and the broker-sites spider, unchanged, on the same queue."""
+"""Crawls on a real Dask cluster (crawler/cluster.py): worker processes of a LocalCluster or SpecCluster on
+127.0.0.1, real Chromium, the test web. A worker SIGKILLed mid-visit has its chunk rerun elsewhere and the merged
+database equals a one-machine crawl of the same list; a chunk whose worker keeps dying is recorded `crashed`;
+consent phases run end to end; a run merges only its own shards; sites tagged `vantage:XX` run on the worker
+offering that resource. Planning (chunks, vantage tags, shard names) is tested without a cluster, with
+hypothesis on hostile tags and names."""
 
 from __future__ import annotations
 
 import collections
+import json
 import os
-import shutil
 import signal
-import socket
-import subprocess
-import sys
+import sqlite3
 import time
 import urllib.parse
-import uuid
 from pathlib import Path
 
+import dask
+import psutil
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from crawler.frontier import Frontier, Task
+from crawler.cluster import crawl_on_cluster
+from crawler.cluster_tasks import COORDINATOR, auto_chunk, plan_chunks, shard_name, vantage_of
 from mouchard.errors import UserError
-from mouchard.merge import merge
+from mouchard.settings import RunSettings
 from mouchard.sitelist import Target
-from test_crawler_brokers_sites import rows as db_rows
 
 PUBLISHERS = ["www.example-news.fr", "www.daily-example.co.uk", "shop.example-store.com", "www.clean-example.org"]
-SLOW_SECONDS = 8  # long enough to kill a worker in the middle of the visit
+GATE = "distributed"  # the slow page keeps loading while the test web holds this gate: killed mid-visit, surely
+SAFETY = 180.0  # seconds before a wait gives up: a bound against hanging, not a timing assertion
 TIMEOUT = 20
 
 
-# --- a real Redis (the `redis_url` fixture: tests/conftest.py) ----------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def new_run(redis_url: str, ids: list[str], max_attempts: int = 3) -> Frontier:
-    frontier, queued = Frontier.seed(redis_url, {"spider": "test", "max_attempts": max_attempts},
-                                     [Task(i, {"n": i}) for i in ids], run=uuid.uuid4().hex[:8])
-    assert queued == len(ids)
-    return frontier
+def rows(db, sql: str, params=()) -> list[dict]:
+    con = sqlite3.connect(db, timeout=30)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql, params)]
+    finally:
+        con.close()
 
 
-# --- the queue ------------------------------------------------------------------------------------------------------
-
-def test_a_task_is_leased_to_one_worker_at_a_time(redis_url):
-    frontier = new_run(redis_url, ["a", "b", "c"])
-    first = frontier.lease(2, "w1", 60)
-    second = frontier.lease(5, "w2", 60)
-    assert [t.id for t in first] == ["a", "b"] and [t.id for t in second] == ["c"]
-    assert frontier.lease(1, "w3", 60) == []
-    assert frontier.owners() == {"a": "w1", "b": "w1", "c": "w2"}
-    assert not frontier.finished()
-    for task in first + second:
-        assert frontier.ack(task.id, "w1" if task in first else "w2")
-    assert frontier.finished() and frontier.status()["done"] == 3
+def settings(testweb, db: Path, consent: str = "none") -> RunSettings:
+    return RunSettings.from_options(db=str(db), consent=consent, timeout=TIMEOUT, concurrency=1, seed=1,
+                                    browser_args=testweb.chromium_args())
 
 
-def test_an_expired_lease_goes_back_first_in_the_queue_as_a_new_attempt(redis_url):
-    frontier = new_run(redis_url, ["a", "b"])
-    (task,) = frontier.lease(1, "dead", 0.2)
-    assert task.attempt == 1 and task.data == {"n": "a"}
-    assert frontier.reap(3) == (0, [])  # not expired yet
-    time.sleep(0.3)
-    assert frontier.reap(3) == (1, [])
-    again = frontier.lease(1, "alive", 60)
-    assert [(t.id, t.attempt) for t in again] == [("a", 2)]
-    assert frontier.ack("a", "alive") is True
-    assert frontier.ack("b", "alive") is False  # never leased: done all the same, and no longer handed out
-    assert frontier.lease(1, "alive", 60) == [] and frontier.finished()
+def slow_url(testweb) -> str:
+    return testweb.url("hostile.example-bad.com", f"/held?gate={GATE}")
 
-
-def test_a_task_whose_workers_keep_dying_is_given_up_after_max_attempts(redis_url):
-    frontier = new_run(redis_url, ["killer", "fine"], max_attempts=2)
-    for attempt in (1, 2):
-        (task,) = frontier.lease(1, f"worker-{attempt}", 0.1)
-        assert (task.id, task.attempt) == ("killer", attempt)
-        time.sleep(0.15)
-        requeued, given_up = frontier.reap(2)
-    assert requeued == 0 and [(t.id, t.attempt) for t in given_up] == [("killer", 2)]
-    assert [t.id for t in frontier.lease(5, "w", 60)] == ["fine"]  # never handed out again
-    frontier.ack("fine", "w")
-    assert frontier.finished()
-    assert frontier.status() == {"run": frontier.run, "tasks": 2, "queued": 0, "leased": 0, "done": 1, "given_up": 1}
-
-
-def test_a_slow_worker_acking_late_leaves_the_new_holder_its_lease(redis_url):
-    frontier = new_run(redis_url, ["a"])
-    frontier.lease(1, "slow", 0.1)
-    time.sleep(0.15)
-    frontier.reap(3)
-    (task,) = frontier.lease(1, "fast", 60)
-    assert frontier.ack("a", "slow") is False  # the slow one finished after all: the task is done...
-    assert frontier.owners() == {"a": "fast"}  # ...and the new holder keeps its lease until it acks
-    assert frontier.renew(["a"], "fast", 60) == []
-    assert frontier.ack("a", "fast") is True and frontier.finished()
-    frontier.reap(3)
-    assert frontier.lease(1, "other", 60) == []  # never queued again
-
-
-def test_renewing_keeps_a_lease_alive_and_reports_one_taken_back(redis_url):
-    frontier = new_run(redis_url, ["a", "b"])
-    tasks = frontier.lease(2, "w1", 0.3)
-    for _ in range(3):
-        time.sleep(0.15)
-        assert frontier.renew([t.id for t in tasks], "w1", 0.3) == []
-    assert frontier.reap(3) == (0, [])
-    time.sleep(0.4)
-    frontier.reap(3)
-    assert sorted(frontier.renew(["a", "b"], "w1", 0.3)) == ["a", "b"]
-
-
-def test_a_released_task_goes_back_without_counting_an_attempt(redis_url):
-    frontier = new_run(redis_url, ["a"])
-    (task,) = frontier.lease(1, "w1", 60)
-    assert frontier.release(task.id)
-    assert [(t.id, t.attempt) for t in frontier.lease(1, "w2", 60)] == [("a", 1)]
-
-
-def test_seeding_again_queues_only_new_tasks_and_refuses_another_config(redis_url):
-    run = uuid.uuid4().hex[:8]
-    Frontier.seed(redis_url, {"spider": "test"}, [Task("a", {}), Task("b", {})], run=run)
-    frontier, queued = Frontier.seed(redis_url, {"spider": "test"}, [Task("b", {}), Task("c", {})], run=run)
-    assert queued == 1 and frontier.status()["tasks"] == 3
-    with pytest.raises(UserError, match="another configuration"):
-        Frontier.seed(redis_url, {"spider": "other"}, [], run=run)
-    assert Frontier.join(redis_url).run == run  # the run seeded last is the default
-
-
-def test_unreachable_redis_and_unknown_run_are_one_line_errors(redis_url):
-    with pytest.raises(UserError, match="cannot reach Redis"):
-        Frontier.join(f"redis://127.0.0.1:{_free_port()}/0")
-    with pytest.raises(UserError, match="no run 'nope'"):
-        Frontier.join(redis_url, "nope")
-    out = subprocess.run([sys.executable, "-m", "mouchard", "worker", "--redis", f"redis://127.0.0.1:{_free_port()}/0"],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 1 and "cannot reach Redis" in out.stderr and "Traceback" not in out.stderr
-
-
-def test_browser_tasks_are_done_when_the_landing_page_and_its_sample_are_recorded():
-    from crawler.browser.visit import VisitRecord, VisitSpec
-    from crawler.distributed import BrowserTasks, _SiteTask
-    from crawler.spiders.browser import visit_key
-
-    class Stats:
-        def inc_value(self, *a, **k):
-            pass
-
-    class Crawler:
-        stats = Stats()
-
-    tasks = BrowserTasks(Crawler())
-    a, b = visit_key("https://a.example/"), visit_key("https://b.example/")
-    for key in (a, b):
-        tasks.sites[key] = _SiteTask(Task(key, {"key": key}))
-        tasks._wait(key, key)
-    landing = VisitRecord(VisitSpec(a, "https://a.example/"), {}, samples=["https://a.example/x", "https://a.example/y"])
-    assert tasks.completed(landing) == []
-    child = lambda url: VisitRecord(VisitSpec(visit_key(url), url, depth=1, parent_key=a), {})  # noqa: E731
-    assert tasks.completed(child("https://a.example/x")) == []
-    assert tasks.completed(VisitRecord(VisitSpec(b, "https://b.example/"), {})) == [b]  # no sample: done at once
-    assert tasks.completed(child("https://a.example/y")) == [a]
-
-
-# --- real workers on the test web ------------------------------------------------------------------------------
 
 def site_list(testweb) -> list[Target]:
-    slow = testweb.url("hostile.example-bad.com", f"/slow?seconds={SLOW_SECONDS}")
-    return [Target(testweb.url(host)) for host in PUBLISHERS[:2]] + [Target(slow)] + \
+    return [Target(testweb.url(host)) for host in PUBLISHERS[:2]] + [Target(slow_url(testweb))] + \
         [Target(testweb.url(host)) for host in PUBLISHERS[2:]]
-
-
-def browser_flags(testweb) -> list[str]:
-    return [f"--browser-arg={flag}" for flag in testweb.chromium_args()]
-
-
-CRAWL_CONFIG = {"phases": ["initial"], "timeout": TIMEOUT, "pages_per_site": 0, "seed": 1, "screenshots": False,
-                "har": False}
-
-
-def start_worker(redis_url: str, run: str, shard: Path, name: str, testweb, lease: float = 5) -> subprocess.Popen:
-    """`mouchard worker` in its own process group (its Chromium too), so that it can be killed whole."""
-    return subprocess.Popen([sys.executable, "-m", "mouchard", "worker", "--redis", redis_url, "--run", run,
-                             "--db", str(shard), "--name", name, "--lease", str(lease), "--concurrency", "1",
-                             *browser_flags(testweb)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def fingerprint(db) -> dict[str, dict]:
     """What a visit saw, up to timing: per visit key, its outcome and the requests, cookies and storage names."""
     out = {}
-    for visit in db_rows(db, "SELECT * FROM visits"):
-        requests = db_rows(db, "SELECT url, method, resource_type, third_party FROM requests WHERE visit_id = ?",
-                           [visit["id"]])
+    for visit in rows(db, "SELECT * FROM visits"):
+        requests = rows(db, "SELECT url, method, third_party FROM requests WHERE visit_id = ?", [visit["id"]])
         out[visit["key"]] = {
             "status": visit["status"], "http_status": visit["http_status"], "title": visit["title"],
             "final_url": visit["final_url"], "site": visit["site"],
             "requests": sorted({(urllib.parse.urlsplit(r["url"]).hostname, urllib.parse.urlsplit(r["url"]).path,
                                  r["method"], r["third_party"]) for r in requests}),
-            "cookies": sorted({(c["name"], c["domain"]) for c in db_rows(
+            "cookies": sorted({(c["name"], c["domain"]) for c in rows(
                 db, "SELECT name, domain FROM cookies WHERE visit_id = ?", [visit["id"]])}),
-            "storage": sorted({(s["kind"], s["name"]) for s in db_rows(
+            "storage": sorted({(s["kind"], s["name"]) for s in rows(
                 db, "SELECT kind, name FROM storage_items WHERE visit_id = ?", [visit["id"]])}),
         }
     return out
 
 
+def spec_cluster(workers: dict[str, dict], allowed_failures: int):
+    """A cluster of named worker processes (Nanny), resources per worker, on 127.0.0.1."""
+    from distributed import Nanny, Scheduler, SpecCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
+        return SpecCluster(
+            scheduler={"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"}},
+            workers={name: {"cls": Nanny, "options": {"nthreads": 1, "host": "127.0.0.1", **options}}
+                     for name, options in workers.items()})
+
+
+class Crawling:
+    """crawl_on_cluster in a thread (the test's main thread watches and kills), with the cluster's own client."""
+
+    def __init__(self, cluster, targets, run: RunSettings, **options):
+        import threading
+
+        from distributed import Client
+
+        self.client = Client(cluster)
+        self.result = self.error = None
+
+        def work():
+            try:
+                self.result = crawl_on_cluster(targets, run, scheduler=cluster.scheduler_address, **options)
+            except BaseException as exc:  # noqa: BLE001  (reported by join)
+                self.error = exc
+
+        self.thread = threading.Thread(target=work, daemon=True)
+        self.thread.start()
+
+    def worker_of_chunk(self, index: int, url: str, testweb) -> tuple[str, str]:
+        """(address, name) of the worker processing task `index` of the run, once the browser has asked the test
+        web for `url` (an event, not a sleep: the page is then loading)."""
+        deadline = time.monotonic() + SAFETY
+        parts = urllib.parse.urlsplit(url)
+        while True:
+            assert self.thread.is_alive(), self.error
+            assert time.monotonic() < deadline, f"nobody asked for {url}"
+            if any(e["path"] == parts.path for e in testweb.requests_to(parts.hostname)):
+                for address, keys in self.client.processing().items():
+                    if any(str(k).endswith(f"-chunk-{index}") for k in keys):
+                        return address, self.client.scheduler_info(n_workers=-1)["workers"][address]["name"]
+            time.sleep(0.1)
+
+    def kill(self, address: str) -> int:
+        """SIGKILL the worker process and everything below it (its crawl child, Chromium): a machine lost."""
+        pid = self.client.run(os.getpid, workers=[address])[address]
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+        for process in tree:
+            try:
+                process.send_signal(signal.SIGKILL)
+            except psutil.Error:
+                pass
+        psutil.wait_procs(tree, timeout=SAFETY)
+        return pid
+
+    def join(self):
+        self.thread.join(SAFETY * 2)
+        self.client.close()
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None, "the crawl did not end"
+        return self.result
+
+
+class Progress:
+    """A CrawlProgress that remembers what it was told."""
+
+    def __init__(self):
+        self.total, self.urls = None, []
+
+    def start(self, total: int, done: int) -> None:
+        self.total = total
+
+    def visit(self, row: dict) -> None:
+        self.urls.append(row["url"])
+
+
+# --- planning ---------------------------------------------------------------------------------------------------
+
+def test_chunks_keep_a_vantage_point_together_and_the_list_order():
+    sites = [Target("https://a.example/"), Target("https://b.example/", ("news", "vantage:FR")),
+             Target("https://c.example/"), Target("https://d.example/", ("vantage:fr",)), Target("https://e.example/")]
+    chunks = plan_chunks(sites, 2)
+    assert [(v, [t.url[8] for t in chunk]) for v, chunk in chunks] == [
+        (None, ["a", "c"]), (None, ["e"]), ("fr", ["b", "d"])]
+    assert (auto_chunk(4, 2), auto_chunk(100, 4), auto_chunk(1000, 2), auto_chunk(10 ** 6, 20)) == (1, 7, 125, 500)
+
+
+def test_a_bad_or_second_vantage_tag_is_refused():
+    with pytest.raises(UserError, match="is not vantage:XX"):
+        vantage_of(Target("https://a.example/", ("vantage:../../etc",)))
+    with pytest.raises(UserError, match="several vantage points"):
+        vantage_of(Target("https://a.example/", ("vantage:fr", "vantage:de")))
+    assert vantage_of(Target("https://a.example/", ("vantage:fr", "VANTAGE:FR"))) == "fr"
+
+
+@given(st.lists(st.text(max_size=40), max_size=4))
+def test_vantage_tags_become_a_checked_resource_name_or_a_user_error(tags):
+    try:
+        vantage = vantage_of(Target("https://a.example/", tuple(tags)))
+    except UserError:
+        return
+    assert vantage is None or (vantage.isascii() and 0 < len(vantage) <= 32 and "/" not in vantage
+                               and "." not in vantage)
+
+
+@given(st.one_of(st.integers(), st.text(max_size=100)))
+def test_a_worker_name_becomes_a_plain_file_name(name):
+    stem = shard_name(name)
+    assert stem and len(stem) <= 64 and stem != COORDINATOR and "/" not in stem and not stem.startswith(".")
+    assert stem == Path(stem).name and stem.isascii()
+
+
+def test_scheduler_addresses_are_checked():
+    with pytest.raises(UserError, match="expected a Dask scheduler address"):
+        RunSettings.from_options(env={}, scheduler="amqp://127.0.0.1:5672")
+    with pytest.raises(UserError, match="expected a Dask scheduler address"):
+        RunSettings.from_options(env={}, scheduler="tcp://user:secret@10.0.0.5:8786")
+    assert RunSettings.from_options(env={"MOUCHARD_SCHEDULER": "tls://10.0.0.5:8786"}).scheduler == \
+        "tls://10.0.0.5:8786"
+
+
+# --- on a cluster -----------------------------------------------------------------------------------------------
+
 @pytest.fixture(scope="module")
 def single(testweb, tmp_path_factory) -> Path:
-    """The same list crawled by `mouchard crawl` on one machine."""
+    """The same list crawled on one machine (crawler.api.crawl: crawl_sites in a child process)."""
+    from crawler.api import crawl
+
     db = tmp_path_factory.mktemp("single") / "single.db"
-    out = subprocess.run([sys.executable, "-m", "mouchard", "crawl", "--db", str(db), "--consent", "none", "--timeout", str(TIMEOUT),
-                          "--concurrency", "2", "--seed", "1", *browser_flags(testweb),
-                          *[t.url for t in site_list(testweb)]], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
+    result = crawl([t.url for t in site_list(testweb)], settings=settings(testweb, db))
+    assert result.status == "finished"
     return db
 
 
 @pytest.fixture(scope="module")
-def killed_run(testweb, redis_url, tmp_path_factory) -> dict:
-    """Two workers; the one that takes the slow page is killed (SIGKILL, with its browser) in the middle of it."""
-    from crawler.worker_cli import seed_browser_run
-
-    folder = tmp_path_factory.mktemp("killed")
-    frontier, _ = seed_browser_run(redis_url, site_list(testweb), CRAWL_CONFIG, run=uuid.uuid4().hex[:8])
-    slow_id = f"initial {site_list(testweb)[2].url}"
-    shards = {name: folder / f"{name}.db" for name in ("w1", "w2")}
-    workers = {name: start_worker(redis_url, frontier.run, shard, name, testweb) for name, shard in shards.items()}
+def killed_run(testweb, tmp_path_factory) -> dict:
+    """Two workers, one task per site; the worker whose browser is loading the slow page is SIGKILLed with its
+    crawl child and Chromium; Dask reruns that chunk on a worker alive."""
+    db = tmp_path_factory.mktemp("killed") / "merged.db"
+    cluster = spec_cluster({"w1": {}, "w2": {}}, allowed_failures=2)
     try:
-        deadline = time.monotonic() + 120
-        while slow_id not in frontier.owners():
-            assert time.monotonic() < deadline, "no worker took the slow page"
-            assert all(p.poll() is None for p in workers.values()), {n: p.communicate() for n, p in workers.items()}
-            time.sleep(0.2)
-        victim = frontier.owners()[slow_id]
-        time.sleep(3)  # the slow page is loading in the victim's browser
-        assert workers[victim].poll() is None
-        os.killpg(workers[victim].pid, signal.SIGKILL)
-        workers[victim].wait(30)
-        survivor = next(n for n in workers if n != victim)
-        out, err = workers[survivor].communicate(timeout=240)
+        testweb.hold(GATE)
+        crawling = Crawling(cluster, site_list(testweb), settings(testweb, db), chunk=1)
+        address, victim = crawling.worker_of_chunk(2, slow_url(testweb), testweb)  # chunk 2: the slow page
+        crawling.kill(address)
+        testweb.release(GATE)  # the rerun elsewhere loads it at once
+        result = crawling.join()
     finally:
-        for process in workers.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(30)
-    merged = folder / "merged.db"
-    merge(list(shards.values()), merged)
-    return {"frontier": frontier, "shards": shards, "victim": victim, "survivor": survivor, "merged": merged,
-            "returncode": workers[survivor].returncode, "stdout": out, "stderr": err, "slow_id": slow_id}
+        cluster.close()
+    return {"db": db, "result": result, "victim": victim}
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_when_a_worker_is_killed_mid_visit_the_other_finishes_the_queue(killed_run, testweb):
-    run = killed_run
-    assert run["returncode"] == 0, run["stderr"][-3000:]
-    assert run["frontier"].finished()
-    assert run["frontier"].status()["done"] == len(site_list(testweb))
-    retried = db_rows(run["shards"][run["survivor"]], "SELECT status, attempt, worker FROM visits WHERE key = ?",
-                      [run["slow_id"]])
-    assert retried == [{"status": "ok", "attempt": 2, "worker": run["survivor"]}]
-    killed = db_rows(run["shards"][run["victim"]], "SELECT key FROM visits")
-    assert run["slow_id"] not in {v["key"] for v in killed}  # the visit in flight was lost whole, not half-written
-
-
-@pytest.mark.browser
-@pytest.mark.slow
-def test_every_url_is_visited_exactly_once_across_workers(killed_run, testweb):
-    keys = collections.Counter(v["key"] for shard in killed_run["shards"].values()
-                               for v in db_rows(shard, "SELECT key FROM visits"))
-    assert keys == collections.Counter(f"initial {t.url}" for t in site_list(testweb))
-    workers = {v["worker"] for shard in killed_run["shards"].values() for v in db_rows(shard, "SELECT worker FROM visits")}
-    assert workers <= {"w1", "w2"}
-
-
-@pytest.mark.browser
-@pytest.mark.slow
-def test_merged_shards_equal_a_single_machine_crawl(killed_run, single):
-    merged = killed_run["merged"]
-    assert fingerprint(merged) == fingerprint(single)
-    (crawl,) = db_rows(merged, "SELECT * FROM crawls WHERE kind = 'web'")
-    assert crawl["shard"] == "w1,w2"
-    assert db_rows(merged, "SELECT count(DISTINCT crawl_id) AS n FROM visits")[0]["n"] == 1
-
-
-@pytest.mark.browser
-@pytest.mark.slow
-def test_crawl_with_local_workers_visits_each_url_once_and_merges_into_one_database(testweb, redis_url, single,
-                                                                                     tmp_path):
-    """The function behind `mouchard crawl --list FILE --redis URL --workers 2`."""
-    from crawler.worker_cli import distributed_crawl
-
-    db = tmp_path / "crawl.db"
-    distributed_crawl(site_list(testweb), CRAWL_CONFIG, redis_url=redis_url, workers=2, db=str(db), lease=10,
-                      run=uuid.uuid4().hex[:8], concurrency=1, browser=None, browser_args=testweb.chromium_args(),
-                      proxy=None, host_map=(), ignore_https_errors=False, ca_file=None)
-    shards = sorted(Path(f"{db}.shards").glob("*.db"))
-    assert len(shards) == 2
-    keys = collections.Counter(v["key"] for shard in shards for v in db_rows(shard, "SELECT key FROM visits"))
-    assert keys == collections.Counter(f"initial {t.url}" for t in site_list(testweb))
-    assert all(db_rows(shard, "SELECT count(*) AS n FROM visits")[0]["n"] > 0 for shard in shards)  # both worked
+def test_a_worker_killed_mid_visit_loses_no_site_and_the_merge_equals_one_machine(killed_run, single, testweb):
+    db, result = killed_run["db"], killed_run["result"]
+    assert result.status == "finished" and result.summary["cluster"]["given_up"] == 0
+    keys = collections.Counter(v["key"] for v in rows(db, "SELECT key FROM visits"))
+    assert keys == collections.Counter(f"initial {t.url}" for t in site_list(testweb))  # each site exactly once
     assert fingerprint(db) == fingerprint(single)
+    (crawl,) = rows(db, "SELECT * FROM crawls WHERE kind = 'web'")
+    assert crawl["shard"] == "w1,w2" and crawl["status"] == "finished"  # the killed worker's shard is named
+    shards = json.loads(crawl["summary"])["shards"]
+    assert killed_run["victim"] in {s["shard"] for s in shards if s["status"] == "interrupted"}, shards
+    (slow,) = rows(db, "SELECT status, worker FROM visits WHERE url = ?", [slow_url(testweb)])
+    assert slow["status"] == "ok" and slow["worker"] in ("w1", "w2")
+    assert json.loads(crawl["config"])["targets"] == len(site_list(testweb))
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_a_visit_whose_workers_keep_dying_is_recorded_crashed_after_max_attempts(testweb, redis_url, tmp_path):
-    from crawler.worker_cli import seed_browser_run
-
-    doomed, fine = Target(testweb.url("www.example-campaign.org")), Target(testweb.url("www.clean-example.org"))
-    frontier, _ = seed_browser_run(redis_url, [doomed, fine], CRAWL_CONFIG, run=uuid.uuid4().hex[:8], max_attempts=2)
-    # Two workers take the doomed site and die with it (their leases are never renewed).
-    (task,) = frontier.lease(1, "ghost-1", 0.2)
-    time.sleep(0.3)
-    assert frontier.reap(2) == (1, [])
-    (task,) = frontier.lease(1, "ghost-2", 2)
-    assert task.attempt == 2
-    shard = tmp_path / "w.db"
-    worker = start_worker(redis_url, frontier.run, shard, "w", testweb, lease=4)
-    out, err = worker.communicate(timeout=180)
-    assert worker.returncode == 0, err[-3000:]
-    visits = {v["url"]: v for v in db_rows(shard, "SELECT url, status, attempt, reason, worker FROM visits")}
-    assert visits[fine.url]["status"] == "ok" and visits[fine.url]["attempt"] == 1
-    assert visits[doomed.url]["status"] == "crashed" and visits[doomed.url]["attempt"] == 2
-    assert "given up after 2 attempts" in visits[doomed.url]["reason"] and visits[doomed.url]["worker"] == "w"
-    assert frontier.status()["given_up"] == 1 and frontier.finished()
-
-
-# --- the broker-sites spider on the same queue ----------------------------------------------------------------
-
-def run_mouchard(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mouchard", *args], capture_output=True, text=True, timeout=timeout)
+def test_a_chunk_whose_worker_keeps_dying_is_recorded_crashed_with_its_tries(testweb, tmp_path):
+    db = tmp_path / "crashed.db"
+    fine = Target(testweb.url("www.clean-example.org"))
+    cluster = spec_cluster({"w1": {}, "w2": {}}, allowed_failures=0)  # one try: the first death gives up
+    try:
+        testweb.hold(GATE)
+        crawling = Crawling(cluster, [Target(slow_url(testweb)), fine], settings(testweb, db), chunk=1)
+        address, _ = crawling.worker_of_chunk(0, slow_url(testweb), testweb)
+        crawling.kill(address)
+        testweb.release(GATE)
+        result = crawling.join()
+    finally:
+        cluster.close()
+    visits = {v["url"]: v for v in rows(db, "SELECT url, status, attempt, reason, worker FROM visits")}
+    assert set(visits) == {slow_url(testweb), fine.url}
+    assert visits[fine.url]["status"] == "ok"
+    crashed = visits[slow_url(testweb)]
+    assert (crashed["status"], crashed["attempt"], crashed["worker"]) == ("crashed", 1, None)
+    assert crashed["reason"].startswith("chunk 0 given up: its worker died on each of 1 tries: ")
+    assert "KilledWorker" in crashed["reason"] or "died while running it" in crashed["reason"]
+    assert result.summary["cluster"]["given_up"] == 1 and result.summary["statuses"] == {"ok": 1, "crashed": 1}
+    (crawl,) = rows(db, "SELECT shard, status FROM crawls WHERE kind = 'web'")
+    assert crawl["status"] == "finished" and crawl["shard"].split(",")[0] == COORDINATOR
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_broker_sites_spider_runs_unchanged_on_two_workers(testweb, redis_url, tmp_path):
-    from web.sites import brokers as broker_sites
-
-    from crawler.worker_cli import seed_broker_run
-
-    def with_port(url: str) -> str:
-        p = urllib.parse.urlsplit(url)
-        return urllib.parse.urlunsplit((p.scheme, f"{p.hostname}:{testweb.https_port}", p.path, p.query, ""))
-
-    (tmp_path / "list.csv").write_text(broker_sites.list_csv(with_port), encoding="utf-8")
-    base = tmp_path / "brokers.db"
-    out = run_mouchard("brokers", "fetch", "--registry", "list", "--from", str(tmp_path / "list.csv"), "--db", str(base))
-    assert out.returncode == 0, out.stderr
-    network = ["--host-map", "*=127.0.0.1", "--ignore-https-errors", "--concurrency", "2"]
-    single = tmp_path / "single.db"
-    shutil.copy(base, single)
-    out = run_mouchard("brokers", "crawl", "--db", str(single), "--render", "never", *network)
-    assert out.returncode == 0, out.stderr
-
-    frontier, queued = seed_broker_run(redis_url, str(base), render="never", run=uuid.uuid4().hex[:8])
-    assert queued == len(broker_sites.BROKERS)
-    shards = [tmp_path / "w1.db", tmp_path / "w2.db"]
-    for shard in shards:
-        shutil.copy(base, shard)  # each worker starts from the database holding the brokers
-    workers = [subprocess.Popen([sys.executable, "-m", "mouchard", "worker", "--redis", redis_url, "--run",
-                                 frontier.run, "--db", str(shard), "--name", shard.stem, "--lease", "10", *network],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for shard in shards]
-    results = [w.communicate(timeout=240) for w in workers]
-    assert [w.returncode for w in workers] == [0, 0], [err[-2000:] for _, err in results]
-    assert frontier.finished()
-    merge(shards, base)
-
-    def pages(db):
-        return sorted((p["name"], p["kind"], p["url"], p["final_url"], p["status"], p["hidden"], p["hidden_reasons"])
-                      for p in db_rows(db, "SELECT b.name, p.* FROM broker_pages p JOIN brokers b ON b.id = p.broker_id"))
-
-    def findings(db):
-        return sorted((f["rule_id"], f["subject"]) for f in db_rows(db, "SELECT rule_id, subject FROM findings"))
-
-    assert pages(base) == pages(single)
-    assert findings(base) == findings(single)
-    assert db_rows(base, "SELECT count(*) AS n FROM brokers")[0]["n"] == len(broker_sites.BROKERS)  # not copied twice
-    crawls = db_rows(base, "SELECT kind, shard FROM crawls WHERE kind LIKE 'brokers-%' ORDER BY id")
-    assert crawls == [{"kind": "brokers-fetch", "shard": None}, {"kind": "brokers-crawl", "shard": "w1,w2"}]
+def test_consent_phases_on_a_local_cluster_and_a_run_merges_only_its_own_shards(testweb, tmp_path):
+    """`mouchard crawl --workers 2 --consent all` on two home-made banners (demoweb consent_generic), then a run
+    into the same path after deleting the database: it merges its own shards only (a second run used to merge the
+    earlier run's visits left in <db>.shards/)."""
+    db = tmp_path / "consent.db"
+    sites = [Target(testweb.url(host)) for host in ("www.petit-site.fr", "www.hidden-reject.com")]
+    first = crawl_on_cluster(sites, settings(testweb, db, consent="all"), workers=2, chunk=1)
+    assert first.status == "finished"
+    assert collections.Counter(v["key"] for v in rows(db, "SELECT key FROM visits")) == collections.Counter(
+        f"{phase} {t.url}" for t in sites for phase in ("initial", "reject", "accept"))
+    assert {v["status"] for v in rows(db, "SELECT status FROM visits")} == {"ok"}
+    assert {v["worker"] for v in rows(db, "SELECT worker FROM visits")} <= {"worker-0", "worker-1"}
+    actions = rows(db, "SELECT v.url, v.phase, c.action, c.verified FROM consent c JOIN visits v ON v.id = c.visit_id "
+                       "WHERE c.source = 'action' ORDER BY v.url, v.phase")
+    petit, hidden = (t.url for t in sites)
+    assert [(a["url"], a["phase"], a["action"], a["verified"]) for a in actions] == [
+        (hidden, "accept", "accept", 0), (hidden, "initial", "none", None), (hidden, "reject", "reject", 0),
+        (petit, "accept", "accept", 1), (petit, "initial", "none", None), (petit, "reject", "reject", 1)]
+    db.unlink()
+    second = crawl_on_cluster(sites[:1], settings(testweb, db, consent="none"), workers=2, chunk=1)
+    assert [v["key"] for v in rows(db, "SELECT key FROM visits")] == [f"initial {sites[0].url}"]
+    (crawl,) = rows(db, "SELECT * FROM crawls WHERE kind = 'web'")
+    run = json.loads(crawl["config"])["distributed"]["run"]
+    assert run == second.summary["cluster"]["run"] != first.summary["cluster"]["run"]
+    assert sorted(p.name for p in Path(f"{db}.shards").iterdir()) == sorted([first.summary["cluster"]["run"], run])
+    (shard,) = (Path(f"{db}.shards") / run).glob("*.db")  # one task: one worker wrote
+    assert crawl["shard"] == shard.stem and shard.stem in ("worker-0", "worker-1")
 
 
-def test_seeding_the_same_crawl_resumes_its_run_until_it_is_finished(redis_url):
-    from crawler.worker_cli import seed_browser_run
-
-    targets = [Target("https://a.example/"), Target("https://b.example/")]
-    config = {**CRAWL_CONFIG, "targets_sha256": uuid.uuid4().hex}
-    first, queued = seed_browser_run(redis_url, targets, config)
-    assert queued == 2
-    again, queued = seed_browser_run(redis_url, targets, config)
-    assert again.run == first.run and queued == 0
-    for task in first.lease(2, "w", 60):
-        first.ack(task.id, "w")
-    later, queued = seed_browser_run(redis_url, targets, config)
-    assert later.run != first.run and queued == 2  # a finished run is not reopened
-
-
-def test_seeding_queues_one_task_per_site_and_consent_phase(redis_url):
-    from crawler.worker_cli import seed_browser_run
-
-    targets = [Target("https://a.example/"), Target("https://b.example/")]
-    config = {**CRAWL_CONFIG, "phases": ["initial", "reject", "accept"], "targets_sha256": uuid.uuid4().hex}
-    frontier, queued = seed_browser_run(redis_url, targets, config)
-    assert queued == 6
-    phases = sorted(task.data["phase"] for task in frontier.lease(6, "w", 60))
-    assert phases == ["accept", "accept", "initial", "initial", "reject", "reject"]
+@pytest.mark.browser
+@pytest.mark.slow
+def test_sites_tagged_with_a_vantage_point_run_on_the_worker_offering_it(testweb, tmp_path):
+    db = tmp_path / "vantage.db"
+    french = [Target(testweb.url(h), ("vantage:fr",)) for h in ("www.example-news.fr", "www.clean-example.org")]
+    other = [Target(testweb.url("www.daily-example.co.uk"))]
+    cluster = spec_cluster({"paris": {"resources": {"vantage-fr": 1}}, "anywhere": {}}, allowed_failures=2)
+    try:
+        with pytest.raises(UserError, match="no worker offers it"):
+            crawl_on_cluster([Target(testweb.url("www.example-news.fr"), ("vantage:de",))],
+                             settings(testweb, tmp_path / "nowhere.db"), scheduler=cluster.scheduler_address)
+        progress = Progress()
+        result = crawl_on_cluster(french + other, settings(testweb, db), scheduler=cluster.scheduler_address,
+                                  chunk=1, progress=progress)
+    finally:
+        cluster.close()
+    assert result.status == "finished"
+    assert progress.total == 3 and sorted(progress.urls) == sorted(t.url for t in french + other)
+    workers = {v["url"]: v["worker"] for v in rows(db, "SELECT url, worker FROM visits")}
+    assert {workers[t.url] for t in french} == {"paris"}
+    assert workers[other[0].url] in ("paris", "anywhere")

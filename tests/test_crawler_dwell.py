@@ -1,7 +1,7 @@
 """--dwell: a visit stays on the loaded page, scrolls to the bottom and back, moves the mouse, types into forms in
 iframes, and records the late, scroll-, view- and mouse-triggered requests; audio fingerprinting runs.
 
-Three real crawls (`mouchard crawl` in a subprocess) of the dwell lab (tests/web/sites/dwell_lab.py): one with
+Three real crawls (`mouchard crawl` in a subprocess) of the dwell lab (demoweb/sites/dwell_lab.py): one with
 `--dwell 2` (three lab pages and a page that blocks its main thread after load), one with `--dwell 0` (the late
 page alone: what a visit that leaves once the network is quiet misses), and one of the exit pages (beacons sent
 when the page is hidden and left; a pagehide handler that never returns). The rest of the suite crawls with
@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from test_crawler_recall import run_crawl
-from web.sites import crawler_lab, dwell_lab
+from demoweb.sites import crawler_lab, dwell_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from crawler.collectors.base import Collector
-from web.sites import failures_lab
+from demoweb.sites import failures_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,7 +55,7 @@ DRIVER = """
 import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
-import crawler.browser.network as network
+import crawler.collectors.network as network
 import crawler.consent.autoconsent as autoconsent
 import crawler.settings as settings
 autoconsent.node_modules_dirs = lambda: [Path({empty!r})]  # as if npm had not installed autoconsent

@@ -1,4 +1,4 @@
-"""Fingerprinting calls made through temporary iframes (tests/web/sites/frames_lab.py), as FingerprintJS's
+"""Fingerprinting calls made through temporary iframes (demoweb/sites/frames_lab.py), as FingerprintJS's
 `withIframe` makes them: a page script reads an iframe window's APIs, then removes the iframe at once. The calls
 run in the iframe's realm, so its recorder holds them; the recorder's `pagehide` stop lets the collector read
 them before the iframe is gone (crawler/collectors/fingerprinting.py).
@@ -14,7 +14,7 @@ import sys
 import urllib.parse
 
 import pytest
-from web.sites.frames_lab import EXPECTED, HOST
+from demoweb.sites.frames_lab import EXPECTED, HOST
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PAGES = ["/temporary", "/temporary-cross"]

@@ -12,7 +12,7 @@ import urllib.parse
 import pytest
 
 from test_crawler_recall import run_crawl
-from web.sites import crawler_lab, hostile
+from demoweb.sites import crawler_lab, hostile
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

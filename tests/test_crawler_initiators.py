@@ -1,7 +1,7 @@
 """Request initiators: every request of the initiator lab names the script, function, line and column that
 caused it (parser position, synchronous stack, or the async parent stack of an element inserted by a script).
 
-One real crawl (`mouchard crawl` in a subprocess) of tests/web/sites/initiators.py's page; the expected rows are
+One real crawl (`mouchard crawl` in a subprocess) of demoweb/sites/initiators.py's page; the expected rows are
 derived from the page's source there, line for line.
 """
 
@@ -13,9 +13,9 @@ import urllib.parse
 
 import pytest
 from test_crawler_recall import run_crawl
-from web.sites import initiators
+from demoweb.sites import initiators
 
-from crawler.browser.network import initiator_fields
+from crawler.collectors.network import initiator_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -91,7 +91,7 @@ def test_every_request_names_its_initiator_exactly(testweb, crawled):
 def test_initiator_fields_are_bounded_on_hostile_stacks():
     """A deep or long stack keeps MAX_INITIATOR_FRAMES frames over at most MAX_ASYNC_DEPTH parents, strings cut;
     garbage (non-dict parents, non-integer lines) yields empty fields, never an exception."""
-    from crawler.browser.network import (
+    from crawler.collectors.network import (
         FUNCTION_MAX,
         MAX_ASYNC_DEPTH,
         MAX_INITIATOR_FRAMES,
@@ -124,7 +124,8 @@ def test_async_stacks_are_set_in_documents_unless_turned_off():
     import asyncio
     from types import SimpleNamespace
 
-    from crawler.browser.network import MAX_ASYNC_DEPTH, RecordRequests
+    from crawler.collectors.base import Shared
+    from crawler.collectors.network import MAX_ASYNC_DEPTH, RecordRequests
 
     def attach(depth: int, kind: str) -> list[tuple]:
         sent: list[tuple] = []
@@ -133,7 +134,7 @@ def test_async_stacks_are_set_in_documents_unless_turned_off():
             sent.append((method, params))
             return {}
 
-        visit = SimpleNamespace(extra={}, on=lambda *args: None)
+        visit = SimpleNamespace(shared=Shared(), on=lambda *args: None)
         asyncio.run(RecordRequests(async_depth=depth).attach(visit, SimpleNamespace(type=kind, send=send)))
         return [s for s in sent if s[0].startswith("Debugger.")]
 
@@ -141,3 +142,55 @@ def test_async_stacks_are_set_in_documents_unless_turned_off():
                                  ("Debugger.setAsyncCallStackDepth", {"maxDepth": 4})]
     assert attach(99, "iframe")[-1] == ("Debugger.setAsyncCallStackDepth", {"maxDepth": MAX_ASYNC_DEPTH})
     assert attach(0, "page") == [] and attach(4, "worker") == []
+
+
+OURS = "mouchard-ac1b2be0f496587c82c6"  # the recorder's random sourceURL, as RecordFingerprinting makes it
+PAUSED_IN_OURS = {"type": "script", "lineNumber": 4, "columnNumber": 47, "stack": {"callFrames": [
+    {"functionName": "", "scriptId": "4", "url": OURS, "lineNumber": 239, "columnNumber": 0}]}}
+
+
+def test_a_request_fetched_while_our_recorder_is_paused_is_the_parsers():
+    """Chromium's preload scanner fetches while the recorder stops on its document-start `debugger`: the initiator
+    it reports (seen on Chromium 156, as above) names our paused script and carries the parser position alongside.
+    The row says parser, at that position in the document; a stack with page frames keeps them, ours dropped."""
+    from crawler.collectors.network import initiator_columns
+
+    page = "https://www.initiator-lab.fr/"
+    assert initiator_columns(PAUSED_IN_OURS, ours={OURS}, document_url=page) == {
+        "initiator_type": "parser", "initiator_url": page, "initiator_line": 5, "initiator_column": 48,
+        "initiator_function": None, "initiator_stack": None}
+    # without knowing our URL (another tool's recorder, an older crawl): what Chromium said, unchanged
+    assert initiator_columns(PAUSED_IN_OURS, document_url=page)["initiator_url"] == OURS
+    page_frame = {"functionName": "f", "url": "https://www.initiator-lab.fr/a.js", "lineNumber": 1, "columnNumber": 2}
+    mixed = {"type": "script", "stack": {"callFrames": [PAUSED_IN_OURS["stack"]["callFrames"][0], page_frame]}}
+    assert initiator_columns(mixed, ours={OURS}, document_url=page) == {
+        "initiator_type": "script", "initiator_url": "https://www.initiator-lab.fr/a.js", "initiator_line": 2,
+        "initiator_column": 3, "initiator_function": "f",
+        "initiator_stack": [{"url": "https://www.initiator-lab.fr/a.js", "function": "f", "line": 2, "column": 3,
+                             "async": None}]}
+
+
+def test_initiator_columns_never_raise_nor_name_our_scripts():
+    """Any JSON a renderer sends as an initiator: columns of the right types, never one of our scripts' URLs."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from crawler.collectors.network import INITIATOR_COLUMNS, initiator_columns
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 10**6), st.text(max_size=30), st.just(OURS))
+    json_values = st.recursive(scalars, lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(
+            ["type", "url", "lineNumber", "columnNumber", "stack", "callFrames", "parent", "description",
+             "functionName"]), inner, max_size=6)), max_leaves=40)
+
+    @settings(max_examples=300, deadline=None)
+    @given(json_values, st.one_of(st.none(), st.text(max_size=20)))
+    def check(initiator, document_url):
+        fields = initiator_columns(initiator, ours={OURS}, document_url=document_url)
+        assert tuple(fields) == INITIATOR_COLUMNS
+        assert fields["initiator_url"] != OURS
+        assert all(frame["url"] != OURS for frame in fields["initiator_stack"] or ())
+        for key in ("initiator_line", "initiator_column"):
+            assert fields[key] is None or (isinstance(fields[key], int) and fields[key] >= 1)
+
+    check()

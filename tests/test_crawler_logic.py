@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from crawler.browser.cookies import browser_accepts
+from crawler.collectors.cookies import browser_accepts
 from crawler.browser.launch import LaunchPlan, user_agent
-from crawler.browser.network import _accepted_set_cookies, initiator_script
+from crawler.collectors.network import _accepted_set_cookies, initiator_script
 from crawler.browser.visit import classify_failure
 from crawler.spiders.browser import internal_links, sample_links, visit_key
 from mouchard.cookies import from_browser, judge_identifier, parse_set_cookie, profile_difference, similarity
@@ -224,7 +224,7 @@ def test_the_watchdog_kills_only_renderers_of_our_own_browser():
 @pytest.mark.parametrize("error, status, failures", [(RuntimeError("reactor broke"), "failed", 1),
                                                       (KeyboardInterrupt(), "interrupted", 0)])
 def test_a_crawl_ended_by_an_exception_is_not_left_running(tmp_path, error, status, failures):
-    from crawler.cli import _end_on_error
+    from crawler.crawl import end_on_error as _end_on_error
     from mouchard.store import Store
 
     db = str(tmp_path / "c.db")

@@ -16,7 +16,7 @@ import urllib.parse
 
 import pytest
 
-from web.sites import crawler_lab, expected
+from demoweb.sites import crawler_lab, expected
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

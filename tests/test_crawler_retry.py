@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from crawler.browser.visit import VisitRecord, VisitSpec
-from crawler.cli import record_samples, resume_ledger
+from crawler.crawl import record_samples, resume_ledger
 from crawler.pipelines.store_visits import StoreVisits
 from mouchard.store import Store, utcnow
 

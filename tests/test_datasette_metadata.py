@@ -14,7 +14,7 @@ from mouchard.store import Store
 
 def test_committed_metadata_json_is_the_generated_one():
     assert METADATA_FILE.read_text(encoding="utf-8") == render(build_metadata()), \
-        "datasette/metadata.json is stale: run python -m mouchard.metadata"
+        "mouchard/datasette_files/metadata.json is stale: run python -m mouchard.metadata"
 
 
 def test_every_table_and_column_is_described_with_units():

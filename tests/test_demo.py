@@ -26,10 +26,13 @@ def test_demo_builds_a_database_with_every_kind_of_record(tmp_path):
     assert conn.execute("SELECT count(*) FROM consent WHERE source = 'action' AND verified = 1").fetchone()[0] >= 4
 
 
-def test_demo_outside_a_clone_is_one_line(tmp_path, monkeypatch):
+def test_demo_reads_only_what_ships_with_the_package():
+    """No checkout needed: the demo web and its sample files are the `demoweb` package (an installed wheel runs
+    them: tests/test_core_wheel.py)."""
+    from demoweb import TestWeb
+    from demoweb.paths import DATA
     from mouchard import demo
-    from mouchard.errors import UserError
 
-    monkeypatch.setattr(demo, "TESTS", tmp_path)
-    with pytest.raises(UserError, match="needs a clone"):
-        demo._demo_web()
+    assert demo._demo_web()[0] is TestWeb
+    for sample in (demo.CAPTURE, demo.PROFILE, demo.REGISTRY):
+        assert sample.is_file() and sample.is_relative_to(DATA), sample

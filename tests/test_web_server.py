@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from web import Response, Site, TestWeb, drip, set_cookie
-from web.client import connect, fetch
-from web.sites import discover, expected
-from web.sites.hostile import BAD_TLS_HOST, HOST as HOSTILE
+from demoweb import Response, Site, TestWeb, drip, set_cookie
+from demoweb.client import connect, fetch
+from demoweb.sites import discover, expected
+from demoweb.sites.hostile import BAD_TLS_HOST, HOST as HOSTILE
 
 NEWS = "www.example-news.fr"
 

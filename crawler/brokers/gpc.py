@@ -26,10 +26,6 @@ class GpcStatement:
     last_update: str | None
     raw: str | None
 
-    @property
-    def supports(self) -> bool:
-        return self.gpc == "true"
-
 
 def gpc_url(site_url: str) -> str:
     """The statement's URL for a site (its origin + /.well-known/gpc.json)."""

@@ -7,38 +7,19 @@ lowered instead of writing a second row.
 
 from __future__ import annotations
 
-from scrapy.exceptions import NotConfigured
-
-from crawler.settings import crawl_id_of, db_of, progress_of
+from crawler.pipelines.base import Pipeline
 from mouchard.store import Store
 
 
-class StoreBrokerPages:
+class StoreBrokerPages(Pipeline):
     """Write each page verdict of the broker-site crawl to the store (MOUCHARD_DB, MOUCHARD_CRAWL_ID)."""
 
-    def __init__(self, db: str, crawl_id: int, stats, progress=None):
-        self.db = db
-        self.crawl_id = crawl_id
-        self.stats = stats
-        self.progress = progress  # called with each stored row (the command's progress bar), if any
-        self.store: Store | None = None
+    requires_crawl = True
+
+    def opened(self) -> None:
         self.rows: dict[tuple[int, str, str], tuple[int, int | None]] = {}
 
-    @classmethod
-    def from_crawler(cls, crawler):
-        db, crawl_id = db_of(crawler.settings), crawl_id_of(crawler.settings)
-        if not db or not crawl_id:
-            raise NotConfigured("MOUCHARD_DB and MOUCHARD_CRAWL_ID are needed to store broker pages")
-        return cls(db, crawl_id, crawler.stats, progress_of(crawler.settings))
-
-    def open_spider(self, spider=None) -> None:
-        self.store = Store(self.db)
-
-    def close_spider(self, spider=None) -> None:
-        if self.store is not None:
-            self.store.close()
-
-    def process_item(self, item, spider=None):
+    def process(self, item):
         assert self.store is not None
         key = (item["broker_id"], item["kind"], item["result"].url)
         clicks = item["clicks"]
@@ -51,31 +32,23 @@ class StoreBrokerPages:
         row = item["result"].row(item["broker_id"], item["kind"], clicks, item["hosted_by"], self.crawl_id)
         if item.get("found_via"):
             row["found_via"] = item["found_via"]
-            self.stats.inc_value("mouchard/brokers/pages_repaired")
+            self.count("brokers/pages_repaired")
         self.rows[key] = (self.store.insert("broker_pages", row), clicks)
-        self.stats.inc_value("mouchard/brokers/pages_stored")
+        self.count("brokers/pages_stored")
         if row["hidden"]:
-            self.stats.inc_value("mouchard/brokers/pages_hidden")
+            self.count("brokers/pages_hidden")
         if self.progress is not None:
             self.progress(row)
         return item
 
 
-class StoreRegistrySnapshot:
+class StoreRegistrySnapshot(Pipeline):
     """Write each registry capture as a snapshot; its summary goes to `crawls.summary` (a list, in order)."""
 
-    def __init__(self, db: str, crawl_id: int):
-        self.db = db
-        self.crawl_id = crawl_id
+    requires_crawl = True
+    opens_store = False  # one short-lived store per capture (a registry crawl stores a handful)
 
-    @classmethod
-    def from_crawler(cls, crawler):
-        db, crawl_id = db_of(crawler.settings), crawl_id_of(crawler.settings)
-        if not db or not crawl_id:
-            raise NotConfigured("MOUCHARD_DB and MOUCHARD_CRAWL_ID are needed to store registry snapshots")
-        return cls(db, crawl_id)
-
-    def process_item(self, item, spider=None):
+    def process(self, item):
         from crawler.brokers.snapshots import Capture, save_snapshot
 
         if not isinstance(item, Capture):

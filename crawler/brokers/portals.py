@@ -13,7 +13,7 @@ None of the three publishes an annual file like California's:
   shape is not, so the reader walks any JSON for columns with a label and a list of values.
 - Oregon (DCBS): besides its licence-verification search, a CSV of registered brokers and their opt-out
   contacts, read like California's file (by header text).
-Test fixtures for all three are reconstructed samples (tests/data/brokers/README.md), not real responses.
+Test fixtures for all three are reconstructed samples (demoweb/data/brokers/README.md), not real responses.
 """
 
 from __future__ import annotations

@@ -47,6 +47,22 @@ class Capture:
     unread: list[str] = field(default_factory=list)  # parts of the source that could not be read (portals)
 
 
+def read_capture(registry: str, data: bytes, source: str, year: int | None = None, *,
+                 source_url: str | None = None) -> Capture:
+    """A registry file as fetched or given, read with its registry's own parser (mouchard/registries.py): the
+    live fetch and `--from FILE` read alike. The year, when not given, comes from the file's name (California)."""
+    from crawler.brokers.ca import year_of
+    from mouchard.errors import UserError
+    from mouchard.registries import find, load
+
+    entry = find(registry)
+    if entry.parser is None:
+        raise UserError(f"--registry {registry} reads a portal: give its base URL with --from, not a file")
+    table = load(entry.parser)(data, source)
+    year = year or (year_of(source) if entry.years else None)
+    return Capture(registry, year, source_url or source, data, table.records())
+
+
 def save_snapshot(store: Store, crawl_id: int | None, capture: Capture) -> dict:
     """Write the capture; return its summary (snapshot id, counts, appeared / left / changed)."""
     digest = hashlib.sha256(capture.data).hexdigest()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from crawler.brokers.fields import Column, header_score, plan_columns, record_from_row
@@ -63,11 +62,3 @@ def read_table(data: bytes, what: str = "registry file") -> Table:
     header = rows[best]
     data_rows = [row for row in rows[best + 1:] if any(cell.strip() for cell in row)]
     return Table(header, data_rows, plan_columns(header, data_rows), best)
-
-
-def columns_by_kind(plan: Sequence[Column]) -> dict[str, list[str]]:
-    """Headers grouped by how they were read (for the fetch summary and the docs)."""
-    out: dict[str, list[str]] = {}
-    for column in plan:
-        out.setdefault(column.kind, []).append(column.header)
-    return out

@@ -159,7 +159,11 @@ class TargetHub:
         self.collectors = collectors
         self.command_timeout = command_timeout
         self.on_hook_error = on_hook_error or (lambda name, hook, exc: log.warning("%s.%s: %s", name, hook, exc))
-        self._collector_names = {type(c).__name__: c.name for c in collectors}
+        # class name -> collector name, base classes too (a CallRecorder's handlers are named after the base)
+        self._collector_names: dict[str, str] = {}
+        for collector in collectors:
+            for cls in type(collector).__mro__[:-1]:
+                self._collector_names.setdefault(cls.__name__, collector.name)
         self.targets: list[Target] = []
         self.page: Target | None = None
         self._handlers: dict[str, list[EventHandler]] = {}

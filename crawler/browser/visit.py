@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from crawler.browser.dwell import LEAVE_NAVIGATION, dwell, leave
 from crawler.browser.profile import remove_profile
 from crawler.browser.targets import TargetHub
-from crawler.collectors.base import VisitContext
+from crawler.collectors.base import Evidence, VisitContext
 from mouchard.domains import site_of
 from mouchard.store import failure_row, utcnow
 
@@ -154,7 +154,7 @@ class VisitRun:
         self.visit = VisitContext(key=spec.key, url=spec.url, site=spec.site, phase=spec.phase, depth=spec.depth,
                                   tags=spec.tags, timeout=settings.timeout, hook_timeout=settings.hook_timeout,
                                   stats=stats, logger=log)
-        self.visit.extra["evidence"] = evidence or {}
+        self.visit.evidence = Evidence.of(evidence)
         self._on_hook_error = on_hook_error
         self.dialogs = 0
         self.popups = 0
@@ -373,7 +373,7 @@ class VisitRun:
             await visit.hub.drain(1.0)
             return
         visit.count("visits/leave_failed")
-        visit.extra["unresponsive"] = True  # its renderer is stuck in a handler: collectors read nothing more
+        visit.unresponsive = True  # its renderer is stuck in a handler: collectors read nothing more
         self.failures.append(failure_row(LEAVE_COMPONENT, "leave-failed", result.reason or "leaving the page failed"))
         log.warning("visit %s: %s", self.spec.url, result.reason)
 
@@ -400,15 +400,12 @@ class VisitRun:
             await self.visit.hub.page.send("Runtime.evaluate", {"expression": "0", "returnByValue": True},
                                            timeout=timeout)
         except Exception:
-            self.visit.extra["unresponsive"] = True
+            self.visit.unresponsive = True
             self.visit.count("visits/unresponsive_renderer")
 
     def _main_status(self) -> int | None:
-        network = self.visit.extra.get("network") or {}
-        chain = network.get("chains", {}).get(network.get("main_request_id"))
-        if chain is None or not chain.hops:
-            return None
-        return chain.hops[-1].row.get("status")
+        network = self.visit.shared.network
+        return network.main_status() if network is not None else None
 
     async def _page_facts(self) -> tuple[str | None, str | None]:
         page = self.visit.page
@@ -416,7 +413,7 @@ class VisitRun:
             return None, None
         final_url = page.url if page.url and page.url != "about:blank" else None
         title = None
-        if self.visit.extra.get("unresponsive"):
+        if self.visit.unresponsive:
             return final_url, title
         try:  # Playwright reads the title in its own isolated world: the page sees nothing
             title = (await asyncio.wait_for(page.title(), 2.0))[:TITLE_MAX] or None

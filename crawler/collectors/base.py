@@ -2,8 +2,10 @@
 
 A collector records one kind of fact during a visit (requests, cookies, storage, fingerprinting calls, consent...)
 through the DevTools protocol (CDP), never through page-side scripts a site could see. The browser spider builds
-the collectors listed in the `MOUCHARD_COLLECTORS` setting (ordered, import paths) once per crawl with
-`from_crawler(crawler)`, and for every visit calls, in order:
+the collectors listed in the `MOUCHARD_COLLECTORS` setting (ordered, import paths; by default every collector of
+this package with an integer `order`, in that order: crawler/collectors/__init__.py) once per crawl with
+`from_crawler(crawler)` (a `switch` class attribute names the CollectorSettings field that turns it off), and for
+every visit calls, in order:
 
 1. `attach(visit, target)` for the page and then for every target the browser auto-attaches (out-of-process
    iframes, dedicated/shared/service workers) *while that target waits for the debugger*: enable domains, set
@@ -52,6 +54,9 @@ the prototype chain (no page function runs: a page cannot see or spoof it), then
 `target.context_of(call_frames)` its context. Evaluating `arguments` is not possible at a native-function
 breakpoint (the top frame is the caller's); read state with `Debugger.evaluateOnCallFrame` instead.
 
+Shared state: what one collector hands another is a typed field of `visit.shared` (crawler/collectors/state.py
+says who writes and who reads each); a collector's own per-visit state is `visit.own(ItsClass, factory)`.
+
 Time: `visit.elapsed_ms()` is milliseconds since navigation start, the unit of every `*_ms` column. The first
 party is `visit.site` (registrable domain of the requested URL); `visit.third_party(url_or_host)` applies the
 project's rule (`mouchard.domains.is_third_party`).
@@ -65,6 +70,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crawler.collectors.state import Evidence, Shared
 from mouchard.domains import is_third_party, site_of
 
 if TYPE_CHECKING:
@@ -110,13 +116,28 @@ class VisitContext:
     reason: str | None = None
     final_url: str | None = None
     requests: list[dict] = field(default_factory=list)  # request rows captured so far (network collector)
-    extra: dict[str, Any] = field(default_factory=dict)  # scratch space shared between collectors, by name
+    evidence: Evidence = field(default_factory=Evidence)
+    # the page's renderer stopped answering (a script blocks its main thread); set by the visit, read via responsive
+    unresponsive: bool = False
+    shared: Shared = field(default_factory=Shared)  # what collectors hand each other, typed
+    _own: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
     def responsive(self) -> bool:
         """False when the page's renderer stopped answering (a script blocks its main thread): collectors should
         then skip CDP calls that need the renderer (DOM, storage reads, evaluations) and keep browser-side ones."""
-        return not self.extra.get("unresponsive")
+        return not self.unresponsive
+
+    def own(self, key: Any, factory: Callable[[], Any]) -> Any:
+        """A collector's private state for this visit, made by `factory()` on first use; `key` is the collector's
+        class (no string keys: two collectors cannot collide)."""
+        if key not in self._own:
+            self._own[key] = factory()
+        return self._own[key]
+
+    def has_own(self, key: Any) -> bool:
+        """Whether `own(key, ...)` was called in this visit (the collector ran)."""
+        return key in self._own
 
     # --- time and parties ------------------------------------------------------------------------------------
     def elapsed_ms(self, monotonic: float | None = None) -> int:
@@ -167,6 +188,11 @@ class Collector:
     """One kind of fact recorded during a visit. Subclass, set `name`, override the hooks you need."""
 
     name: str = "collector"
+    # On by default, in this order among the others (crawler/collectors/__init__.py `discover`); None: only when
+    # listed in MOUCHARD_COLLECTORS
+    order: int | None = None
+    # The CollectorSettings field that turns it off (crawler/settings.py `switched_on`); None: always on
+    switch: str | None = None
     # Tables whose rows `collect` may return; the pipeline refuses others (a typo must not vanish silently).
     tables: tuple[str, ...] = ()
 

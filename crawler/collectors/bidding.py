@@ -279,11 +279,12 @@ class RecordBidding(Collector):
     """rtb rows: Prebid.js / GPT / apstag state at the end of the visit, and OpenRTB on the wire."""
 
     name = "bidding"
+    order = 500  # position among the default collectors (crawler/collectors/__init__.py)
     tables = ("rtb",)
 
     @staticmethod
     def state(visit: VisitContext) -> dict:
-        return visit.extra.setdefault("bidding", {"methods": {}, "candidates": {}, "bodies": {}})
+        return visit.own(RecordBidding, lambda: {"methods": {}, "candidates": {}, "bodies": {}})
 
     async def attach(self, visit: VisitContext, target: "Target") -> None:
         state = self.state(visit)

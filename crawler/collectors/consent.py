@@ -4,7 +4,7 @@ consent signal the page held or sent (rows of `consent`, the banner screenshot i
 Phases (`visit.phase`): `initial` looks and never clicks; `reject` and `accept` find the banner, read the state,
 screenshot the banner, click (autoconsent when installed, else our rules, else the generic multilingual texts),
 let the page react, and verify at the end; `gpc` sends Global Privacy Control (crawler/consent/gpc.py) and never
-clicks. The moment of the click is published as `visit.extra["consent_action_ms"]` (the cookies collector marks
+clicks. The moment of the click is published as `visit.shared.consent_action_ms` (the cookies collector marks
 `before_consent` with it). docs/consent.md describes every row.
 """
 
@@ -65,6 +65,7 @@ class RecordConsent(Collector):
     """consent rows per visit and phase; acts on the banner in the reject and accept phases."""
 
     name = "consent"
+    order = 400  # acts on the banner in after_load: before the collectors that read the page's final state
     tables = ("consent", "evidence_files")
 
     def __init__(self, *, use_autoconsent: bool = True, evidence_root: str | None = None, wait: float = 6.0,
@@ -91,7 +92,7 @@ class RecordConsent(Collector):
 
     @staticmethod
     def state(visit: VisitContext) -> ConsentState:
-        return visit.extra.setdefault("consent", ConsentState())
+        return visit.own(RecordConsent, ConsentState)
 
     # --- before the page runs ------------------------------------------------------------------------------
     async def attach(self, visit: VisitContext, target: "Target") -> None:
@@ -202,7 +203,7 @@ class RecordConsent(Collector):
         if result.ok:
             state.action, state.action_method = action, result.method
         elif not result.clicked:
-            visit.extra.pop("consent_action_ms", None)  # nothing was clicked: no consent moment
+            visit.shared.consent_action_ms = None  # nothing was clicked: no consent moment
             state.action_ms = None
             state.notes.append(f"no {action} control found on the banner")
         else:
@@ -212,7 +213,7 @@ class RecordConsent(Collector):
     @staticmethod
     def _mark_action(visit: VisitContext, state: ConsentState) -> None:
         state.action_ms = visit.elapsed_ms()
-        visit.extra["consent_action_ms"] = state.action_ms
+        visit.shared.consent_action_ms = state.action_ms
 
     @staticmethod
     async def _let_page_react(visit: VisitContext, limit: float) -> None:
@@ -231,8 +232,8 @@ class RecordConsent(Collector):
             visit.count("consent/screenshot_failed")
 
     def _banner_path(self, visit: VisitContext) -> str | None:
-        evidence = visit.extra.get("evidence") or {}
-        folder = evidence.get("dir") or (os.path.dirname(evidence["screenshot"]) if evidence.get("screenshot") else None)
+        shot = visit.evidence.screenshot
+        folder = os.path.dirname(shot) if shot else None
         folder = folder or (os.path.join(self.evidence_root, "banners") if self.evidence_root else None)
         if folder is None:
             return None

@@ -1,6 +1,6 @@
 """DetectIdSyncs: an identifier cookie of one party seen in a request to another party (`id_syncs`).
 
-Identifiers are the rows the cookies collector (`crawler.browser.cookies.RecordCookies`, which must come first in
+Identifiers are the rows the cookies collector (`crawler.collectors.cookies.RecordCookies`, which must come first in
 `MOUCHARD_COLLECTORS`) recorded for the visit, in its order (header cookies as the responses set them, then
 script cookies, then the rest of the jar): those asked to live at least `mouchard.cookies.IDENTIFIER_MIN_DAYS` and
 whose value looks like an identifier (`mouchard.idsync.looks_like_identifier`); each belongs to the site of its
@@ -34,6 +34,7 @@ class DetectIdSyncs(Collector):
     """id_syncs rows from the visit's cookies and requests."""
 
     name = "idsync"
+    order = 900  # after RecordCookies: follows its identifier cookies
     switch = "id_syncs"  # the CollectorSettings field that turns it off
     tables = ("id_syncs", "failures")
 
@@ -46,9 +47,9 @@ class DetectIdSyncs(Collector):
 
     async def collect(self, visit: VisitContext) -> Rows:
         finder = IdSyncFinder()
-        if "cookie_rows" not in visit.extra:
+        if visit.shared.cookie_rows is None:
             visit.count("idsync/no_cookie_rows")  # RecordCookies is off or came later: nothing to follow
-        for cookie in visit.extra.get("cookie_rows", []):
+        for cookie in visit.shared.cookie_rows or ():
             if self.identifier(visit, cookie):
                 finder.add(cookie["site"], cookie["name"], cookie["value"], cookie_id=Ref("cookies", cookie["_ref"]))
         if not len(finder):

@@ -126,6 +126,7 @@ class DetectKeyLogging(Collector):
     """Types into inputs after load; `leaks` rows for typed values found in requests."""
 
     name = "keylogging"
+    order = 700  # types into forms: after the consent click
     switch = "keylogging"  # the CollectorSettings field that turns it off
     tables = ("leaks", "failures")
 
@@ -147,8 +148,8 @@ class DetectKeyLogging(Collector):
         if page is None or page.is_closed() or visit.status != "ok" or not visit.responsive:
             return
         values = typed_values()
-        state = {"values": values, "started_ms": visit.elapsed_ms(), "typed": []}
-        visit.extra["keylogging"] = state
+        state = visit.own(DetectKeyLogging, dict)
+        state.update(values=values, started_ms=visit.elapsed_ms(), typed=[])
         budget = visit.hook_timeout * 0.6 - self.wait  # leave time to wait for the page to send
         deadline = time.monotonic() + max(budget, 1.0)
 
@@ -163,7 +164,7 @@ class DetectKeyLogging(Collector):
             await wait_quiet(lambda: len(visit.requests), quiet=QUIET, limit=self.wait)
 
     async def collect(self, visit: VisitContext) -> Rows:
-        state = visit.extra.get("keylogging")
+        state = visit.own(DetectKeyLogging, dict)
         if not state or not state["typed"]:
             return {"leaks": [], "failures": []}
         values = {kind: value for kind, value in state["values"].items() if kind in {t["kind"] for t in state["typed"]}}

@@ -1,7 +1,7 @@
 """RecordPixels: Meta pixel events, Google Analytics hits and Google Ads conversions of a visit, from its requests.
 
 Each request row goes through `mouchard.pixels.parse_request` (URL and POST body). Events become `pixel_events`
-rows; they are also left in `visit.extra["pixels"]` for other collectors and counted in `mouchard/pixels/events`.
+rows; they are also left in `visit.shared.pixel_events` for other collectors and counted in `mouchard/pixels/events`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ class RecordPixels(Collector):
     """pixel_events rows, one per event a tag reported, pointing at the request that carried it."""
 
     name = "pixels"
+    order = 800  # position among the default collectors (crawler/collectors/__init__.py)
     switch = "pixels"  # the CollectorSettings field that turns it off
     tables = (TABLE,)
 
@@ -33,6 +34,6 @@ class RecordPixels(Collector):
         for request in sent_requests(visit.requests):
             for event in parse_request(request.url, request.body, request.content_type):
                 rows.append(event.row(request_id=request.ref, time_ms=request.row.get("time_ms")))
-        visit.extra["pixels"] = rows
+        visit.shared.pixel_events = rows
         visit.count("pixels/events", len(rows))
         return {TABLE: rows}

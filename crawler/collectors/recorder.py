@@ -1,6 +1,6 @@
-"""The page-side recorder of RecordFingerprinting, and the DevTools console code that arms its breakpoints.
+"""The page-side recorder of crawler/collectors/calls.py, and the DevTools console code that arms its breakpoints.
 
-The recorder is JavaScript run at the start of every document (crawler/collectors/fingerprinting.py says how and
+The recorder is JavaScript run at the start of every document (crawler/collectors/calls.py says how and
 why that is invisible). Called from a breakpoint condition as `NAME(api index, receiver, arguments)`, it counts
 the call per (API, call site), keeps up to `MAX_VALUES` distinct argument lists with the time each was first seen
 and returns false, so the page does not stop. Bounds, per argument: strings cut to the API's `cut` or `VALUE_CUT`
@@ -17,7 +17,7 @@ When `Error.prepareStackTrace` is defined or `Error.stackTraceLimit` is too smal
 be empty), it returns true instead, for the first `MAX_PAUSES` calls per API, and remembers which API asked.
 In a window, the recorder adds one `pagehide` listener (with the pristine `addEventListener`, before any page
 script): when the document goes away with entries not read yet, it stops on a `debugger` statement so the
-collector reads them first (fingerprinting.py, step 5). Pages cannot list listeners; it changes no bfcache
+collector reads them first (calls.py, step 5). Pages cannot list listeners; it changes no bfcache
 eligibility (`unload` listeners would).
 Limit: a Proxy passed as a list or dictionary argument sees its `getOwnPropertyDescriptor` trap called (JavaScript
 cannot tell a Proxy without touching it); Blink's own conversion of that argument reads it too.
@@ -102,7 +102,7 @@ _RECORDER = r"""let __NAME__ = (() => {
   const spare = find([["HTMLMarqueeElement"], "start", "method"]);  // never armed: see REARM
   let entries = {__proto__: null}, dirty = {__proto__: null}, count = 0, last = -1, hashed = 0;
   // A document that goes away (an iframe removed, a frame navigating) with entries not read yet stops here,
-  // while it still exists, so the collector reads them (step 5 of fingerprinting.py's docstring).
+  // while it still exists, so the collector reads them (step 5 of calls.py's docstring).
   if ("onpagehide" in G) {
     apply(gopd(G.EventTarget.prototype, "addEventListener").value, G, ["pagehide", function () {
       for (const k in dirty) { debugger; break; }
@@ -299,10 +299,13 @@ _RECORDER = r"""let __NAME__ = (() => {
 """
 
 
-def recorder_source(name: str) -> str:
-    """The recorder's JavaScript, bound to `name` (see the module docstring)."""
-    specs = [[list(api.interfaces), api.member, api.kind, list(api.keep), RECEIVERS.get(api.receiver or "", 0),
-              api.cut or 0, list(api.fields), RETURNS.get(api.returns or "", 0), list(api.only)] for api in APIS]
+def recorder_source(name: str, apis: frozenset[int] | None = None) -> str:
+    """The recorder's JavaScript, bound to `name` (see the module docstring); with `apis`, only those catalogue
+    indices are looked up (the others have no interface, so no function: never armed, never recorded)."""
+    specs = [[list(api.interfaces) if apis is None or index in apis else [], api.member, api.kind, list(api.keep),
+              RECEIVERS.get(api.receiver or "", 0),
+              api.cut or 0, list(api.fields), RETURNS.get(api.returns or "", 0), list(api.only)]
+             for index, api in enumerate(APIS)]
     return (_RECORDER.replace("__NAME__", name).replace("__APIS__", json.dumps(specs, separators=(",", ":")))
             .replace("__CUT__", str(VALUE_CUT)).replace("__FRAMES__", str(STACK_FRAMES))
             .replace("__PAUSES__", str(MAX_PAUSES)).replace("__ENTRIES__", str(MAX_ENTRIES))
@@ -317,11 +320,12 @@ def condition(name: str, index: int) -> str:
     return f'typeof {name} === "function" && {name}({index}, this, arguments)'
 
 
-def arm_expression(name: str, first: int) -> str:
-    """Console-API code that sets the breakpoints of APIs `first`.. with `debug(fn, condition)`."""
+def arm_expression(name: str, skip: int = -1) -> str:
+    """Console-API code that sets the breakpoints of every API found but `skip` (the probe, already set) with
+    `debug(fn, condition)`; returns how many."""
     cond = condition(name, 0).replace("(0, this", "(' + i + ', this").replace('"', '\\"')
-    return (f"((debug) => {{ const f = {name}(-2); let n = 0; for (let i = {first}; i < f.length; i++) "
-            f"if (f[i]) {{ debug(f[i], '{cond}'); n++; }} return n; }})(debug)")
+    return (f"((debug) => {{ const f = {name}(-2); let n = 0; for (let i = 0; i < f.length; i++) "
+            f"if (f[i] && i !== {int(skip)}) {{ debug(f[i], '{cond}'); n++; }} return n; }})(debug)")
 
 
 def rearm_expression(name: str) -> str:

@@ -28,6 +28,7 @@ class DetectSessionReplay(Collector):
     """Marks session-replay scripts for the `scripts` rows (see the module docstring)."""
 
     name = "replay"
+    order = 600  # position among the default collectors (crawler/collectors/__init__.py)
     switch = "session_replay"  # the CollectorSettings field that turns it off
     tables = ()
 

@@ -1,6 +1,6 @@
 """What a recorded request carried, as the detectors search it: URL, headers, body and its encodings.
 
-The network collector (crawler/browser/network.py) keeps request rows in `visit.requests`, with the POST body
+The network collector (crawler/collectors/network.py) keeps request rows in `visit.requests`, with the POST body
 under `_body` and a `_ref` that other tables use to point at the row (`Ref("requests", row["_ref"])`).
 """
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mouchard.settings import node_modules_dirs
+
 if TYPE_CHECKING:
     from crawler.browser.targets import Target
     from crawler.collectors.base import VisitContext
@@ -49,12 +51,6 @@ CONTEXT_GONE = ("Cannot find context", "context was destroyed", "target detached
 
 MISSING_AUTOCONSENT = (f"npm package {PACKAGE} not installed: banners are found by mouchard's own rules only "
                        "(run scripts/setup.sh)")
-
-
-def node_modules_dirs() -> list[Path]:
-    """Where npm packages may be: the repository's node_modules (scripts/setup.sh), then the working directory's."""
-    repo = Path(__file__).resolve().parents[2] / "node_modules"
-    return [repo, Path.cwd() / "node_modules"]
 
 
 def split_rules(rules_text: str) -> tuple[str, str]:

@@ -8,38 +8,32 @@ the same derivation `mouchard classify` re-runs later when lists change.
 from __future__ import annotations
 
 from crawler.browser.visit import VisitRecord
+from crawler.pipelines.base import Pipeline
 
 TABLES = ("requests", "cookies", "storage_items", "js_calls", "scripts")
 
 
-class ClassifyRows:
+class ClassifyRows(Pipeline):
     """Fills tracker_entity/category/list in requests, cookies, storage_items, js_calls and scripts rows, and
     from_entity/to_entity in id_syncs rows."""
 
-    def __init__(self, stats=None):
-        self.stats = stats
-        self.classifier = None
+    item_type = VisitRecord
+    opens_store = False
+    classifier = None
 
-    @classmethod
-    def from_crawler(cls, crawler) -> "ClassifyRows":
-        return cls(crawler.stats)
-
-    def open_spider(self, spider=None) -> None:
+    def opened(self) -> None:
         from mouchard.classify import default_classifier
 
         self.classifier = default_classifier()  # load the lists before the first visit, not during it
 
-    def process_item(self, item, spider=None):
-        if not isinstance(item, VisitRecord):
-            return item
+    def process(self, item: VisitRecord) -> VisitRecord:
         from mouchard.classify import classify_rows
 
         for table in TABLES:
             rows = item.rows.get(table)
             if rows:
                 classify_rows(rows, first_party=item.spec.url, classifier=self.classifier)
-                if self.stats is not None:
-                    self.stats.inc_value(f"mouchard/{table}/trackers", sum(1 for r in rows if r.get("tracker_entity")))
+                self.count(f"{table}/trackers", sum(1 for r in rows if r.get("tracker_entity")))
         for row in item.rows.get("id_syncs", []):
             for side in ("from", "to"):
                 found = self.classifier.classify(row.get(f"{side}_site") or "", None, item.spec.url)

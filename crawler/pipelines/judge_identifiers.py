@@ -8,35 +8,19 @@ with what was known then; when a new value changes their verdict they are update
 from __future__ import annotations
 
 from crawler.browser.visit import VisitRecord
+from crawler.pipelines.base import Pipeline
 from mouchard.cookies import asked_lifetime, judge_identifier
-from mouchard.store import Store
 
 MAX_OTHERS = 20  # other profiles' values compared (enough for a verdict, bounded on large crawls)
 
 
-class JudgeIdentifiers:
+class JudgeIdentifiers(Pipeline):
     """Sets cookies.identifier and identifier_reason; queues updates of earlier rows whose verdict changes."""
 
-    def __init__(self, db: str, crawl_id: int):
-        self.db = db
-        self.crawl_id = crawl_id
-        self.store: Store | None = None
+    item_type = VisitRecord
 
-    @classmethod
-    def from_crawler(cls, crawler) -> "JudgeIdentifiers":
-        from crawler.settings import crawl_id_of, db_of
-
-        return cls(db_of(crawler.settings), crawl_id_of(crawler.settings))
-
-    def open_spider(self, spider=None) -> None:
-        self.store = Store(self.db)
-
-    def close_spider(self, spider=None) -> None:
-        if self.store is not None:
-            self.store.close()
-
-    def process_item(self, item, spider=None):
-        if not isinstance(item, VisitRecord) or not item.rows.get("cookies"):
+    def process(self, item: VisitRecord) -> VisitRecord:
+        if not item.rows.get("cookies"):
             return item
         for row in item.rows["cookies"]:
             value = row.get("value") or ""

@@ -21,7 +21,8 @@ from itertools import groupby
 
 from crawler.browser.visit import VisitRecord, partial_reason
 from crawler.collectors.base import Ref
-from mouchard.store import Store, Writer, failure_row
+from crawler.pipelines.base import Pipeline
+from mouchard.store import Writer, failure_row
 
 # What a row the store refuses raises: a collector's bug (unknown column, wrong type, a dangling reference).
 ROW_ERRORS = (sqlite3.Error, KeyError, TypeError, ValueError, OverflowError)
@@ -30,47 +31,26 @@ ROW_ERRORS = (sqlite3.Error, KeyError, TypeError, ValueError, OverflowError)
 ATTEMPT_SUFFIX = " #attempt "  # key of an earlier, retried try: KEY #attempt N (URLs hold no spaces)
 
 
-class StoreVisits:
+class StoreVisits(Pipeline):
     """One transaction per VisitRecord; calls the `MOUCHARD_PROGRESS` callable after each commit."""
 
-    def __init__(self, db: str, crawl_id: int, evidence_dir: str | None, progress=None, stats=None):
-        self.db = db
-        self.crawl_id = crawl_id
-        self.evidence_dir = evidence_dir
-        self.progress = progress
-        self.stats = stats
-        self.store: Store | None = None
+    item_type = VisitRecord
+    worker: str | None = None
 
-    @classmethod
-    def from_crawler(cls, crawler) -> "StoreVisits":
-        from crawler.settings import crawl_id_of, db_of, evidence_dir_of, progress_of
+    def opened(self) -> None:
+        # A crawl on a cluster names its shard after its worker (crawls.shard): each visit records that worker.
+        found = self.store.conn.execute("SELECT shard FROM crawls WHERE id = ?", (self.crawl_id,)).fetchone()
+        self.worker = found[0] if found else None
 
-        settings = crawler.settings
-        return cls(db_of(settings), crawl_id_of(settings), evidence_dir_of(settings), progress_of(settings),
-                   crawler.stats)
-
-    def open_spider(self, spider=None) -> None:
-        self.store = Store(self.db)
-
-    def close_spider(self, spider=None) -> None:
-        if self.store is not None:
-            self.store.close()
-
-    def _count(self, key: str, n: int = 1) -> None:
-        if self.stats is not None:
-            self.stats.inc_value(f"mouchard/{key}", n)
-
-    def process_item(self, item, spider=None):
-        if not isinstance(item, VisitRecord):
-            return item
+    def process(self, item: VisitRecord) -> VisitRecord:
         try:
             self._store(item)
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" not in str(exc):
                 raise
-            self._count("store/duplicate_visits")  # another process of the same resumed crawl recorded it first
+            self.count("store/duplicate_visits")  # another process of the same resumed crawl recorded it first
             return item
-        self._count(f"visits/{item.visit['status']}")
+        self.count(f"visits/{item.visit['status']}")
         if self.progress is not None:
             self.progress(item.visit)
         return item
@@ -86,6 +66,8 @@ class StoreVisits:
             if item.spec.retry:
                 self._keep_earlier_try(tx, item.spec.key)
             visit = {**item.visit, "crawl_id": self.crawl_id, "parent_visit_id": parent_id}
+            if self.worker:
+                visit["worker"] = self.worker
             if item.samples:
                 visit["sample"] = {"links": len(item.links), "chosen": item.samples}
             visit_id = tx.insert("visits", visit)
@@ -99,17 +81,17 @@ class StoreVisits:
                     failure = self._insert_group(tx, table, list(rows), visit_id, ids)
                     if failure is not None:
                         failures.append(failure_row(collector or "store", "collector-error", failure))
-                        self._count(f"collectors/{collector or 'store'}/store_errors")
+                        self.count(f"collectors/{collector or 'store'}/store_errors")
             for table, row_id, values in item.updates:
                 tx.update(table, row_id, values)
             if failures:
                 tx.insert_many("failures", [{**f, "crawl_id": self.crawl_id, "visit_id": visit_id} for f in failures])
-                self._count("failures/collector-error", len(failures))
+                self.count("failures/collector-error", len(failures))
                 if item.visit.get("status") in ("ok", "partial"):  # rows are missing: the visit says which
                     item.visit.update(status="partial", reason=partial_reason(failures))
                     tx.update("visits", visit_id, {"status": "partial", "reason": item.visit["reason"]})
             if tx.out_of_range:
-                self._count("store/values_out_of_range", tx.out_of_range)
+                self.count("store/values_out_of_range", tx.out_of_range)
 
     def _keep_earlier_try(self, tx: Writer, key: str) -> None:
         """The try being retried gives up the ledger key (it keeps its row, under its attempt's key)."""
@@ -141,7 +123,7 @@ class StoreVisits:
             if isinstance(value, Ref):
                 value = ids.get((value.table, value.ref), new_ids.get((value.table, value.ref)))
                 if value is None:
-                    self._count("store/unresolved_refs")
+                    self.count("store/unresolved_refs")
             values[name] = value
         if table == "requests" and row.get("_body") is not None:
             values["post_body_sha256"] = tx.add_body(row["_body"])
@@ -164,7 +146,7 @@ class StoreVisits:
     def _add_evidence(self, tx, row: dict, visit_id: int) -> int | None:
         path = row.get("_path")
         if not path or not os.path.exists(path):
-            self._count("evidence/missing")
+            self.count("evidence/missing")
             return None
         return self.store.add_evidence_file(path, row.get("documents") or "capture", root=self.evidence_dir,
                                             crawl_id=self.crawl_id, visit_id=visit_id,

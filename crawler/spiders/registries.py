@@ -14,12 +14,9 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.brokers import portals
-from crawler.brokers.ca import year_of
-from crawler.brokers.snapshots import Capture
-from crawler.brokers.tables import read_table
+from crawler.brokers.snapshots import Capture, read_capture
 from crawler.settings import proxy_of
 from mouchard.errors import UserError
-from mouchard.registries import find
 
 ALL_STATUSES = [*range(200, 300), *range(400, 600)]
 
@@ -72,12 +69,11 @@ class RegistryFileSpider(_RegistrySpider):
         if not self.ok(response):
             return
         try:
-            table = read_table(response.body, response.url)
+            capture = read_capture(self.registry, response.body, self.url, self.year)
         except UserError as exc:
             self.record_error(str(exc))
             return
-        year = self.year or (year_of(self.url) if find(self.registry).years else None)
-        yield Capture(self.registry, year, self.url, response.body, table.records())
+        yield capture
 
 
 class VermontRegistrySpider(_RegistrySpider):
@@ -158,7 +154,7 @@ class VermontRegistrySpider(_RegistrySpider):
         records = [r for r in (portals.vt_record(listing, self.details.get(key))
                                for key, listing in self.listings.items()) if r is not None]
         unread = [f"record page of {self.listings[k].name}" for k, v in self.details.items() if v is None]
-        yield Capture("vt", self.year, self.base, _raw_bytes(self.raw), records, ".json", "application/json",
+        yield Capture(self.registry, self.year, self.base, _raw_bytes(self.raw), records, ".json", "application/json",
                       unread + self.errors)
 
 
@@ -204,7 +200,7 @@ class TexasRegistrySpider(_RegistrySpider):
 
     def finish(self):
         records = portals.tx_records(self.labels, self.rows) if self.labels else []
-        return [Capture("tx", self.year, self.base, _raw_bytes(self.raw), records, ".json", "application/json",
+        return [Capture(self.registry, self.year, self.base, _raw_bytes(self.raw), records, ".json", "application/json",
                         list(self.errors))]
 
 

@@ -112,10 +112,10 @@ def texts(entry: dict) -> list[str]:
     raw = [entry.get("url", ""), "\n".join(f"{k}: {v}" for k, v in headers.items() if k != "content-encoding"),
            body.decode("utf-8", "replace")]
     out: list[str] = []
-    frontier = raw
+    pending = raw
     for _ in range(3):
         nxt = []
-        for text in frontier:
+        for text in pending:
             layers, a, b = [text], text, text
             for _ in range(3):  # both chains kept: a second unquote_plus turns a real "+" into a space
                 a, b = urllib.parse.unquote(a), urllib.parse.unquote_plus(b)
@@ -134,7 +134,7 @@ def texts(entry: dict) -> list[str]:
                     if len(decoded) >= 8 and sum(c.isprintable() for c in decoded) > 0.9 * len(decoded):
                         nxt.append(decoded)
                     break
-        frontier = nxt[:MAX_TEXTS]  # a bound: SDK requests hold a handful of base64 tokens, never hundreds
+        pending = nxt[:MAX_TEXTS]  # a bound: SDK requests hold a handful of base64 tokens, never hundreds
     return [t.lower() for t in out]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from web import Response, Site, TestWeb
+from demoweb import Response, Site, TestWeb
 
 # Production hosts of the SDKs (Python and Node drivers); `*.name` covers one label, as in certificates.
 SINK_HOSTS = (

@@ -2,7 +2,7 @@
 
 Writes `corpus.jsonl`, one app-like request (or WebSocket message) per line, in the style of real SDKs —
 analytics batches, attribution calls, OpenRTB bid requests, location beacons, protobuf-ish uploads — with the
-values of `tests/data/profiles/android.yml` planted in them. Every (identifier kind, encoding) pair is planted
+values of `demoweb/data/profiles/android.yml` planted in them. Every (identifier kind, encoding) pair is planted
 once, so each planted identifier is in a different encoding, and in a carrier (query, path, header, cookie,
 JSON / form / multipart / protobuf body, compressed, WebSocket) that rotates. Every request also carries
 decoys: random UUIDs and ids, far-away and near-miss coordinates, near-miss IMEI, phone and MAC numbers.
@@ -29,7 +29,7 @@ import yaml
 import zstandard
 
 HERE = Path(__file__).resolve().parent
-PROFILE = HERE.parent / "profiles" / "android.yml"
+PROFILE = HERE.parents[2] / "demoweb" / "data" / "profiles" / "android.yml"
 SEED = 20240611
 
 

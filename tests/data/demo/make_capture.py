@@ -1,6 +1,6 @@
 """Make `phone.har`, the sample phone capture `mouchard demo` imports: the first app-like requests of the
-labelled corpus (tests/data/app_corpus, identifiers of tests/data/profiles/android.yml planted in many
-encodings) written as a HAR file. Run: python tests/data/demo/make_capture.py
+labelled corpus (tests/data/app_corpus, identifiers of demoweb/data/profiles/android.yml planted in many
+encodings) written as a HAR file into demoweb/data/ (shipped with the demo web). Run: python tests/data/demo/make_capture.py
 """
 
 import base64
@@ -9,6 +9,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent / "app_corpus" / "corpus.jsonl"
+OUT = HERE.parents[2] / "demoweb" / "data" / "phone.har"
 REQUESTS = 60
 
 
@@ -47,8 +48,8 @@ def main() -> None:
         if len(entries) == REQUESTS:
             break
     har = {"log": {"version": "1.2", "creator": {"name": "mouchard demo", "version": "1"}, "entries": entries}}
-    (HERE / "phone.har").write_text(json.dumps(har, indent=1), encoding="utf-8")
-    print(f"{len(entries)} requests written to {HERE / 'phone.har'}")
+    OUT.write_text(json.dumps(har, indent=1), encoding="utf-8")
+    print(f"{len(entries)} requests written to {OUT}")
 
 
 if __name__ == "__main__":

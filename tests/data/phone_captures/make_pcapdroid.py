@@ -530,6 +530,6 @@ if __name__ == "__main__":
     root = Path(__file__).resolve().parents[3]
     sys.path.insert(0, str(root))
     target = Path(sys.argv[1])
-    profile_file = Path(sys.argv[2]) if len(sys.argv) > 2 else root / "tests" / "data" / "profiles" / "android.yml"
+    profile_file = Path(sys.argv[2]) if len(sys.argv) > 2 else root / "demoweb" / "data" / "profiles" / "android.yml"
     for name, path in make(target, values_of(profile_file)).items():
         print(f"{name}: {path}")
