@@ -19,7 +19,7 @@ test-oldest:
 	MOUCHARD_TEST_STRICT=1 .venv-oldest/bin/python -m pytest -n 2 --dist loadfile -q -m "not browser" $(PYTEST_ARGS)
 
 metadata: setup
-	.venv/bin/python -m mouchard.metadata
+	.venv/bin/python -m mouchard.publishing.metadata
 
 bench: setup
 	.venv/bin/python benchmarks/crawl.py && .venv/bin/python benchmarks/proxy.py && .venv/bin/python benchmarks/datasette.py && .venv/bin/python benchmarks/ingest.py && .venv/bin/python benchmarks/scale.py

@@ -11,7 +11,7 @@ Both run the `mitmdump` of this environment as a subprocess with `addons/mouchar
 and an import go through the same code. The run's `crawls` row is created here (kind `app` or `import`, with the
 command, the profile's kinds — never its values — and the network options) and finished by the addons.
 
-The device profile is parsed once, here (`mouchard.profile.load_profile`), and that object is what the addons get:
+The device profile is parsed once, here (`mouchard.identify.profile.load_profile`), and that object is what the addons get:
 mitmdump is another process, so it receives the parsed profile written back to a private file
 (`DeviceProfile.as_data`), never the user's file read a second time. Errors are `UserError` with one line; nothing
 here prints (the CLI, addons/cli.py, prints `addons.summary`).
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from mouchard.errors import UserError
 from mouchard.net import NetworkOptions
-from mouchard.profile import DeviceProfile
+from mouchard.identify.profile import DeviceProfile
 
 DEFAULT_CONFDIR = "~/.mitmproxy"
 DEFAULT_MODES = ("regular",)
@@ -173,7 +173,7 @@ def import_capture(capture: str | Path, *, db: str | Path, profile: DeviceProfil
     missing or unreadable file, a bad profile or a mismatched option, and `RunFailed` if the import did not finish.
     """
     from addons import pcap_connections
-    from mouchard import ios_report
+    from mouchard.ingest import ios_report
 
     path = _existing(capture, "capture")
     keylog_path = _existing(keylog, "key log") if keylog else None
@@ -231,7 +231,7 @@ def check_keep_bodies(db: str | Path, keep_bodies: str | Path | None) -> Path | 
     evidence paths are stored relative to that folder (merge, audit and Datasette read them there)."""
     if not keep_bodies:
         return None
-    from mouchard.store import evidence_dir
+    from mouchard.storage.store import evidence_dir
 
     root, keep = evidence_dir(Path(db).resolve()).resolve(), Path(keep_bodies).resolve()
     if keep != root and root not in keep.parents:
@@ -252,7 +252,7 @@ def _profile(profile: DeviceProfile | str | Path | None) -> DeviceProfile | None
     """The one parse of the device profile (a one-line UserError for a bad file); an object is taken as is."""
     if profile is None or isinstance(profile, DeviceProfile):
         return profile
-    from mouchard.profile import load_profile
+    from mouchard.identify.profile import load_profile
 
     return load_profile(profile)
 
@@ -296,7 +296,7 @@ def _mitmdump_args(profile_file: Path | None, app: str | None, db: str | Path, c
 
 def _start_run(db: str | Path, kind: str, prof: DeviceProfile | None, config: dict, net: NetworkOptions,
                warnings: Sequence[str] = (), command: list[str] | None = None):
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
     store = Store(db)
     crawl_id = store.start_crawl(kind, config={**config, "profile": _describe(prof)}, network=net.as_record(),
@@ -360,7 +360,7 @@ def _summary(row: dict) -> dict:
 
 def _row_of(db: str | Path, crawl_id: int) -> tuple[str, dict, str]:
     """(status, summary, database path) of a finished run."""
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
     with Store(db) as store:
         row = store.rows("SELECT status, summary FROM crawls WHERE id = ?", [crawl_id])[0]

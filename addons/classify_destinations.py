@@ -2,7 +2,7 @@
 
     mitmdump -s addons/classify_destinations.py        # alone: logs the company behind each flow
 
-Uses `mouchard.classify` (the shipped list plus the lists downloaded by `mouchard lists update`) on the flow's
+Uses `mouchard.classification.classify` (the shipped list plus the lists downloaded by `mouchard lists update`) on the flow's
 URL, and gives its leaks the same destination; cookies are classified by their domain, OpenRTB rows by their
 exchange, ID syncs get the companies on both sides. Runs after the other analysis stages, before redaction.
 """
@@ -25,7 +25,7 @@ class ClassifyStage:
         self.classifier = None
 
     def setup(self) -> None:
-        from mouchard.classify import default_classifier
+        from mouchard.classification.classify import default_classifier
 
         self.classifier = default_classifier()
 
@@ -35,7 +35,7 @@ class ClassifyStage:
         return self.classifier
 
     def process(self, snap: FlowSnapshot, record: FlowRecord) -> None:
-        from mouchard.classify import classify_rows
+        from mouchard.classification.classify import classify_rows
 
         classifier = self._classifier()
         subject = {"url": record.flow.get("url"), "host": record.flow.get("host"), "resource_type": "xhr"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mouchard.options import db_option, network_options
+from mouchard.commands.options import db_option, network_options
 
 MODES_HELP = ("regular (an HTTP proxy: set it in the phone's Wi-Fi settings), wireguard (the phone joins a "
               "WireGuard VPN: one instance per app or device), upstream:URL, socks5, transparent, local:APP")
@@ -12,7 +12,7 @@ MODES_HELP = ("regular (an HTTP proxy: set it in the phone's Wi-Fi settings), wi
 
 def _echo_run(db: str, crawl_id: int, extra: list[str] = ()) -> None:
     from addons.summary import run_lines
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
     with Store(db) as store:
         lines = run_lines(store, crawl_id)
@@ -52,8 +52,8 @@ def proxy(profile, app, port, listen_host, modes, keep_bodies, confdir, flow_det
     stop with Ctrl-C. Flows, leaks, cookies, bids and ID syncs go to --db, with planted values redacted.
     """
     from addons import api
-    from mouchard.options import network_from
-    from mouchard.profile import load_profile
+    from mouchard.commands.options import network_from
+    from mouchard.identify.profile import load_profile
 
     def started(crawl_id: int, path: str) -> None:
         click.echo(api.ca_instructions(confdir), err=True)
@@ -94,9 +94,9 @@ def import_(capture, profile, app, keep_bodies, keylog, connections, db) -> None
     """
     from addons import api, pcap_connections
     from addons.summary import capture_lines, destination_lines
-    from mouchard import ios_report
-    from mouchard.profile import load_profile
-    from mouchard.store import Store
+    from mouchard.ingest import ios_report
+    from mouchard.identify.profile import load_profile
+    from mouchard.storage.store import Store
 
     try:
         result = api.import_capture(capture, db=db, profile=load_profile(profile), app=app, keep_bodies=keep_bodies,

@@ -2,7 +2,7 @@
 
     mitmdump -s addons/detect_id_syncs.py        # alone: logs each sync
 
-The same finder as the browser crawl (`mouchard.idsync.IdSyncFinder`): identifier-like cookie values a party
+The same finder as the browser crawl (`mouchard.identify.idsync.IdSyncFinder`): identifier-like cookie values a party
 set (Set-Cookie) or received (Cookie) are remembered as that party's; every later request to another party is
 searched for them in any encoding (URL, headers, body), and so is every redirect's `Location`. Rows keep only
 the SHA-256 of the value. Without the cookies stage (`StoreCookies`), cookies sent in requests still count.
@@ -22,13 +22,13 @@ class IdSyncStage:
     order = 50
 
     def __init__(self) -> None:
-        from mouchard.idsync import IdSyncFinder
+        from mouchard.identify.idsync import IdSyncFinder
 
         self.finder = IdSyncFinder()
         self.found = 0
 
     def process(self, snap: FlowSnapshot, record: FlowRecord) -> None:
-        from mouchard.domains import site_of
+        from mouchard.decode.domains import site_of
 
         site = record.flow.get("site")
         if snap.kind not in ("http", "websocket") or not site or not snap.url:

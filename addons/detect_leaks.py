@@ -3,9 +3,9 @@
     mitmdump -s addons/detect_leaks.py --set mouchard_profile=device.yml        # alone: logs each leak
 
 Searches every request (URL, headers, cookies, body) and every WebSocket message the device sends with
-`mouchard.leakdetect.LeakDetector`, in every encoding it knows; a `leaks` row says which kind of value, the
+`mouchard.identify.leakdetect.LeakDetector`, in every encoding it knows; a `leaks` row says which kind of value, the
 decoding chain, where (location and field) and to whom, never the value. It also provides the last stage of the
-pipeline: redaction (`mouchard.redact`) of URLs, headers, cookie values and OpenRTB fields before they are
+pipeline: redaction (`mouchard.identify.redact`) of URLs, headers, cookie values and OpenRTB fields before they are
 stored, so the database can be published.
 """
 
@@ -23,7 +23,7 @@ from addons.pipeline import FlowRecord, StageAddon, packaged
 from addons.snapshots import FlowSnapshot, MessageSnapshot
 
 if TYPE_CHECKING:
-    from mouchard.profile import DeviceProfile
+    from mouchard.identify.profile import DeviceProfile
 
 
 # A layer the needles cannot see into: %-escapes (a number behind %22), or a long run of base64 characters with
@@ -38,9 +38,9 @@ def _layered(text: str) -> bool:
 
 def leak_row(match, host: str | None, site: str | None, position, first_party: str | None) -> dict:
     """A `leaks` row for one match (crawl_id and flow_id are added when written)."""
-    from mouchard.domains import is_third_party
+    from mouchard.decode.domains import is_third_party
 
-    # Without a known first party (app traffic), every destination counts as third party: mouchard.domains' rule.
+    # Without a known first party (app traffic), every destination counts as third party: mouchard.decode.domains' rule.
     row = {"identifier": match.kind, "chain": match.chain or "plain", "location": match.location,
            "field": match.field, "destination_host": host, "destination_site": site,
            "third_party": int(is_third_party(site, first_party)) if site else None}
@@ -53,7 +53,7 @@ def map_position(position) -> dict:
     """The planted position for maps: rounded to 2 decimals (about 1 km), or to 1 decimal when the 2-decimal
     point happens to fall within the profile's radius (it would then be the position itself, by the detector's
     own rule: Bordeaux's 44.841225,-0.570431 rounds to 44.84,-0.57, 140 m away)."""
-    from mouchard.location import distance_m
+    from mouchard.identify.location import distance_m
 
     for decimals in (2, 1, 0):
         lat, lon = round(position.lat, decimals), round(position.lon, decimals)
@@ -79,8 +79,8 @@ class LeakStage:
 
     def setup(self) -> None:
         """Build the detector where the stage runs (an automaton is not worth sending between processes)."""
-        from mouchard.leakdetect import LeakDetector
-        from mouchard.redact import Redactor
+        from mouchard.identify.leakdetect import LeakDetector
+        from mouchard.identify.redact import Redactor
 
         self.detector = LeakDetector.for_profile(self.profile)
         self.redactor = Redactor.for_profile(self.profile, self.detector)
@@ -107,7 +107,7 @@ class LeakStage:
     def message(self, msg: MessageSnapshot, rows: list[dict], budget=None) -> None:
         if not msg.from_client:
             return
-        from mouchard.domains import host_of, site_of
+        from mouchard.decode.domains import host_of, site_of
 
         host = host_of(msg.host or "") or None
         for m in self.detector.scan_message(msg.content, "websocket", f"message {msg.index}", budget=budget):
@@ -137,7 +137,7 @@ class DetectLeaks(StageAddon):
         if "mouchard_profile" not in updated:
             return
         from mouchard.errors import UserError
-        from mouchard.profile import load_profile
+        from mouchard.identify.profile import load_profile
 
         path = ctx.options.mouchard_profile
         try:
@@ -156,7 +156,7 @@ class DetectLeaks(StageAddon):
 class Redact:
     """Last stage: planted values in every stored text replaced by tokens like [GAID].
 
-    URLs, headers and cookie values get the full two-pass treatment (`mouchard.redact`: layers re-encoded); every
+    URLs, headers and cookie values get the full two-pass treatment (`mouchard.identify.redact`: layers re-encoded); every
     other text or JSON value of every row (a JSON key that was an identifier, a setter URL, OpenRTB fields) gets the
     first pass. Then the last check (`_last_check`) searches every stored text again with the full detector.
     Fails closed: if the flow's budget ran out (in any stage, before or during redaction) it raises
@@ -205,7 +205,7 @@ class Redact:
         `clean` says the sweep already searched and left as they were), and the full decoder only on the texts that
         hold a layer the needles cannot see into (%-escapes, a base64 or JWT run)."""
         from addons.seal import PLACEHOLDER
-        from mouchard.store import failure_row
+        from mouchard.storage.store import failure_row
 
         # The detector already decoded the request's URL and headers as sent: where it found nothing, their redacted
         # text (tokens put in, layers re-encoded) cannot hold more, and the needle search below is enough.
@@ -249,7 +249,7 @@ class Redact:
     def _spans(self, text: str, budget) -> bool:
         """Whether the needles (every precomputed encoding) or a near-position number are in `text`."""
         from mouchard.budget import RedactionIncomplete
-        from mouchard.leakdetect import as_hay
+        from mouchard.identify.leakdetect import as_hay
 
         if not text:
             return False

@@ -2,7 +2,7 @@
 
     mitmdump -s addons/parse_openrtb.py        # alone: logs each bid request's personal fields
 
-Bodies are read by the shared parser `mouchard.openrtb.parse_openrtb` (2.5 and 2.6, compressed or not). A bid
+Bodies are read by the shared parser `mouchard.decode.openrtb.parse_openrtb` (2.5 and 2.6, compressed or not). A bid
 request gives one row (event `openrtb-request`) with the ad units, sizes, bidders and the personal fields it
 carried (`device.ifa`, `device.geo`, `user.buyeruid`, `user.eids`...); a response gives one row per bid
 (`openrtb-response`: seat, price, advertiser domains) or one `noBid` row.
@@ -59,7 +59,7 @@ class OpenrtbStage:
     order = 40
 
     def process(self, snap: FlowSnapshot, record: FlowRecord) -> None:
-        from mouchard.openrtb import is_openrtb_url, parse_openrtb
+        from mouchard.decode.openrtb import is_openrtb_url, parse_openrtb
 
         if snap.kind != "http":
             return

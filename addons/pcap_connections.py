@@ -66,7 +66,7 @@ def _int(value: str) -> int | None:
 
 def parse(text: str) -> Connections:
     """Rows (see the module docstring) from the text of an export; never raises for what it holds."""
-    from mouchard.domains import site_of
+    from mouchard.decode.domains import site_of
 
     result = Connections()
     lines = [line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")]  # not splitlines: \x1e...
@@ -135,7 +135,7 @@ def import_connections(path: Path, db: str | Path, *, app: str | None = None, co
     """Import a PCAPdroid connections export into `db` as one `import` run; returns its crawls.id.
 
     With `app`, only that app's connections are kept (the others are counted in the summary)."""
-    from mouchard.destinations import record_destinations
+    from mouchard.ingest.destinations import record_destinations
 
     connections = read(path)
     rows = connections.rows

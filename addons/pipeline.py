@@ -39,7 +39,7 @@ from addons.seal import seal
 from addons.snapshots import (FlowSnapshot, MessageSnapshot, iso, snapshot_http, snapshot_message, snapshot_tcp,
                                snapshot_tls_failure, text)
 from mouchard.budget import Budget, failure_detail
-from mouchard.store import failure_row
+from mouchard.storage.store import failure_row
 
 log = logging.getLogger("mouchard")
 
@@ -86,7 +86,7 @@ class RowRef:
 
 def new_record(snap: FlowSnapshot) -> FlowRecord:
     """The `flows` row as captured; stages refine it (app, tracker columns, redaction)."""
-    from mouchard.domains import host_of, site_of
+    from mouchard.decode.domains import host_of, site_of
 
     host = host_of(snap.host or snap.url or "") or (snap.host or None)
     flow = {

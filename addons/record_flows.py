@@ -36,7 +36,7 @@ class RecordFlows(Tap):
         self.db: str | None = None
 
     def load(self, loader) -> None:
-        from mouchard.store import default_db_path
+        from mouchard.storage.store import default_db_path
 
         loader.add_option("mouchard_db", str, default_db_path(),
                           "mouchard SQLite database the flows are recorded in (env MOUCHARD_DB).")
@@ -56,7 +56,7 @@ class RecordFlows(Tap):
             if not folder.is_dir():
                 raise exceptions.OptionsError(f"mouchard_db: folder {folder} does not exist")
         if ({"mouchard_keep_bodies", "mouchard_db"} & set(updated)) and ctx.options.mouchard_keep_bodies:
-            from mouchard.store import evidence_dir
+            from mouchard.storage.store import evidence_dir
 
             keep = Path(ctx.options.mouchard_keep_bodies).expanduser()
             if keep.exists() and not keep.is_dir():
@@ -71,7 +71,7 @@ class RecordFlows(Tap):
 
     def running(self) -> None:
         from mouchard.errors import UserError
-        from mouchard.store import Store
+        from mouchard.storage.store import Store
 
         if self.worker is not None:
             return

@@ -29,7 +29,7 @@ class StoreSink:
     """Writes batches of records in one transaction each; the only user of the SQLite connection."""
 
     def __init__(self, store, crawl_id: int, keep_bodies: Path | None = None):
-        from mouchard.store import evidence_dir
+        from mouchard.storage.store import evidence_dir
 
         self.store = store
         self.crawl_id = crawl_id
@@ -211,7 +211,7 @@ def _record(stages, db, crawl_id, keep_bodies, busy_timeout, inbox, outbox, done
     import multiprocessing
 
     from mouchard.lifecycle import StopSignals, die_with_parent
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
     # Ctrl-C reaches the whole process group: mitmdump shuts down and tells us; we must not die first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

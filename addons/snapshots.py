@@ -19,7 +19,7 @@ SNAPSHOT_BODY_LIMIT = 8 * 1024 * 1024
 
 
 def iso(timestamp: float | None) -> str:
-    """UTC ISO-8601 text with milliseconds, like `mouchard.store.utcnow()`."""
+    """UTC ISO-8601 text with milliseconds, like `mouchard.storage.store.utcnow()`."""
     moment = dt.datetime.fromtimestamp(timestamp or time.time(), dt.timezone.utc)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

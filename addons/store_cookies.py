@@ -2,7 +2,7 @@
 
     mitmdump -s addons/store_cookies.py        # alone: logs each cookie and whether it looks like an identifier
 
-Set-Cookie headers are read by the crawler's own parser (`mouchard.cookies.parse_set_cookie`), with the same
+Set-Cookie headers are read by the crawler's own parser (`mouchard.detect.cookies.parse_set_cookie`), with the same
 lifetime, party and identifier judgement as web visits; each row points at its flow. A cookie first seen in a
 request (set before the capture began, or by a WebView's script) is recorded once, with `set_by` empty, no
 lifetime and `identifier` empty: what could not be seen is not guessed.
@@ -26,7 +26,7 @@ class CookieStage:
         self._seen: set[tuple[str, str, str]] = set()  # (host, name, value) already recorded
 
     def process(self, snap: FlowSnapshot, record: FlowRecord) -> None:
-        from mouchard.cookies import asked_lifetime, judge_identifier, parse_set_cookie
+        from mouchard.detect.cookies import asked_lifetime, judge_identifier, parse_set_cookie
 
         if snap.kind not in ("http", "websocket") or not snap.url:
             return
@@ -55,7 +55,7 @@ class CookieStage:
 
     @staticmethod
     def _sent(name: str, value: str, host: str, first_party: str | None) -> dict:
-        from mouchard.cookies import cookie_row
+        from mouchard.detect.cookies import cookie_row
 
         row = cookie_row(name=name, value=value, domain=host, path="", expires=None,
                          set_at=dt.datetime.now(dt.timezone.utc), first_party=first_party)

@@ -84,7 +84,7 @@ def rebuild_findings(db: str | os.PathLike, *, crawl_ids: Sequence[int] | None =
         evaluation = rebuild_findings("mouchard.db", rules=["web.*"], jurisdiction="fr")
         print(len(evaluation.findings), evaluation.by_severity())
     """
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
     from audits.engine import evaluate
 

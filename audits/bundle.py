@@ -28,7 +28,7 @@ from pathlib import Path
 from mouchard.errors import UserError
 from mouchard.paths import copy_tree, hash_inside, walk_files
 from mouchard.settings import evidence_dir
-from mouchard.store import connect_readonly
+from mouchard.storage.store import connect_readonly
 
 from audits.timestamp import timestamp_request
 

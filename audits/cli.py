@@ -8,7 +8,7 @@ import sys
 import click
 
 from mouchard.errors import UserError
-from mouchard.options import db_option
+from mouchard.commands.options import db_option
 
 from audits.rules.base import JURISDICTIONS
 

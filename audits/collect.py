@@ -20,7 +20,7 @@ from mouchard.errors import UserError
 from mouchard.lifecycle import StopSignals, Stopped, signal_name
 from mouchard.net import NetworkOptions
 from mouchard.settings import RunSettings, phases_for
-from mouchard.store import utcnow
+from mouchard.storage.store import utcnow
 
 from audits.spec import AuditSpec
 

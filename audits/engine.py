@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from mouchard.errors import UserError
 from mouchard.settings import debug_enabled
-from mouchard.store import Store, utcnow
+from mouchard.storage.store import Store, utcnow
 
 from audits.rules import JURISDICTIONS, Context, Rule, select
 from audits.rules.base import fingerprint

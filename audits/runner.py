@@ -16,7 +16,7 @@ from pathlib import Path
 from mouchard import __version__
 from mouchard.browser import base_args, browser_version, find_browser, sandbox
 from mouchard.errors import UserError
-from mouchard.store import Store, utcnow
+from mouchard.storage.store import Store, utcnow
 from mouchard.versions import dependency_versions
 
 from audits import bundle, collect, engine, vantage

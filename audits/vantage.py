@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from mouchard.net import FetchError, NetworkOptions, fetch
-from mouchard.store import utcnow
+from mouchard.storage.store import utcnow
 
 DEFAULT_URL = "https://ipinfo.io/json"
 

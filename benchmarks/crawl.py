@@ -39,8 +39,8 @@ from typing import Any
 import psutil
 
 from mouchard.errors import UserError
-from mouchard.fingerprinting import APIS
-from mouchard.options import DEFAULT_DWELL
+from mouchard.detect.fingerprinting import APIS
+from mouchard.commands.options import DEFAULT_DWELL
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))

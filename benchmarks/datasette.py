@@ -23,9 +23,9 @@ from pathlib import Path
 # Run as a script, this file's folder comes first on sys.path and its name shadows the datasette package.
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 
-from mouchard.metadata import load_queries  # noqa: E402
-from mouchard.serve import build_datasette  # noqa: E402
-from mouchard.store import Store  # noqa: E402
+from mouchard.publishing.metadata import load_queries  # noqa: E402
+from mouchard.publishing.serve import build_datasette  # noqa: E402
+from mouchard.storage.store import Store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"

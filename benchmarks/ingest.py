@@ -1,7 +1,7 @@
 """Ingest benchmark: rows per second of mouchard's store writer against plain `sqlite3.executemany`.
 
 Both write the same visit-shaped rows (a visit with ~80 requests, ~30 cookies, ~10 storage items, ~15 JS calls,
-2 consent rows, a few bodies) into the same schema (created by `mouchard.store.Store`), one transaction per
+2 consent rows, a few bodies) into the same schema (created by `mouchard.storage.store.Store`), one transaction per
 visit as the crawl does:
 - store: `Store.transaction()` + `Writer.insert` (the visit, for its id) + `Writer.insert_many` per table, from
   dict rows, as the crawl's pipeline writes;
@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mouchard.store import Store
+from mouchard.storage.store import Store
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SHAPE = {"requests": 80, "cookies": 30, "storage_items": 10, "js_calls": 15, "consent": 2}

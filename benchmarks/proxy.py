@@ -43,7 +43,7 @@ from pathlib import Path
 
 import psutil
 
-from mouchard.store import readonly_uri
+from mouchard.storage.store import readonly_uri
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the test web package (`web`)
@@ -284,8 +284,8 @@ def sdk_records(path: Path) -> list[dict]:
 
 
 def bench_detector(repeat: int = 5, corpus: str = "labelled", sdk_traffic: Path = SDK_TRAFFIC) -> dict:
-    from mouchard.leakdetect import LeakDetector
-    from mouchard.profile import load_profile
+    from mouchard.identify.leakdetect import LeakDetector
+    from mouchard.identify.profile import load_profile
 
     started = time.perf_counter()
     detector = LeakDetector.for_profile(load_profile(SDK_PROFILE if corpus == "sdk" else PROFILE))

@@ -12,7 +12,7 @@ through the Python API:
 Wall time from the call to its return (cluster start, browser start-up and merge included); CPU seconds of this
 process and of every child that ended (worker processes, crawl children, Playwright's driver, Chromium:
 `RUSAGE_SELF` + `RUSAGE_CHILDREN`); peak PSS and RSS of this process's tree; the 1-minute load average at the end.
-Then `mouchard.merge` of the run's shards into a fresh database, merge speed on visit-shaped rows, and the
+Then `mouchard.storage.merge` of the run's shards into a fresh database, merge speed on visit-shaped rows, and the
 scheduler's round trip per task (no-op tasks on a LocalCluster). `--write` replaces "## scale" in
 benchmarks/RESULTS.md.
 """
@@ -91,7 +91,7 @@ def measure(web, urls: list[str], folder: Path, *, workers: int, concurrency: in
     """One configuration through the API: `crawler.api.crawl` (workers = 0) or `crawl_on_cluster`."""
     from crawler.api import crawl
     from crawler.cluster import crawl_on_cluster
-    from mouchard.merge import merge
+    from mouchard.storage.merge import merge
     from mouchard.settings import RunSettings
     from mouchard.sitelist import Target
 
@@ -134,12 +134,12 @@ def measure_overhead(tasks: int) -> dict:
 
 
 def measure_merge(visits: int) -> dict:
-    """`mouchard.merge` of two shards of visit-shaped rows (benchmarks/ingest.py's), then a second pass."""
+    """`mouchard.storage.merge` of two shards of visit-shaped rows (benchmarks/ingest.py's), then a second pass."""
     import random
 
     from ingest import rows_in, visit_rows, write_with_store
-    from mouchard.merge import merge
-    from mouchard.store import Store
+    from mouchard.storage.merge import merge
+    from mouchard.storage.store import Store
 
     rng = random.Random(2)
     with tempfile.TemporaryDirectory(prefix="mouchard-merge-") as tmp:
@@ -188,7 +188,7 @@ def report(results: list[dict], pages: int, merge_result: dict, overhead: dict) 
                   "(the HTTP Archive's median desktop page made 71 in 2024)."]
     for r in results:
         if r.get("merge_s"):
-            lines += ["", f"`mouchard.merge` of the {r['workers']} shards into a new database: {r['merged_visits']} "
+            lines += ["", f"`mouchard.storage.merge` of the {r['workers']} shards into a new database: {r['merged_visits']} "
                           f"visits, {r['merged_rows']} rows in {r['merge_s']:.2f} s."]
     m = merge_result
     lines += ["", f"Merge of two shards of {m['visits']} visit-shaped visits in all ({m['copied']:,} rows, "

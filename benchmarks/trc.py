@@ -55,7 +55,7 @@ from crawl import (  # benchmarks/ is on sys.path when run as a script
 )
 from results import write_section
 
-from mouchard.fingerprinting import BY_NAME
+from mouchard.detect.fingerprinting import BY_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_TRC = "MOUCHARD_TRC"
@@ -123,7 +123,7 @@ COOKIE_SETTER = "Document.cookie setter"  # mouchard keeps document.cookie write
 
 
 def mouchard_api(description: str) -> tuple[str, ...]:
-    """mouchard's catalogue names (`js_calls.api`, mouchard.fingerprinting) for a TRC breakpoint description.
+    """mouchard's catalogue names (`js_calls.api`, mouchard.detect.fingerprinting) for a TRC breakpoint description.
 
     TRC names a breakpoint `<object>.<member>` where the object is `Interface.prototype`, a global
     (`window`, `document.fonts`, `speechSynthesis.__proto__`, `Notification`) or a custom description
@@ -215,8 +215,8 @@ def trc_cookie_write(argument: str, page_url: str, started_ms: float) -> str | N
     started, Max-Age <= 0) or a write the browser refuses (Domain not the page's host or a parent of it, a public
     suffix, HttpOnly). Short-lived cookies count: a 10-second cookie is a cookie the page set."""
     from crawler.collectors.cookies import browser_accepts
-    from mouchard.cookies import parse_set_cookie
-    from mouchard.domains import offline_tldextract
+    from mouchard.detect.cookies import parse_set_cookie
+    from mouchard.decode.domains import offline_tldextract
 
     set_at = dt.datetime.fromtimestamp(started_ms / 1000, dt.UTC)
     row = parse_set_cookie(argument, page_url, set_at)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import click
 
 from mouchard.errors import UserError
-from mouchard.options import browser_options, db_option, network_from, network_options, run_options
+from mouchard.commands.options import browser_options, db_option, network_from, network_options, run_options
 from mouchard.registries import NAMES, STATES
 from mouchard.settings import debug_enabled
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from mouchard.errors import UserError
-from mouchard.options import browser_options, db_option, dwell_option, network_options, run_options
+from mouchard.commands.options import browser_options, db_option, dwell_option, network_options, run_options
 from mouchard.settings import DEFAULT_SEED, RunSettings
 
 from crawler.summary import print_summary

@@ -17,7 +17,7 @@ How a run goes:
   `max_attempts` tries the task fails with `KilledWorker`, and every site of the chunk recorded nowhere becomes a
   `visits` row with status `crashed`, `attempt` = the tries and the reason (written in the coordinator's shard,
   `coordinator.db`): nothing lost, nothing silent;
-- at the end the run's shards are merged into `run.db` (`mouchard.merge`): one `crawls` row for the run, whose
+- at the end the run's shards are merged into `run.db` (`mouchard.storage.merge`): one `crawls` row for the run, whose
   `shard` names every shard, a killed worker's too; a visit recorded twice (a rerun chunk) is kept once.
 SIGINT, SIGTERM and SIGHUP stop the run: the crawls in flight are stopped (they finish `interrupted`), the local
 cluster is closed with its worker processes, what was recorded is merged and the run ends `interrupted`.
@@ -193,7 +193,7 @@ class Coordinator:
         the worker's name, never taken from the answer)."""
         if self.progress is None:
             return
-        from mouchard.store import Store
+        from mouchard.storage.store import Store
 
         try:
             with Store(self.folder / f"{shard_name(answer['worker'])}.db", create=False, readonly=True) as store:
@@ -217,8 +217,8 @@ class Coordinator:
 
     def finish(self) -> CrawlResult:
         """Close the shards' stale crawls, merge, record the chunks given up, and return the run."""
-        from mouchard.merge import merge
-        from mouchard.store import Store
+        from mouchard.storage.merge import merge
+        from mouchard.storage.store import Store
 
         from crawler.summary import crawl_summary
 
@@ -262,9 +262,9 @@ class Coordinator:
     def _record_given_up(self) -> None:
         """Every site of a chunk given up (or never run) that no shard recorded: a `crashed` visit per phase, in
         the coordinator's shard, merged like the others."""
-        from mouchard.domains import site_of
-        from mouchard.merge import merge
-        from mouchard.store import Store, utcnow
+        from mouchard.decode.domains import site_of
+        from mouchard.storage.merge import merge
+        from mouchard.storage.store import Store, utcnow
 
         from crawler.spiders.browser import visit_key
 
@@ -310,7 +310,7 @@ def run_row(store: Any, run_id: str) -> Any:
 def close_stale_crawls(folder: Path) -> None:
     """Crawl rows left `running` in the run's shards once no task runs any more (their worker died, or was closed
     by a stop): `interrupted`, with their summary, so the merged run's status says what happened."""
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
     from crawler.summary import crawl_summary
 

@@ -83,8 +83,8 @@ def crawl_sites(targets: Sequence, run: RunSettings, *, list_file: str | None = 
     """
     from crawler.browser.launch import LaunchPlan
     from mouchard.browser import browser_version, find_browser, sandbox
-    from mouchard.derive import derive_findings
-    from mouchard.store import Store
+    from mouchard.detect.derive import derive_findings
+    from mouchard.storage.store import Store
 
     from crawler.summary import crawl_summary, quiet_logs
 
@@ -123,7 +123,7 @@ def crawl_sites(targets: Sequence, run: RunSettings, *, list_file: str | None = 
     with Store(run.db) as store:
         record_samples(store, crawl_id)
         summary = crawl_summary(store, crawl_id)
-        if status == "finished":  # findings are derived by the audit rules (mouchard.derive)
+        if status == "finished":  # findings are derived by the audit rules (mouchard.detect.derive)
             findings = derive_findings(store, [crawl_id], ["web.*", "consent.*"])
             summary["findings"] = dict(Counter(f["rule_id"] for f in findings))
         store.finish_crawl(crawl_id, status, summary)
@@ -133,7 +133,7 @@ def crawl_sites(targets: Sequence, run: RunSettings, *, list_file: str | None = 
 def end_on_error(db: str, crawl_id: int, exc: BaseException) -> None:
     """Finish a crawl that an exception ended: `interrupted` (a stop: it resumes) or `failed` (with a `failures`
     row saying why)."""
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
     from crawler.summary import crawl_summary
 

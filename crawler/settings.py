@@ -121,7 +121,7 @@ def apply_offline_tldextract() -> None:
     """Make Scrapy's cookie middleware use the bundled public-suffix snapshot instead of fetching it at run time."""
     from scrapy.downloadermiddlewares import cookies
 
-    from mouchard.domains import offline_tldextract
+    from mouchard.decode.domains import offline_tldextract
 
     cookies._split_domain = offline_tldextract()
 
@@ -193,7 +193,7 @@ def browser_settings(*, db: str, crawl_id: int, net: "NetworkOptions", launch_op
         "METAREFRESH_ENABLED": False,
         "ITEM_PIPELINES": BROWSER_PIPELINES,
         "MOUCHARD_COLLECTORS": collectors if collectors is not None else default_collectors(),
-        # The one derivation of the evidence folder (mouchard.store.evidence_dir), so the single-machine crawl
+        # The one derivation of the evidence folder (mouchard.storage.store.evidence_dir), so the single-machine crawl
         # and every worker keep files under the same root and record the same relative paths.
         "MOUCHARD_EVIDENCE_DIR": str(evidence_dir(db)),
     }

@@ -2,8 +2,8 @@
 
 Hostile traffic is built to make analysis expensive: base64 in zstd in base64 (each layer holding 64 copies of
 the next), bodies of thousands of numbers near the planted position, JSON nested thousands of levels deep. Every
-decoder and walker of the leak detector (`mouchard.bodies`, `mouchard.leakdetect`, `mouchard.location`,
-`mouchard.redact`) takes one `Budget` and charges it *before* doing the work:
+decoder and walker of the leak detector (`mouchard.decode.bodies`, `mouchard.identify.leakdetect`, `mouchard.identify.location`,
+`mouchard.identify.redact`) takes one `Budget` and charges it *before* doing the work:
 
 - `steps`: walk steps (a JSON node, a value searched, a blob candidate, a coordinate, a match);
 - `bytes`: bytes decoded (decompression, base64, hex, %-escapes) or searched (every text handed to the

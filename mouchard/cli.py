@@ -23,12 +23,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audits.cli:audit", "Run a declarative audit and write a verifiable evidence bundle."),
     "verify": ("audits.cli:verify", "Recompute every hash of an evidence bundle."),
     "diff": ("audits.cli:diff", "Findings that appeared, disappeared or changed between two bundles."),
-    "classify": ("mouchard.classify_cli:classify", "Re-derive tracker entities and categories with the current lists."),
-    "serve": ("mouchard.datasette_cli:serve", "Browse a database in Datasette with mouchard's metadata and queries."),
-    "publish": ("mouchard.datasette_cli:publish", "Prepare a redacted copy and a Datasette deployment."),
-    "lists": ("mouchard.lists_cli:lists", "Download and show tracker lists (Ghostery, DuckDuckGo, EasyList...)."),
-    "demo": ("mouchard.demo:demo", "Start the demo web on 127.0.0.1, crawl it, and open the results."),
-    "merge": ("mouchard.merge_cli:merge", "Combine SQLite shards into one database without duplicates."),
+    "classify": ("mouchard.commands.classify:classify", "Re-derive tracker entities and categories with the current lists."),
+    "serve": ("mouchard.commands.datasette:serve", "Browse a database in Datasette with mouchard's metadata and queries."),
+    "publish": ("mouchard.commands.datasette:publish", "Prepare a redacted copy and a Datasette deployment."),
+    "lists": ("mouchard.commands.lists:lists", "Download and show tracker lists (Ghostery, DuckDuckGo, EasyList...)."),
+    "demo": ("mouchard.commands.demo:demo", "Start the demo web on 127.0.0.1, crawl it, and open the results."),
+    "merge": ("mouchard.commands.merge:merge", "Combine SQLite shards into one database without duplicates."),
 }
 
 
@@ -82,9 +82,9 @@ def cli() -> None:
 
 
 def install_rules() -> None:
-    """Let collector runs in this process end with the audit rules' findings (`mouchard.derive`): done by each
+    """Let collector runs in this process end with the audit rules' findings (`mouchard.detect.derive`): done by each
     composition root, the command and the child process of an API job (crawler/child.py)."""
-    from mouchard.derive import set_deriver
+    from mouchard.detect.derive import set_deriver
 
     set_deriver(_audit_rules)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 
-from mouchard.bodies import BodyError, decode_body
+from mouchard.decode.bodies import BodyError, decode_body
 from mouchard.errors import UserError
 
 PROXY_SCHEMES = ("http", "https", "socks4", "socks5", "socks5h")

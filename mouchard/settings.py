@@ -9,7 +9,7 @@ Precedence: an option given explicitly, then its `MOUCHARD_*` variable, then the
 `envvar=` for the help text and shell completion, but only through the `ENV_*` names declared here (a contract test,
 tests/test_core_settings.py, fails on any other module that reads a `MOUCHARD_*` variable).
 
-The evidence folder of a database is derived in one place, `evidence_dir(db)` here (mouchard.store re-exports it);
+The evidence folder of a database is derived in one place, `evidence_dir(db)` here (mouchard.storage.store re-exports it);
 `RunSettings.evidence_dir` is that folder for the run's database, used alike by the crawl, its workers and the audits.
 """
 

@@ -33,9 +33,9 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from mouchard.leakdetect import LeakDetector
-from mouchard.profile import DeviceProfile, load_profile
-from mouchard.store import readonly_uri
+from mouchard.identify.leakdetect import LeakDetector
+from mouchard.identify.profile import DeviceProfile, load_profile
+from mouchard.storage.store import readonly_uri
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def planted_findings(db: str | Path, profile: DeviceProfile | str | Path, *,
 
 def _map_position(profile: DeviceProfile, table: str, rowid, row: dict) -> list[Finding]:
     """A numeric lat/lon pair within the profile's radius is the position itself, whatever its rounding."""
-    from mouchard.location import distance_m
+    from mouchard.identify.location import distance_m
 
     lat, lon = row["lat"], row["lon"]
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lat, lon)):

@@ -27,8 +27,8 @@ from conftest import needs
 from demoweb import DATA as SAMPLES
 from mouchard.errors import UserError
 from mouchard.net import NetworkOptions
-from mouchard.profile import PLATFORMS, load_profile, parse_profile
-from mouchard.store import readonly_uri
+from mouchard.identify.profile import PLATFORMS, load_profile, parse_profile
+from mouchard.storage.store import readonly_uri
 from test_addons_import_phone import EXCHANGES, LEAKS, _generator
 from test_addons_proxy import BOUND, free_port
 

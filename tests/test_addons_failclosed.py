@@ -15,7 +15,7 @@ from addons.detect_leaks import LeakStage, Redact
 from addons.pipeline import Analyser
 from addons.snapshots import FlowSnapshot
 from demoweb import DATA as SAMPLES
-from mouchard.profile import load_profile
+from mouchard.identify.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE_PATH = SAMPLES / "profiles" / "android.yml"
@@ -160,7 +160,7 @@ def test_crawler_scans_run_off_the_event_loop_and_report_truncation(kind, monkey
     import asyncio
     import threading
 
-    from mouchard.leakdetect import LeakDetector
+    from mouchard.identify.leakdetect import LeakDetector
     from tests.test_core_budget import blob_bomb
 
     loop_threads = []
@@ -209,7 +209,7 @@ def test_crawler_scans_run_off_the_event_loop_and_report_truncation(kind, monkey
 
         @staticmethod
         def site_of(host):
-            from mouchard.domains import site_of
+            from mouchard.decode.domains import site_of
             return site_of(host)
 
         @staticmethod

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from demoweb import DATA as SAMPLES
-from mouchard.profile import load_profile
+from mouchard.identify.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE_PATH = SAMPLES / "profiles" / "android.yml"

@@ -24,7 +24,7 @@ from conftest import needs
 from leakscan import assert_no_planted_values
 from mouchard.budget import Budget
 from mouchard.errors import UserError
-from mouchard.profile import load_profile
+from mouchard.identify.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE_PATH = SAMPLES / "profiles" / "android.yml"

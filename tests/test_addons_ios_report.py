@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from demoweb import DATA as SAMPLES
 from mouchard.budget import Budget
-from mouchard.ios_report import LINE_LIMIT, NO_PAYLOAD, parse, sniff
+from mouchard.ingest.ios_report import LINE_LIMIT, NO_PAYLOAD, parse, sniff
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "data" / "phone_captures" / "App_Privacy_Report_sample.ndjson"

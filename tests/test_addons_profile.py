@@ -18,7 +18,7 @@ from addons.detect_leaks import DetectLeaks, LeakStage, Redact
 from addons.pipeline import Analyser
 from addons.snapshots import FlowSnapshot
 from demoweb import DATA as SAMPLES
-from mouchard.profile import load_profile
+from mouchard.identify.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE_PATH = SAMPLES / "profiles" / "android.yml"

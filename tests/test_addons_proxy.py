@@ -25,10 +25,10 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Message, Request, TextMessage
 
 from demoweb import DATA as SAMPLES
-from mouchard.leakdetect import LeakDetector
-from mouchard.profile import load_profile
+from mouchard.identify.leakdetect import LeakDetector
+from mouchard.identify.profile import load_profile
 from demoweb.sites.app_endpoints import BIG_BYTES
-from mouchard.store import readonly_uri
+from mouchard.storage.store import readonly_uri
 from procs import stop_tree  # noqa: F401  (used here, and imported from here by other tests)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from addons.quic import BLOCKED, UNREAD, client_hello_sni
 from demoweb import DATA as SAMPLES
-from mouchard.profile import load_profile
+from mouchard.identify.profile import load_profile
 from test_addons_proxy import BOUND, stop_tree
 
 ROOT = Path(__file__).resolve().parents[1]

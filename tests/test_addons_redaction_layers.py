@@ -19,8 +19,8 @@ from addons.detect_leaks import LeakStage, Redact
 from addons.pipeline import Analyser
 from addons.snapshots import FlowSnapshot
 from leakscan import assert_no_planted_values, planted_findings
-from mouchard.profile import load_profile
-from mouchard.redact import Redactor
+from mouchard.identify.profile import load_profile
+from mouchard.identify.redact import Redactor
 
 GAID = "38400000-8cf0-11bd-b23e-10b96e40000d"
 EMAIL = "jean.dupont.mouchard@example.org"

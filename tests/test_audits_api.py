@@ -19,7 +19,7 @@ from audits.spec import PHASES, parse_spec
 from audits.verify import Problem
 from mouchard import api
 from mouchard.errors import UserError
-from mouchard.store import Store
+from mouchard.storage.store import Store
 
 NEWS = "www.example-news.fr"  # six tracker scripts, an ID sync, a session recorder, no consent banner
 FOUND = [("consent.tracking-before-consent", "example-news.fr"), ("web.id-sync", "example-news.fr"),

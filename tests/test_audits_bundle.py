@@ -17,7 +17,7 @@ from audits.bundle import MANIFEST, bundle_digest, manifest_lines, write_manifes
 from audits.diff import diff_findings, load_findings
 from audits.timestamp import parse_timestamp_request, timestamp_request
 from audits.verify import verify_bundle
-from mouchard.store import connect_readonly
+from mouchard.storage.store import connect_readonly
 
 SPEC = {"case": "CNIL-2026-0042", "jurisdiction": "eu", "phases": ["initial", "reject", "accept", "gpc"],
         "targets": {"sites": ["https://www.violator.example/", "https://www.compliant.example/"], "brokers": "ca"},

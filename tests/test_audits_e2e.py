@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from mouchard.store import connect_readonly
+from mouchard.storage.store import connect_readonly
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -11,8 +11,8 @@ from data.audits.synthetic import COMPLIANT, EXPECTED, UNVERIFIED, VIOLATOR, bui
 from audits.engine import evaluate
 from audits.rules import JURISDICTIONS, SEVERITIES, Rule, catalogue, select
 from mouchard.errors import UserError
-from mouchard.schema import BY_NAME
-from mouchard.store import Store
+from mouchard.storage.schema import BY_NAME
+from mouchard.storage.store import Store
 
 
 @pytest.fixture(scope="module")

@@ -107,7 +107,7 @@ def test_from_db_never_runs_a_path_from_the_spec(tmp_path):
     spec = tmp_path / "received.yml"
     spec.write_text(yaml.safe_dump({**BASE, "browser": {"path": str(evil)}}))
     db = tmp_path / "old.db"
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
     Store(db).close()
     env = {k: v for k, v in os.environ.items() if k not in ("MOUCHARD_BROWSER", "MOUCHARD_DB")}
@@ -122,7 +122,7 @@ def test_audit_prints_its_plan_first(tmp_path):
     spec = tmp_path / "received.yml"
     spec.write_text(yaml.safe_dump(BASE))
     db = tmp_path / "old.db"
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
     Store(db).close()
     out = subprocess.run([sys.executable, "-m", "mouchard", "audit", str(spec), "--out", str(tmp_path / "bundle"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mouchard.fingerprinting import BY_NAME
+from mouchard.detect.fingerprinting import BY_NAME
 
 # benchmarks/ last and only while importing: its datasette.py must never shadow the datasette package
 BENCHMARKS = str(Path(__file__).resolve().parent.parent / "benchmarks")

@@ -1,11 +1,11 @@
-"""Pure logic of mouchard/brokers.py: registry cells (declarations, numbers, websites), header normal form,
+"""Pure logic of mouchard/classification/brokers.py: registry cells (declarations, numbers, websites), header normal form,
 broker keys across snapshots, individuals' emails, snapshot diffs, links from brokers to tracker entities."""
 
 from __future__ import annotations
 
 import pytest
 
-from mouchard.brokers import (BrokerRecord, assign_keys, broker_key, diff_snapshots, email_personal,
+from mouchard.classification.brokers import (BrokerRecord, assign_keys, broker_key, diff_snapshots, email_personal,
                               normalise_header, parse_number, slug, split_websites, yes_no)
 
 
@@ -73,9 +73,9 @@ def test_snapshot_diff_names_appeared_left_and_changed_fields():
 
 
 def test_brokers_link_to_tracker_entities_from_lists_then_crawl_data(tmp_path):
-    from mouchard.brokers import link_tracker_entities
-    from mouchard.classify import default_classifier
-    from mouchard.store import Store
+    from mouchard.classification.brokers import link_tracker_entities
+    from mouchard.classification.classify import default_classifier
+    from mouchard.storage.store import Store
 
     store = Store(tmp_path / "m.db")
     for name, site in (("LiveRamp, Inc.", "liveramp.com"), ("Quiet Broker", "quiet-broker-sample.com"),

@@ -12,10 +12,10 @@ import zstandard
 
 from demoweb import DATA as SAMPLES
 from mouchard.budget import Budget, RedactionIncomplete
-from mouchard.leakdetect import LeakDetector
-from mouchard.location import PositionFinder
-from mouchard.profile import load_profile
-from mouchard.redact import Redactor
+from mouchard.identify.leakdetect import LeakDetector
+from mouchard.identify.location import PositionFinder
+from mouchard.identify.profile import load_profile
+from mouchard.identify.redact import Redactor
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = load_profile(SAMPLES / "profiles" / "android.yml")
@@ -129,7 +129,7 @@ def test_redactor_fails_closed_when_its_budget_runs_out():
 def test_decompression_stops_at_the_bytes_left_in_the_budget(coding):
     import gzip
 
-    from mouchard.bodies import decompress
+    from mouchard.decode.bodies import decompress
 
     raw = b"a" * 1_000_000
     data = gzip.compress(raw) if coding == "gzip" else zstandard.ZstdCompressor().compress(raw)

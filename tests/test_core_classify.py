@@ -5,10 +5,11 @@ import socket
 
 import pytest
 
-from mouchard import domains, lists
-from mouchard.classify import Classifier, classify_rows
-from mouchard.domains import host_of, is_third_party, site_of
-from mouchard.lists import CATEGORIES, ListData
+from mouchard.decode import domains
+from mouchard.classification import lists
+from mouchard.classification.classify import Classifier, classify_rows
+from mouchard.decode.domains import host_of, is_third_party, site_of
+from mouchard.classification.lists import CATEGORIES, ListData
 
 TEST_WEB_TRACKERS = {
     "www.google-analytics.com": ("Google", "analytics"),
@@ -229,7 +230,7 @@ def test_classification_is_cached_per_host(shipped):
 
 
 def test_every_alias_leads_to_a_company_of_the_shipped_list():
-    from mouchard.classify import ALIASES
+    from mouchard.classification.classify import ALIASES
 
     shipped_entities = {entity for entity, _ in lists.parse_shipped(lists.shipped_path().read_bytes()).domains.values()}
     assert set(ALIASES.values()) <= shipped_entities

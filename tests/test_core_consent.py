@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from mouchard.consent import (CONSENT_COOKIES, ConsentStringError, consent_cookie, consent_for_vendor,
+from mouchard.decode.consent import (CONSENT_COOKIES, ConsentStringError, consent_cookie, consent_for_vendor,
                               consent_params_from_url, decode_gpp_string, decode_tc_string, decode_us_privacy,
                               gpp_section, parse_additional_consent, parse_consent_cookie, parse_gpc_json,
                               purposes_allowed, vendor_for)
 from mouchard.errors import UserError
-from mouchard.gpp import fibonacci_int, fibonacci_range
-from mouchard.tcf import BitReader
+from mouchard.decode.gpp import fibonacci_int, fibonacci_range
+from mouchard.decode.tcf import BitReader
 
 DATA = Path(__file__).parent / "data" / "consent"
 TCF_VECTORS = json.loads((DATA / "iabtcf_vectors.json").read_text())["vectors"]

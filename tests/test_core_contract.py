@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mouchard import schema
+from mouchard.storage import schema
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("scrapy", "scrapy_playwright", "playwright", "mitmproxy", "twisted")
@@ -68,8 +68,10 @@ def test_core_imports_no_collector_and_no_heavy_framework_at_module_level():
 
 
 def test_importing_every_core_module_loads_no_heavy_framework():
-    modules = sorted(p.stem for p in (ROOT / "mouchard").glob("*.py") if p.stem != "__main__")
-    code = (f"import importlib, sys\nfor m in {modules!r}: importlib.import_module('mouchard.' + m)\n"
+    modules = sorted(".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+                     for p in (ROOT / "mouchard").rglob("*.py")
+                     if p.stem != "__main__" and (p.parent / "__init__.py").exists())
+    code = (f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"

@@ -19,13 +19,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mouchard.consent import (CONSENT_COOKIES, MAX_TRUSTARC_LEVEL, WIRE_PARAMETERS, consent_params_from_url,
+from mouchard.decode.consent import (CONSENT_COOKIES, MAX_TRUSTARC_LEVEL, WIRE_PARAMETERS, consent_params_from_url,
                               parse_additional_consent, parse_consent_cookie, parse_gpc_json)
 from mouchard.errors import UserError
-from mouchard.gpp import MAX_SECTION_ID, decode_gpp_string, decode_us_privacy
-from mouchard.openrtb import (MAX_BIDS, MAX_IMPS, parse_cookie_sync, parse_openrtb, parse_setuid,
+from mouchard.decode.gpp import MAX_SECTION_ID, decode_gpp_string, decode_us_privacy
+from mouchard.decode.openrtb import (MAX_BIDS, MAX_IMPS, parse_cookie_sync, parse_openrtb, parse_setuid,
                               parse_uids_cookie)
-from mouchard.tcf import MAX_EXPANDED_IDS, MAX_STRING, ConsentStringError, decode_tc_string
+from mouchard.decode.tcf import MAX_EXPANDED_IDS, MAX_STRING, ConsentStringError, decode_tc_string
 
 # database=None: no .hypothesis folder in the working tree; the regressions found are the @example lines.
 PROPS = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -442,4 +442,4 @@ def test_every_decoder_module_is_covered_here():
     """A new consent or bidding decoder must join these properties: the modules listed are the ones tested."""
     tested = {"tcf", "gpp", "consent", "openrtb"}
     root = Path(__file__).resolve().parent.parent / "mouchard"
-    assert all((root / f"{name}.py").is_file() for name in tested)
+    assert all((root / "decode" / f"{name}.py").is_file() for name in tested)

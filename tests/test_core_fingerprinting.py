@@ -1,10 +1,10 @@
-"""mouchard.fingerprinting: the API catalogue, the published thresholds, and naming the calling script."""
+"""mouchard.detect.fingerprinting: the API catalogue, the published thresholds, and naming the calling script."""
 
 from __future__ import annotations
 
 import pytest
 
-from mouchard.fingerprinting import (APIS, BY_NAME, MAX_SITES, UNMASKED_RENDERER_WEBGL, ApiUse, call_site,
+from mouchard.detect.fingerprinting import (APIS, BY_NAME, MAX_SITES, UNMASKED_RENDERER_WEBGL, ApiUse, call_site,
                                      caller_script, frame_url, script_flags, shown_value)
 
 

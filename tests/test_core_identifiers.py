@@ -17,14 +17,14 @@ import pytest
 import zstandard
 
 from demoweb import DATA as SAMPLES
-from mouchard.encodings import base64_stable_parts, encoded_forms
+from mouchard.decode.encodings import base64_stable_parts, encoded_forms
 from mouchard.errors import UserError
-from mouchard.identifiers import luhn_digit, normal_forms, split_e164
-from mouchard.idsync import IdSyncFinder, looks_like_identifier
-from mouchard.leakdetect import LeakDetector
-from mouchard.location import PositionFinder, geohash
-from mouchard.profile import Position, load_profile, parse_profile
-from mouchard.redact import Redactor
+from mouchard.identify.identifiers import luhn_digit, normal_forms, split_e164
+from mouchard.identify.idsync import IdSyncFinder, looks_like_identifier
+from mouchard.identify.leakdetect import LeakDetector
+from mouchard.identify.location import PositionFinder, geohash
+from mouchard.identify.profile import Position, load_profile, parse_profile
+from mouchard.identify.redact import Redactor
 
 DATA = Path(__file__).parent / "data"
 PROFILE = load_profile(SAMPLES / "profiles" / "android.yml")

@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 
 from demoweb import DATA as SAMPLES
 from mouchard.budget import Budget
-from mouchard.identifiers import normal_forms
-from mouchard.leakdetect import LeakDetector, as_hay
-from mouchard.names import part_forms, split_name, strip_accents
-from mouchard.phones import PhoneFinder, digit_forms
-from mouchard.profile import load_profile, parse_profile
-from mouchard.redact import Redactor
+from mouchard.identify.identifiers import normal_forms
+from mouchard.identify.leakdetect import LeakDetector, as_hay
+from mouchard.identify.names import part_forms, split_name, strip_accents
+from mouchard.identify.phones import PhoneFinder, digit_forms
+from mouchard.identify.profile import load_profile, parse_profile
+from mouchard.identify.redact import Redactor
 
 PROPS = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mouchard.budget import Budget, RedactionIncomplete
-from mouchard.encodings import split_ndjson
-from mouchard.layers import percent_decode_map
-from mouchard.leakdetect import LeakDetector, as_hay
-from mouchard.profile import parse_profile
-from mouchard.redact import Redactor
+from mouchard.decode.encodings import split_ndjson
+from mouchard.identify.layers import percent_decode_map
+from mouchard.identify.leakdetect import LeakDetector, as_hay
+from mouchard.identify.profile import parse_profile
+from mouchard.identify.redact import Redactor
 
 GAID = "38400000-8cf0-11bd-b23e-10b96e40000d"
 EMAIL = "jean.dupont.mouchard@example.org"

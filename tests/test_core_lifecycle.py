@@ -260,7 +260,7 @@ def test_proxy_started_by_a_script_stops_whole_and_keeps_its_run(signum, started
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: signal.Signals(s).name)
 def test_serve_started_by_a_script_stops_and_frees_its_port(signum, started, tmp_path):
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
     db, port = tmp_path / "served.db", free_port()
     Store(db).close()

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mouchard import lists
-from mouchard.classify import Classifier
+from mouchard.classification import lists
+from mouchard.classification.classify import Classifier
 from mouchard.cli import cli
 from mouchard.errors import UserError
 from mouchard.net import FetchError
-from mouchard.store import Store
+from mouchard.storage.store import Store
 
 
 def _trackerdb_tarball() -> bytes:

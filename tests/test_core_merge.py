@@ -1,4 +1,4 @@
-"""`mouchard merge`: shards written with mouchard.store combined without duplicates, links rewritten, re-runnable."""
+"""`mouchard merge`: shards written with mouchard.storage.store combined without duplicates, links rewritten, re-runnable."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mouchard import schema
+from mouchard.storage import schema
 from mouchard.errors import UserError
-from mouchard.idmap import IdMap, copy_order
-from mouchard.merge import merge, origin
-from mouchard.store import Store
+from mouchard.storage.idmap import IdMap, copy_order
+from mouchard.storage.merge import merge, origin
+from mouchard.storage.store import Store
 
 RUN = "run-7f3a"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40

@@ -15,7 +15,7 @@ import brotli
 import pytest
 import zstandard
 
-from mouchard.openrtb import (MAX_INFLATED, BodyError, decode_body, is_cookie_sync_url, is_openrtb_url,
+from mouchard.decode.openrtb import (MAX_INFLATED, BodyError, decode_body, is_cookie_sync_url, is_openrtb_url,
                               parse_cookie_sync, parse_openrtb, parse_setuid, parse_uids_cookie)
 
 DATA = Path(__file__).parent / "data" / "openrtb"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from mouchard.errors import UserError
 from mouchard.paths import (TooLarge, UnsafePath, check_relative, copy_tree, copy_verified, hash_inside,
                             open_inside, read_inside, sniff_media_type, walk_files, write_inside)
-from mouchard.store import Store, connect_readonly, evidence_dir
+from mouchard.storage.store import Store, connect_readonly, evidence_dir
 
 
 @pytest.fixture
@@ -137,8 +137,8 @@ def test_read_only_connection_never_creates_a_missing_file(tmp_path):
 
 
 def test_serve_and_merge_read_a_database_named_with_a_hash(tmp_path):
-    from mouchard.merge import merge
-    from mouchard.serve import check_database
+    from mouchard.storage.merge import merge
+    from mouchard.publishing.serve import check_database
 
     db = tmp_path / "case#7.db"
     with Store(db) as store:

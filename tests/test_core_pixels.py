@@ -1,10 +1,10 @@
-"""mouchard.pixels: Meta pixel, Google Analytics and Google Ads requests read as events."""
+"""mouchard.detect.pixels: Meta pixel, Google Analytics and Google Ads requests read as events."""
 
 from __future__ import annotations
 
 import json
 
-from mouchard.pixels import parse_request
+from mouchard.detect.pixels import parse_request
 
 EMAIL_SHA256 = "7f73355bf032dcbb8e5a3f51f1e4a8ba92ef1344de2d95382634cf91da6d6181"
 

@@ -19,14 +19,14 @@ from hypothesis import strategies as st
 
 from demoweb import DATA as SAMPLES
 from data.app_corpus.generate import ENCODINGS, location_forms
-from mouchard.brokers import email_personal
+from mouchard.classification.brokers import email_personal
 from mouchard.cli import cli
 from mouchard.errors import UserError
-from mouchard.identifiers import normal_forms
-from mouchard.profile import load_profile
-from mouchard.publish import PublishOptions, publish
-from mouchard.schema import TABLES
-from mouchard.store import Store
+from mouchard.identify.identifiers import normal_forms
+from mouchard.identify.profile import load_profile
+from mouchard.publishing.publish import PublishOptions, publish
+from mouchard.storage.schema import TABLES
+from mouchard.storage.store import Store
 
 DATA = Path(__file__).parent / "data"
 PROFILES = (SAMPLES / "profiles" / "android.yml", SAMPLES / "profiles" / "ios.yml")
@@ -82,7 +82,7 @@ def published_text(out: Path) -> str:
 
 
 def assert_nothing_survives(out: Path, wires) -> None:
-    from mouchard.scrub import Scrubber, scan_database
+    from mouchard.publishing.scrub import Scrubber, scan_database
 
     text = published_text(out)
     left = [w for w in wires if w.lower() in text or json.dumps(w)[1:-1].lower() in text]
@@ -146,7 +146,7 @@ def test_tokens_are_the_proxys_own(every_plant_everywhere):
                                      "james.ward@actuatelaw.com", "ben@abovedata.io", "privacy@gmail.com",
                                      "mark@bookyourdata.com", "jsmith@acme.com", "amy.legalteam@x.com"])
 def test_a_person_is_not_a_role(address):
-    from mouchard.emails import personal_email
+    from mouchard.identify.emails import personal_email
 
     assert personal_email(address) and email_personal(address)
 
@@ -158,7 +158,7 @@ def test_a_person_is_not_a_role(address):
                                      "privacy.officer@adstradata.com", "pubmaticprivacy@pubmatic.com",
                                      "california-opt-out@telesign.com", "acme@acme.com"])
 def test_role_boxes_are_kept(address):
-    from mouchard.emails import personal_email
+    from mouchard.identify.emails import personal_email
 
     assert not personal_email(address) and not email_personal(address)
 
@@ -177,7 +177,7 @@ def california(tmp_path_factory):
 
 
 def test_california_registry_loses_its_individuals_addresses_keeps_role_boxes(california):
-    from mouchard.emails import addresses, personal_email
+    from mouchard.identify.emails import addresses, personal_email
 
     text = published_text(california)
     # A lawyer's own address in the free-text columns, and contacts in the e-mail column.
@@ -244,7 +244,7 @@ def test_random_json_with_planted_values_in_random_columns_leaves_nothing(tmp_pa
 @given(doc=DOCS)
 def test_clean_values_pass_their_own_check(doc):
     """Whatever the structure, a cleaned value is one the final scan accepts (no refusal by construction)."""
-    from mouchard.scrub import Scrubber
+    from mouchard.publishing.scrub import Scrubber
 
     scrubber = SCRUBBER.setdefault("s", Scrubber([load_profile(p) for p in PROFILES]))
     for text in (json.dumps(doc), json.dumps(json.dumps(doc)), str(doc)):
@@ -257,7 +257,7 @@ SCRUBBER: dict = {}
 
 
 def test_deep_json_is_walked_without_recursion():
-    from mouchard.scrub import Scrubber
+    from mouchard.publishing.scrub import Scrubber
 
     gaid = load_profile(PROFILES[0]).value("advertising_id")
     deep = "[" * 5000 + json.dumps(gaid) + "]" * 5000  # deeper than Python's recursion limit
@@ -329,7 +329,7 @@ def test_second_addresses_and_notes_are_scanned(no_profile):
 
 
 def test_final_scan_refuses_and_leaves_nothing(tmp_path, monkeypatch):
-    import mouchard.publish as publishing
+    import mouchard.publishing.publish as publishing
 
     db = schema_db(tmp_path / "crawl.db")
     with Store(db) as store:

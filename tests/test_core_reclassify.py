@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from mouchard.store import Store
+from mouchard.storage.store import Store
 
 
 def test_classify_fills_and_corrects_tracker_columns(tmp_path):

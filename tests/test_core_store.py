@@ -5,9 +5,9 @@ import sqlite3
 
 import pytest
 
-from mouchard import schema
+from mouchard.storage import schema
 from mouchard.errors import UserError
-from mouchard.store import Store
+from mouchard.storage.store import Store
 
 
 def test_new_database_has_every_table_in_wal_mode(tmp_path):
@@ -91,7 +91,7 @@ def test_old_database_is_migrated_with_new_columns_and_tables(tmp_path):
 
 
 def test_explicit_migration_runs_once(tmp_path, monkeypatch):
-    from mouchard import store as store_module
+    from mouchard.storage import store as store_module
 
     path = tmp_path / "m.db"
     Store(path).close()

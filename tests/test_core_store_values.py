@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from demoweb import DATA as SAMPLES
-from mouchard.store import INT64_MAX, INT64_MIN, OUT_OF_RANGE, Store
+from mouchard.storage.store import INT64_MAX, INT64_MIN, OUT_OF_RANGE, Store
 
 PROFILE = SAMPLES / "profiles" / "android.yml"
 TMAX = 123456789012345678901  # 21 digits: the OpenRTB timeout a hostile exchange or app sends

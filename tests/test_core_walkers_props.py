@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from demoweb import DATA as SAMPLES
-from mouchard.bodies import decompress
+from mouchard.decode.bodies import decompress
 from mouchard.budget import Budget
-from mouchard.leakdetect import LeakDetector
-from mouchard.location import WINDOW, PositionFinder
-from mouchard.profile import load_profile
+from mouchard.identify.leakdetect import LeakDetector
+from mouchard.identify.location import WINDOW, PositionFinder
+from mouchard.identify.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = load_profile(SAMPLES / "profiles" / "android.yml")

@@ -36,9 +36,9 @@ from pathlib import Path
 import demoweb, mouchard
 from demoweb import DATA
 from demoweb.sites import discover
-from mouchard.metadata import build_metadata
-from mouchard.serve import build_datasette, config_dir
-from mouchard.store import Store
+from mouchard.publishing.metadata import build_metadata
+from mouchard.publishing.serve import build_datasette, config_dir
+from mouchard.storage.store import Store
 
 
 async def pages(ds):
@@ -123,7 +123,7 @@ def test_the_wheel_holds_every_file_of_every_shipped_package(wheel):
 def test_the_installed_wheel_serves_and_starts_the_demo_web_without_the_checkout(installed):
     from demoweb import DATA
     from demoweb.sites import discover
-    from mouchard.metadata import QUERIES_DIR, build_metadata
+    from mouchard.publishing.metadata import QUERIES_DIR, build_metadata
 
     out = run_installed(installed, "-c", PROBE)
     assert out.returncode == 0, out.stderr[-4000:]

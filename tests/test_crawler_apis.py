@@ -24,7 +24,7 @@ from conftest import needs
 from demoweb.sites import apis_lab
 from demoweb.sites.apis_lab import ABSENT_APIS, EXPECTED_CALLS, HOST, PAGES
 
-from mouchard.fingerprinting import APIS, LISTENED_EVENTS
+from mouchard.detect.fingerprinting import APIS, LISTENED_EVENTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,6 +1,6 @@
 """Parsing on the crawler's data-broker side: registry headers, hidden-from-search signals, privacy links in four
 languages, privacy-portal hosts, bot walls, GPC statements, the render rule, portal markup. (The pure broker logic
-of mouchard/brokers.py is tested in test_core_brokers.py; the findings, in test_audits_rules.py.)"""
+of mouchard/classification/brokers.py is tested in test_core_brokers.py; the findings, in test_audits_rules.py.)"""
 
 from __future__ import annotations
 

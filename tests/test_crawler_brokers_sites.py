@@ -162,7 +162,7 @@ def test_findings_cite_their_evidence_and_keep_a_stable_fingerprint(hostmap_db, 
 
 def browser_crawl_with_gpc(db: str, site: str, gpc_trackers: list[str]) -> None:
     """What `mouchard crawl --gpc` of a broker's home page records: a visit per phase, its tracker requests."""
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
     with Store(db) as store:
         web = store.start_crawl("web")

@@ -246,7 +246,7 @@ def test_tracking_before_consent_and_after_reject_are_in_the_rows(visits):
 
 
 def test_vendor_called_without_consent_after_reject(visits):
-    from mouchard.consent import consent_for_vendor, vendor_for
+    from mouchard.decode.consent import consent_for_vendor, vendor_for
 
     rec = record(visits, "www.tcf-news.com", "reject")
     tc = json.loads(signals(rec, source="api", name="__tcfapi", action="reject")[0]["decoded"])

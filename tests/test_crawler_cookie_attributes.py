@@ -17,7 +17,7 @@ from test_crawler_recall import run_crawl
 from demoweb.sites import cookie_lab
 
 from crawler.collectors.cookies import browser_accepts
-from mouchard.cookies import (
+from mouchard.detect.cookies import (
     MAX_ATTRIBUTE_VALUE,
     MAX_LINE,
     apply_browser,
@@ -27,7 +27,7 @@ from mouchard.cookies import (
     parse_cookie_date,
     parse_set_cookie,
 )
-from mouchard.domains import is_public_suffix
+from mouchard.decode.domains import is_public_suffix
 
 NOW = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.timezone.utc)
 COLUMNS = ("value", "set_by", "domain", "path", "session", "lifetime_days", "same_site", "secure", "http_only",

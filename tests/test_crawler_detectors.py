@@ -4,7 +4,7 @@ the clean pages give nothing (no false positives); the instrumentation stays inv
 
 One real crawl (`mouchard crawl` in a subprocess: Scrapy, scrapy-playwright, Chromium) shared by the tests. Until
 the detectors are in `crawler.settings.DEFAULT_COLLECTORS` and their proposed columns and table in
-mouchard/schema.py, the subprocess adds them first (each step is a no-op once the lead has made the change).
+mouchard/storage/schema.py, the subprocess adds them first (each step is a no-op once the lead has made the change).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ import pytest
 
 from crawler.collectors.recorder import arm_expression, condition, rearm_expression, recorder_source
 from crawler.collectors.keylogging import detector_for, field_kind, typed_values
-from mouchard.fingerprinting import APIS
-from mouchard.replay import matches, replay_payload, service_of_collector, service_of_script
+from mouchard.detect.fingerprinting import APIS
+from mouchard.detect.replay import matches, replay_payload, service_of_collector, service_of_script
 
 RRWEB = [{"type": 4, "data": {"href": "https://a.example/"}, "timestamp": 1},
          {"type": 2, "data": {"node": {"type": 0, "childNodes": [], "id": 1}}, "timestamp": 2},

@@ -142,7 +142,7 @@ def test_a_page_blocked_after_load_still_ends_as_a_timeout(dwelled):
 def test_dwell_option_default_and_environment(monkeypatch):
     """The realistic default for real crawls; the suite's own crawls get 0 from the environment (conftest)."""
     from crawler.cli import crawl
-    from mouchard.options import DEFAULT_DWELL, ENV_DWELL
+    from mouchard.commands.options import DEFAULT_DWELL, ENV_DWELL
 
     option = next(p for p in crawl.params if p.name == "dwell")
     assert (option.default, option.envvar, DEFAULT_DWELL) == (5.0, ENV_DWELL, 5.0)
@@ -168,7 +168,7 @@ def test_leaving_records_the_hidden_and_pagehide_beacons_with_their_script(left,
 
 
 def test_after_leaving_the_visit_keeps_the_pages_title_storage_cookies_and_screenshot(left, testweb):
-    from mouchard.store import evidence_dir
+    from mouchard.storage.store import evidence_dir
 
     conn, db = left
     expected = dwell_lab.EXPECTED[f"{dwell_lab.HOST}/exit"]

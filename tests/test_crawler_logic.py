@@ -14,7 +14,7 @@ from crawler.browser.launch import LaunchPlan, user_agent
 from crawler.collectors.network import _accepted_set_cookies, initiator_script
 from crawler.browser.visit import classify_failure
 from crawler.spiders.browser import internal_links, sample_links, visit_key
-from mouchard.cookies import from_browser, judge_identifier, parse_set_cookie, profile_difference, similarity
+from mouchard.detect.cookies import from_browser, judge_identifier, parse_set_cookie, profile_difference, similarity
 from mouchard.errors import UserError
 from mouchard.sitelist import parse_site_list, read_site_list
 
@@ -225,7 +225,7 @@ def test_the_watchdog_kills_only_renderers_of_our_own_browser():
                                                       (KeyboardInterrupt(), "interrupted", 0)])
 def test_a_crawl_ended_by_an_exception_is_not_left_running(tmp_path, error, status, failures):
     from crawler.crawl import end_on_error as _end_on_error
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
     db = str(tmp_path / "c.db")
     with Store(db) as store:

@@ -5,7 +5,7 @@ analytics events, session recording, cookie and storage.
 One crawl (`mouchard crawl` in a subprocess, through the test web's proxy: portless URLs, as the libraries build
 them) of demoweb/sites/npm_libs.py's three pages and one article carrying all of them with a Prebid.js auction
 (the pages of benchmarks/crawl.py). JavaScript calls are asserted exactly over ASSERTED_APIS, the
-catalogue of mouchard/fingerprinting.py as it stood when these tests were written; APIs catalogued since are
+catalogue of mouchard/detect/fingerprinting.py as it stood when these tests were written; APIs catalogued since are
 ignored here until added to it with the calls the libraries make of them.
 """
 
@@ -23,8 +23,8 @@ from conftest import needs
 from demoweb.sites import consent_lib, npm_libs
 from demoweb.sites.detectors_thirdparty import FP_HOST
 
-from mouchard.fingerprinting import BY_NAME
-from mouchard.replay import replay_payload
+from mouchard.detect.fingerprinting import BY_NAME
+from mouchard.detect.replay import replay_payload
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PAGES = ("/fingerprintjs", "/rrweb", "/posthog", "/article/1")

@@ -9,7 +9,7 @@ import json
 from crawler.browser.visit import VisitRecord, VisitSpec
 from crawler.crawl import record_samples, resume_ledger
 from crawler.pipelines.store_visits import StoreVisits
-from mouchard.store import Store, utcnow
+from mouchard.storage.store import Store, utcnow
 
 LANDINGS = 60
 

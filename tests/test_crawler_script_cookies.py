@@ -14,7 +14,7 @@ import urllib.parse
 import pytest
 from demoweb.sites import cookie_lab
 
-from mouchard.fingerprinting import APIS, COOKIE_WRITE
+from mouchard.detect.fingerprinting import APIS, COOKIE_WRITE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -7,14 +7,15 @@ import sqlite3
 
 import pytest
 
-from mouchard import metadata, schema
-from mouchard.metadata import METADATA_FILE, build_metadata, load_queries, parse_query, render
-from mouchard.store import Store
+from mouchard.publishing import metadata
+from mouchard.storage import schema
+from mouchard.publishing.metadata import METADATA_FILE, build_metadata, load_queries, parse_query, render
+from mouchard.storage.store import Store
 
 
 def test_committed_metadata_json_is_the_generated_one():
     assert METADATA_FILE.read_text(encoding="utf-8") == render(build_metadata()), \
-        "mouchard/datasette_files/metadata.json is stale: run python -m mouchard.metadata"
+        "mouchard/datasette_files/metadata.json is stale: run python -m mouchard.publishing.metadata"
 
 
 def test_every_table_and_column_is_described_with_units():

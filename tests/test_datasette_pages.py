@@ -8,8 +8,8 @@ import pytest
 
 from data.datasette.client import SyncClient
 from data.datasette.fixtures import HOSTILE, build, png
-from mouchard import schema
-from mouchard.serve import build_datasette
+from mouchard.storage import schema
+from mouchard.publishing.serve import build_datasette
 
 
 @pytest.fixture(scope="module")

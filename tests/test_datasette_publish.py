@@ -12,9 +12,9 @@ import pytest
 from data.datasette.client import SyncClient
 from data.datasette.fixtures import build
 from mouchard.errors import UserError
-from mouchard.metadata import build_metadata
-from mouchard.publish import PublishOptions, publish
-from mouchard.store import Store
+from mouchard.publishing.metadata import build_metadata
+from mouchard.publishing.publish import PublishOptions, publish
+from mouchard.storage.store import Store
 
 GAID = "38400000-8cf0-11bd-b23e-10b96e40000d"
 EMAIL = "jean.test@example.org"
@@ -190,7 +190,7 @@ def test_force_deletes_only_what_an_earlier_publication_wrote(source, tmp_path):
 
 
 def test_a_failed_publication_leaves_no_file(source, tmp_path, monkeypatch):
-    import mouchard.publish as publishing
+    import mouchard.publishing.publish as publishing
 
     fixture, _ = source
 

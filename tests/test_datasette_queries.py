@@ -8,9 +8,9 @@ import pytest
 
 from data.datasette.client import SyncClient
 from data.datasette.fixtures import build
-from mouchard.metadata import load_queries
-from mouchard.serve import build_datasette
-from mouchard.store import Store
+from mouchard.publishing.metadata import load_queries
+from mouchard.publishing.serve import build_datasette
+from mouchard.storage.store import Store
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ import pytest
 
 from data.datasette.client import SyncClient
 from mouchard.errors import UserError
-from mouchard.schema import SCHEMA_VERSION
-from mouchard.serve import ServeOptions, build_datasette, check_database, serve, wal_in_use
-from mouchard.store import Store
+from mouchard.storage.schema import SCHEMA_VERSION
+from mouchard.publishing.serve import ServeOptions, build_datasette, check_database, serve, wal_in_use
+from mouchard.storage.store import Store
 
 
 def test_missing_or_foreign_databases_are_one_line_errors(tmp_path):

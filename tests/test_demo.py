@@ -31,7 +31,7 @@ def test_demo_reads_only_what_ships_with_the_package():
     them: tests/test_core_wheel.py)."""
     from demoweb import TestWeb
     from demoweb.paths import DATA
-    from mouchard import demo
+    from mouchard.commands import demo
 
     assert demo._demo_web()[0] is TestWeb
     for sample in (demo.CAPTURE, demo.PROFILE, demo.REGISTRY):

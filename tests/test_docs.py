@@ -2,14 +2,14 @@
 
 from pathlib import Path
 
-from mouchard import clidoc
+from mouchard.commands import clidoc
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_readme_command_reference_is_current():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert clidoc.current_block(text) == clidoc.reference(), "run: python -m mouchard.clidoc"
+    assert clidoc.current_block(text) == clidoc.reference(), "run: python -m mouchard.commands.clidoc"
 
 
 def test_readme_opens_with_the_two_setup_commands():

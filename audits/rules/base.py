@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
 JURISDICTIONS = ("eu", "fr", "uk", "us-ca")
 JURISDICTION_NAMES = {"eu": "European Union", "fr": "France", "uk": "United Kingdom", "us-ca": "California"}

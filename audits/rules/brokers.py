@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mouchard.domains import site_of
+from mouchard.decode.domains import site_of
 
 from audits.rules.base import SCOPE, Context, Hit, evidence, group_by, listing, loads, plural, rule
 from audits.rules.consent import (SALE_OR_SHARE, _companies, _cookie_names, _tracking_cookies, _tracking_requests,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mouchard.consent import consent_cookie, consent_for_vendor, vendor_for
+from mouchard.decode.consent import consent_cookie, consent_for_vendor, vendor_for
 
 from audits.rules.base import SCOPE, Context, Hit, evidence, group_by, listing, loads, plural, rule
 

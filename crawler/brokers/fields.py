@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mouchard.brokers import (BrokerRecord, Metric, blank, clean_text, first_url, normalise_header, parse_number,
+from mouchard.classification.brokers import (BrokerRecord, Metric, blank, clean_text, first_url, normalise_header, parse_number,
                               slug, split_websites, text_or_none, yes_no)
 
 # (pattern on the normalised header, field). First match wins, so specific patterns come first.

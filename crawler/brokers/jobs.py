@@ -125,7 +125,7 @@ def fetch_brokers_here(registry: str = "ca", *, db: str | os.PathLike | None = N
     exception here but a `failed` result with its `errors`, so a command can show them before it stops."""
     from crawler.brokers.pipeline import add_snapshot_summary
     from crawler.brokers.snapshots import read_capture, save_snapshot
-    from mouchard.store import Store
+    from mouchard.storage.store import Store
 
     source = None if source is None else os.fspath(source)
     _check_fetch(registry, source, year)
@@ -176,8 +176,8 @@ def crawl_brokers_here(*, db: str | os.PathLike | None = None, registries: Seque
     derived when the process has the audit rules installed (`mouchard.cli.install_rules`: the command and the
     child of `crawl_brokers` do)."""
     from mouchard.browser import browser_version, find_browser, sandbox as confine
-    from mouchard.derive import derive_findings
-    from mouchard.store import Store
+    from mouchard.detect.derive import derive_findings
+    from mouchard.storage.store import Store
 
     _check_crawl(registries, limit, render)
     concurrency, timeout = _check_run(concurrency, timeout)
@@ -272,8 +272,8 @@ def _check_crawl(registries: Sequence[str], limit: int | None, render: str) -> N
 
 def link_entities(store) -> int:
     """Fill brokers.tracker_entity from the tracker lists (shipped + downloaded), else from crawl data."""
-    from mouchard.brokers import link_tracker_entities
-    from mouchard.classify import default_classifier
+    from mouchard.classification.brokers import link_tracker_entities
+    from mouchard.classification.classify import default_classifier
 
     with store.transaction() as tx:
         return link_tracker_entities(tx.conn, default_classifier())

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from parsel import Selector
 
-from mouchard.brokers import normalise_url
-from mouchard.domains import host_of, site_of, under
+from mouchard.classification.brokers import normalise_url
+from mouchard.decode.domains import host_of, site_of, under
 
 # Kinds of pages we look for, most specific first; the registered rights page is kind "rights" too.
 RIGHTS_KINDS = ("opt-out", "deletion", "access", "rights")

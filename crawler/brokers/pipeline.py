@@ -8,7 +8,7 @@ lowered instead of writing a second row.
 from __future__ import annotations
 
 from crawler.pipelines.base import Pipeline
-from mouchard.store import Store
+from mouchard.storage.store import Store
 
 
 class StoreBrokerPages(Pipeline):

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from parsel import Selector
 
 from crawler.brokers.fields import plan_columns, record_from_row
-from mouchard.brokers import BrokerRecord, clean_text
+from mouchard.classification.brokers import BrokerRecord, clean_text
 from mouchard.registries import find
 
 VT_BASE = find("vt").url or ""

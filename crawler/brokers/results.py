@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from crawler.brokers.gpc import GpcStatement
 from crawler.brokers.robots import Signals
-from mouchard.store import utcnow
+from mouchard.storage.store import utcnow
 
 MAX_TEXT = 200_000  # characters of page text kept for search and diffs; the hash covers all of it
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mouchard.brokers import BrokerRecord, diff_snapshots
-from mouchard.store import Store, evidence_dir, utcnow
+from mouchard.classification.brokers import BrokerRecord, diff_snapshots
+from mouchard.storage.store import Store, evidence_dir, utcnow
 
 
 def evidence_root(store: Store) -> Path:

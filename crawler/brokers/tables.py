@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass
 
 from crawler.brokers.fields import Column, header_score, plan_columns, record_from_row
-from mouchard.brokers import BrokerRecord, assign_keys
+from mouchard.classification.brokers import BrokerRecord, assign_keys
 from mouchard.errors import UserError
 
 HEADER_SEARCH_ROWS = 10  # the header is among the first rows; guidance rows above it are few

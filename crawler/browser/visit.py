@@ -26,8 +26,8 @@ from crawler.browser.dwell import LEAVE_NAVIGATION, dwell, leave
 from crawler.browser.profile import remove_profile
 from crawler.browser.targets import TargetHub
 from crawler.collectors.base import Evidence, VisitContext
-from mouchard.domains import site_of
-from mouchard.store import failure_row, utcnow
+from mouchard.decode.domains import site_of
+from mouchard.storage.store import failure_row, utcnow
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -92,7 +92,7 @@ class VisitSpec:
 class VisitSettings:
     timeout: float = 30.0  # navigation, seconds
     # seconds on the page after load, scrolling and moving the mouse (late, scroll- and view-triggered traffic);
-    # 0 here (a library default that adds nothing); `mouchard crawl` defaults to mouchard.options.DEFAULT_DWELL
+    # 0 here (a library default that adds nothing); `mouchard crawl` defaults to mouchard.commands.options.DEFAULT_DWELL
     dwell: float = 0.0
     settle: float = 3.0  # after load, at most this long waiting for the network to go quiet
     quiet: float = 0.75  # the network counts as quiet after this long without a new request

@@ -59,7 +59,7 @@ says who writes and who reads each); a collector's own per-visit state is `visit
 
 Time: `visit.elapsed_ms()` is milliseconds since navigation start, the unit of every `*_ms` column. The first
 party is `visit.site` (registrable domain of the requested URL); `visit.third_party(url_or_host)` applies the
-project's rule (`mouchard.domains.is_third_party`).
+project's rule (`mouchard.decode.domains.is_third_party`).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crawler.collectors.state import Evidence, Shared
-from mouchard.domains import is_third_party, site_of
+from mouchard.decode.domains import is_third_party, site_of
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page

@@ -8,7 +8,7 @@ cannot tell that its log was read (the read is one `Runtime.evaluate` in the mai
 Prebid's global may be renamed: every name in `window._pbjsGlobals` is read.
 
 On the wire: request bodies the network collector kept (`_body` of request rows) parsed by
-`mouchard.openrtb.parse_openrtb` → `openrtb-request` rows with the personal fields sent; response bodies of the
+`mouchard.decode.openrtb.parse_openrtb` → `openrtb-request` rows with the personal fields sent; response bodies of the
 same requests (fetched here with `Network.getResponseBody` when they finish) → one `openrtb-response` row per
 bid. Prebid Server user syncs (`/setuid`, `/cookie_sync`) and Amazon's bid requests (`/e/dtb/bid`) are rows too.
 Identifiers travelling between parties are the ID-sync collector's (`id_syncs`), not repeated here.
@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.collectors.base import Collector, Rows, VisitContext
 from crawler.collectors.wire import sent
-from mouchard.domains import host_of
-from mouchard.openrtb import is_cookie_sync_url, is_openrtb_url, parse_cookie_sync, parse_openrtb, parse_setuid
+from mouchard.decode.domains import host_of
+from mouchard.decode.openrtb import is_cookie_sync_url, is_openrtb_url, parse_cookie_sync, parse_openrtb, parse_setuid
 
 if TYPE_CHECKING:
     from crawler.browser.targets import Target

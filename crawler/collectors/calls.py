@@ -1,7 +1,7 @@
 """The call recorder: which script called which browser API, with what, from conditional DevTools breakpoints.
 
 Not a collector of its own: `CallRecorder` is the base class of the collectors that need calls recorded, each
-naming the catalogue entries (`mouchard.fingerprinting.APIS` indices) it needs in `apis`: RecordFingerprinting
+naming the catalogue entries (`mouchard.detect.fingerprinting.APIS` indices) it needs in `apis`: RecordFingerprinting
 (crawler/collectors/fingerprinting.py: the whole catalogue, for `js_calls` and `scripts`) and RecordScriptCookies
 (crawler/collectors/script_cookies.py: the `document.cookie` setter, for the `cookies` collector). One recorder
 runs per visit whichever of them are on, armed on the union of their `apis` (the first of them to attach a target
@@ -15,7 +15,7 @@ How, invisibly to the page:
    enumerated, only named, and nobody can guess the name. The recorder keeps the built-ins it needs as they were
    before the page ran, so nothing the page patches later is ever called, and writes only to prototype-less
    objects.
-2. While the document is stopped there, every catalogue function (`mouchard.fingerprinting.APIS`) gets a
+2. While the document is stopped there, every catalogue function (`mouchard.detect.fingerprinting.APIS`) gets a
    breakpoint on call whose condition calls the recorder with the call's receiver and arguments and returns
    false: the page never pauses. One breakpoint is set with `Debugger.setBreakpointOnFunctionCall`, the others
    with the DevTools console's `debug(fn, condition)` in a single evaluation (one message instead of 120).
@@ -64,7 +64,7 @@ from crawler.browser.targets import CDPError
 from crawler.collectors.base import Collector, VisitContext
 from crawler.collectors.recorder import arm_expression, condition, rearm_expression, recorder_source
 from crawler.collectors.state import CallsState
-from mouchard.fingerprinting import APIS, ApiUse, caller_script
+from mouchard.detect.fingerprinting import APIS, ApiUse, caller_script
 
 if TYPE_CHECKING:
     from crawler.browser.targets import Target

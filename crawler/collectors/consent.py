@@ -26,7 +26,7 @@ from crawler.consent.rows import as_json, reading_rows, wire_rows
 from crawler.consent.rules import CmpRule
 from crawler.consent.texts import ACCEPT_RE
 from crawler.consent.verify import verify_action
-from mouchard.consent import parse_gpc_json
+from mouchard.decode.consent import parse_gpc_json
 
 if TYPE_CHECKING:
     from crawler.browser.targets import Target

@@ -3,7 +3,7 @@
 Header cookies come from `Network.responseReceivedExtraInfo` (RecordRequests keeps them): the raw Set-Cookie lines
 minus those the browser refused (`blockedCookies`), tied to the response's request row.
 
-Script cookies: the `document.cookie` setter (`mouchard.fingerprinting.COOKIE_WRITE`) is watched by the visit's
+Script cookies: the `document.cookie` setter (`mouchard.detect.fingerprinting.COOKIE_WRITE`) is watched by the visit's
 call recorder (crawler/collectors/calls.py says how, invisibly to the page and without pausing it), which
 RecordScriptCookies (crawler/collectors/script_cookies.py) turns on whether fingerprinting is on or not. Each distinct string a script wrote, with the script that wrote it (from the call
 stack), the document it was written in and when it was first written, becomes a row: the string is a Set-Cookie
@@ -15,7 +15,7 @@ recorder), script cookies come from the final jar only (`setter_url` empty); `co
 distinct strings per script and document, further writes are not attributed.
 
 Requested and effective: each row keeps the attributes as the header or the script wrote them (`requested_*`,
-parsed by `mouchard.cookies.parse_set_cookie`: the expiry a site asked for, SameSite as written) and, in the plain
+parsed by `mouchard.detect.cookies.parse_set_cookie`: the expiry a site asked for, SameSite as written) and, in the plain
 columns, what Chromium kept. These come from the browser's cookie jar, read over CDP (`Network.getAllCookies`,
 all domains and partitions) rather than Playwright's `context.cookies()`, which reports an unspecified SameSite
 as `Lax` and drops the priority: the jar cookie with the same name, value and a matching domain gives the row
@@ -36,9 +36,9 @@ import time
 from crawler.browser.targets import CDPError
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
 from crawler.collectors.calls import CallRecorder
-from mouchard.cookies import apply_browser, cookie_key, deletes, from_browser, parse_set_cookie
-from mouchard.domains import host_of, is_public_suffix, under
-from mouchard.fingerprinting import COOKIE_WRITE
+from mouchard.detect.cookies import apply_browser, cookie_key, deletes, from_browser, parse_set_cookie
+from mouchard.decode.domains import host_of, is_public_suffix, under
+from mouchard.detect.fingerprinting import COOKIE_WRITE
 
 MAX_REFUSAL_REASONS = 8  # CDP blockedReasons counted per refused cookie (an enum: a handful at most)
 

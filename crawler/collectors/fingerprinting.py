@@ -1,12 +1,12 @@
 """RecordFingerprinting: fingerprinting API calls (`js_calls`) and what they amount to per script (`scripts`).
 
 The calls come from the visit's call recorder (crawler/collectors/calls.py: conditional DevTools breakpoints on
-every catalogue function, `mouchard.fingerprinting.APIS`, invisible to the page); this collector asks for the
+every catalogue function, `mouchard.detect.fingerprinting.APIS`, invisible to the page); this collector asks for the
 whole catalogue (`apis`) and turns what was recorded into rows.
 
 Rows: `js_calls` per (script, frame, API) with the call count, first time, a few argument lists, the call sites
 (line, column, function, caller stack: one recorder entry per distinct stack) and return summaries; `scripts`
-per script with the flags of `mouchard.fingerprinting.script_flags`, plus the marks other collectors leave with
+per script with the flags of `mouchard.detect.fingerprinting.script_flags`, plus the marks other collectors leave with
 `mark_script` in `visit.shared.script_marks` (e.g. `session_replay`; they must come before this collector in
 `MOUCHARD_COLLECTORS`).
 """
@@ -18,8 +18,8 @@ from typing import Any
 
 from crawler.collectors.base import Rows, VisitContext
 from crawler.collectors.calls import CallRecorder, Fields
-from mouchard.fingerprinting import APIS, ApiUse, call_site, script_flags, shown_value
-from mouchard.schema import BY_NAME
+from mouchard.detect.fingerprinting import APIS, ApiUse, call_site, script_flags, shown_value
+from mouchard.storage.schema import BY_NAME
 
 ROW_VALUE_CUT = 100  # characters of an argument shown in js_calls.arguments
 ROW_VALUES = 10  # argument lists shown per js_calls row

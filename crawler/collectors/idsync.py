@@ -2,14 +2,14 @@
 
 Identifiers are the rows the cookies collector (`crawler.collectors.cookies.RecordCookies`, which must come first in
 `MOUCHARD_COLLECTORS`) recorded for the visit, in its order (header cookies as the responses set them, then
-script cookies, then the rest of the jar): those asked to live at least `mouchard.cookies.IDENTIFIER_MIN_DAYS` and
-whose value looks like an identifier (`mouchard.idsync.looks_like_identifier`); each belongs to the site of its
+script cookies, then the rest of the jar): those asked to live at least `mouchard.detect.cookies.IDENTIFIER_MIN_DAYS` and
+whose value looks like an identifier (`mouchard.identify.idsync.looks_like_identifier`); each belongs to the site of its
 cookie domain. A value already owned is not given to a later party (a partner storing a synced id in its own
 cookie does not become its owner). First-party cookies count only when the site's own server set them: one a
 script wrote on the site's domain usually belongs to the script's owner (an analytics client id sent back to its
 collector), so calling it the site's identifier would invent syncs.
 
-Every request row is then searched with `mouchard.idsync.IdSyncFinder`: URL path and query, headers, cookies and
+Every request row is then searched with `mouchard.identify.idsync.IdSyncFinder`: URL path and query, headers, cookies and
 body, in every encoding the leak detector knows except hashes; a redirect hop's URL is reported as `redirect`.
 Requests to the owner's own site are not syncs. The search runs off the crawler's event loop (`asyncio.to_thread`)
 with one `mouchard.budget.Budget` per request; a request whose search raised or ran out of budget is a `failures`
@@ -25,9 +25,9 @@ from typing import Any
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
 from crawler.collectors.wire import Sent, scan_requests, sent_requests
 from mouchard.budget import Budget
-from mouchard.cookies import IDENTIFIER_MIN_DAYS, asked_lifetime
-from mouchard.domains import site_of
-from mouchard.idsync import IdSyncFinder
+from mouchard.detect.cookies import IDENTIFIER_MIN_DAYS, asked_lifetime
+from mouchard.decode.domains import site_of
+from mouchard.identify.idsync import IdSyncFinder
 
 
 class DetectIdSyncs(Collector):

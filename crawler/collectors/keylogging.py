@@ -6,7 +6,7 @@ of its kind, typed key by key as a person would (Playwright's `press_sequentiall
 moves the focus on. Nothing is submitted: no Enter, no click. The values are fresh for every visit (a random
 token), so they cannot be in any request made before typing. After a short wait for the page to send (network
 quiet, at most `wait` seconds), every request since typing began is searched with the leak detector
-(`mouchard.leakdetect.LeakDetector`): URL, headers, cookies and body, plain, URL-encoded, base64, hex, hashed
+(`mouchard.identify.leakdetect.LeakDetector`): URL, headers, cookies and body, plain, URL-encoded, base64, hex, hashed
 (md5, sha1, sha256...), in JSON, forms, multipart, compressed bodies. The search runs off the crawler's event
 loop (`asyncio.to_thread`) with one `mouchard.budget.Budget` per request; a request whose search raised or ran
 out of budget is a `failures` row (collector-error, analysis-truncated) naming only its host, and a leak's
@@ -30,9 +30,9 @@ from crawler.browser.dwell import wait_quiet
 from crawler.collectors.base import Collector, Rows, VisitContext
 from crawler.collectors.wire import scan_requests, sent_requests
 from mouchard.budget import REDACTION_FAILED as PLACEHOLDER
-from mouchard.identifiers import normal_forms
-from mouchard.leakdetect import LeakDetector
-from mouchard.redact import Redactor
+from mouchard.identify.identifiers import normal_forms
+from mouchard.identify.leakdetect import LeakDetector
+from mouchard.identify.redact import Redactor
 
 
 SKIPPED_TYPES = frozenset({"hidden", "submit", "button", "reset", "image", "checkbox", "radio", "file", "range",

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
 from crawler.collectors.state import Chain, Hop, NetworkState, SetCookies
-from mouchard.domains import host_of, site_of
-from mouchard.store import utcnow
+from mouchard.decode.domains import host_of, site_of
+from mouchard.storage.store import utcnow
 
 if TYPE_CHECKING:
     from crawler.browser.targets import Target

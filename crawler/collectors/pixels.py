@@ -1,6 +1,6 @@
 """RecordPixels: Meta pixel events, Google Analytics hits and Google Ads conversions of a visit, from its requests.
 
-Each request row goes through `mouchard.pixels.parse_request` (URL and POST body). Events become `pixel_events`
+Each request row goes through `mouchard.detect.pixels.parse_request` (URL and POST body). Events become `pixel_events`
 rows; they are also left in `visit.shared.pixel_events` for other collectors and counted in `mouchard/pixels/events`.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from crawler.collectors.base import Collector, Rows, VisitContext
 from crawler.collectors.wire import sent_requests
-from mouchard.pixels import parse_request
+from mouchard.detect.pixels import parse_request
 
 TABLE = "pixel_events"
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 
-from mouchard.fingerprinting import APIS
+from mouchard.detect.fingerprinting import APIS
 
 VALUE_CUT = 200  # characters of a string argument the recorder keeps
 MAX_VALUES = 100  # distinct argument lists kept per (API, caller)

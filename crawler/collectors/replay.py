@@ -1,8 +1,8 @@
 """DetectSessionReplay: scripts that record the visitor's session and ship it to a collector.
 
 From the visit's request rows (no page access): a request that ships data (POST, XHR, fetch, beacon, WebSocket)
-to a known replay service's collection host (`mouchard.replay.SERVICES`), or whose body holds rrweb-style
-recording events (`mouchard.replay.replay_payload`: DOM snapshots, mutations, inputs). The script that sent it
+to a known replay service's collection host (`mouchard.detect.replay.SERVICES`), or whose body holds rrweb-style
+recording events (`mouchard.detect.replay.replay_payload`: DOM snapshots, mutations, inputs). The script that sent it
 (the request's initiator) is marked, and so is the service's recorder script when the page loaded one.
 
 Recorded in `scripts`: `session_replay` = 1, and (proposed columns, kept out until the schema has them)
@@ -19,7 +19,7 @@ from typing import Any
 from crawler.collectors.base import Collector, Rows, VisitContext
 from crawler.collectors.fingerprinting import mark_script
 from crawler.collectors.wire import sent_requests
-from mouchard.replay import replay_payload, service_of_collector, service_of_script
+from mouchard.detect.replay import replay_payload, service_of_collector, service_of_script
 
 SHIPPING_TYPES = frozenset({"xhr", "fetch", "ping", "beacon", "websocket", "eventsource"})
 

@@ -1,7 +1,7 @@
 """RecordScriptCookies: which script wrote which cookie, from the `document.cookie` setter.
 
 A collector without rows of its own: it has the visit's call recorder (crawler/collectors/calls.py) watch the
-`document.cookie` setter (`mouchard.fingerprinting.COOKIE_WRITE`) in every document, and RecordCookies
+`document.cookie` setter (`mouchard.detect.fingerprinting.COOKIE_WRITE`) in every document, and RecordCookies
 (crawler/collectors/cookies.py) turns each distinct string a script wrote into a `cookies` row with its script
 (`setter_url`). It is separate from RecordFingerprinting so that script cookies keep their script when
 fingerprinting is off (`CollectorSettings(fingerprinting=False)`): the recorder is then armed on this one
@@ -11,7 +11,7 @@ function (one breakpoint per renderer process, a condition per cookie write). Wo
 from __future__ import annotations
 
 from crawler.collectors.calls import CallRecorder
-from mouchard.fingerprinting import COOKIE_WRITE
+from mouchard.detect.fingerprinting import COOKIE_WRITE
 
 
 class RecordScriptCookies(CallRecorder):

@@ -13,8 +13,8 @@ from typing import Any
 
 from crawler.collectors.base import Ref
 from mouchard.budget import Budget, failure_detail, scan_each
-from mouchard.domains import host_of
-from mouchard.store import failure_row
+from mouchard.decode.domains import host_of
+from mouchard.storage.store import failure_row
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mouchard.consent import consent_cookie
+from mouchard.decode.consent import consent_cookie
 
 if TYPE_CHECKING:
     from crawler.browser.targets import Target
@@ -110,7 +110,7 @@ async def evaluate_json(target: "Target", expression: str, timeout: float = API_
 
 
 async def consent_cookies(visit: "VisitContext") -> dict[str, dict]:
-    """Every cookie of the browser whose name is a known consent cookie (mouchard.consent.CONSENT_COOKIES)."""
+    """Every cookie of the browser whose name is a known consent cookie (mouchard.decode.consent.CONSENT_COOKIES)."""
     if visit.context is None:
         return {}
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mouchard.consent import (
+from mouchard.decode.consent import (
     ConsentStringError, consent_cookie, consent_params_from_url, decode_gpp_string, decode_tc_string,
     decode_us_privacy, parse_additional_consent, parse_consent_cookie,
 )

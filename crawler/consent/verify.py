@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mouchard.consent import ConsentStringError, decode_tc_string, decode_us_privacy, parse_consent_cookie
+from mouchard.decode.consent import ConsentStringError, decode_tc_string, decode_us_privacy, parse_consent_cookie
 
 from crawler.consent.readers import Reading
 

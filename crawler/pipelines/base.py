@@ -2,7 +2,7 @@
 
 Scrapy builds each pipeline once per crawl through `from_crawler`; this base reads what a pipeline needs of the
 run through crawler/settings.py's accessors (database, crawl id, evidence folder, progress callback) and the
-crawl's stats, opens a `mouchard.store.Store` on the database in `open_spider` (unless `opens_store` is False)
+crawl's stats, opens a `mouchard.storage.store.Store` on the database in `open_spider` (unless `opens_store` is False)
 and closes it in `close_spider`, passes on items that are not its `item_type` untouched, and counts under
 `mouchard/` in stats. A pipeline overrides `process(item)` (and `opened()` for set-up once the store is open):
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mouchard.store import Store
+from mouchard.storage.store import Store
 
 
 class Pipeline:

@@ -1,7 +1,7 @@
 """ClassifyRows: tracker entity and category of each request, cookie, storage origin and script of a visit,
 and the companies on both sides of each ID sync.
 
-Uses `mouchard.classify.classify_rows` (the shipped list and whatever lists `mouchard lists update` cached);
+Uses `mouchard.classification.classify.classify_rows` (the shipped list and whatever lists `mouchard lists update` cached);
 the same derivation `mouchard classify` re-runs later when lists change.
 """
 
@@ -22,12 +22,12 @@ class ClassifyRows(Pipeline):
     classifier = None
 
     def opened(self) -> None:
-        from mouchard.classify import default_classifier
+        from mouchard.classification.classify import default_classifier
 
         self.classifier = default_classifier()  # load the lists before the first visit, not during it
 
     def process(self, item: VisitRecord) -> VisitRecord:
-        from mouchard.classify import classify_rows
+        from mouchard.classification.classify import classify_rows
 
         for table in TABLES:
             rows = item.rows.get(table)

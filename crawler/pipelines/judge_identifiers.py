@@ -1,4 +1,4 @@
-"""JudgeIdentifiers: whether each cookie of a visit looks like a user identifier (`mouchard.cookies.judge_identifier`).
+"""JudgeIdentifiers: whether each cookie of a visit looks like a user identifier (`mouchard.detect.cookies.judge_identifier`).
 
 Every visit runs in a fresh profile, so the same cookie (name and domain) seen in other visits of the crawl is
 the same cookie in other fresh profiles: values that differ mark an identifier. Earlier visits' rows were judged
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from crawler.browser.visit import VisitRecord
 from crawler.pipelines.base import Pipeline
-from mouchard.cookies import asked_lifetime, judge_identifier
+from mouchard.detect.cookies import asked_lifetime, judge_identifier
 
 MAX_OTHERS = 20  # other profiles' values compared (enough for a verdict, bounded on large crawls)
 

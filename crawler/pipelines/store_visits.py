@@ -22,7 +22,7 @@ from itertools import groupby
 from crawler.browser.visit import VisitRecord, partial_reason
 from crawler.collectors.base import Ref
 from crawler.pipelines.base import Pipeline
-from mouchard.store import Writer, failure_row
+from mouchard.storage.store import Writer, failure_row
 
 # What a row the store refuses raises: a collector's bug (unknown column, wrong type, a dangling reference).
 ROW_ERRORS = (sqlite3.Error, KeyError, TypeError, ValueError, OverflowError)

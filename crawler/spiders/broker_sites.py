@@ -27,9 +27,9 @@ from crawler.brokers.repair import MAX_FETCHES, choice_links, home_of, rank_choi
 from crawler.brokers.results import PageResult
 from crawler.brokers.robots import MetaTag, RobotsTxt, robots_meta
 from crawler.settings import db_of, proxy_of, render_context_of
-from mouchard.brokers import normalise_url
-from mouchard.domains import site_of
-from mouchard.store import Store
+from mouchard.classification.brokers import normalise_url
+from mouchard.decode.domains import site_of
+from mouchard.storage.store import Store
 
 # JavaScript run in the rendered page: the robots meta tags of the DOM as scripts left it.
 RENDERED_META_JS = ("() => Array.from(document.querySelectorAll('meta[name]'))"

@@ -29,8 +29,8 @@ from crawler.browser.profile import new_profile, remove_profile
 from crawler.browser.visit import VisitRecord, VisitRun, VisitSettings, VisitSpec
 from crawler.consent.gpc import gpc_launch_args
 from crawler.settings import collector_paths, crawl_id_of, db_of, switched_on
-from mouchard.domains import site_of
-from mouchard.store import Store, utcnow
+from mouchard.decode.domains import site_of
+from mouchard.storage.store import Store, utcnow
 
 log = logging.getLogger("mouchard.spider")
 

@@ -9,7 +9,7 @@ arguments as js_calls.arguments shows them) cannot drift from the code. Together
 entry the browser has (`ABSENT_APIS`: the entries this Chromium does not expose, which cannot be called: the
 interfaces of `ABSENT` and the members of `ABSENT_MEMBERS`).
 
-The probe (`PROBE`) looks at every catalogue entry (mouchard.fingerprinting.APIS) the way a page script can: the
+The probe (`PROBE`) looks at every catalogue entry (mouchard.detect.fingerprinting.APIS) the way a page script can: the
 property descriptor that holds it, its function's `Function.prototype.toString`, name, length, own properties and
 prototype, the own property names of every object holding one, the window's globals, `Error`'s stack machinery,
 and whether `console.debug` of an error reads its `stack` (how pages tell that the DevTools Runtime domain is on).
@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import threading
 
-from mouchard.fingerprinting import APIS, LISTENED_EVENTS
+from mouchard.detect.fingerprinting import APIS, LISTENED_EVENTS
 from demoweb import Request, Response, Site
 
 HOST = "www.apis-lab.org"

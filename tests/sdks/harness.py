@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "tests") not in sys.path:  # `web` (the test web) when run as `python -m tests.sdks.harness`
     sys.path.insert(0, str(ROOT / "tests"))
 
-from mouchard.store import readonly_uri
+from mouchard.storage.store import readonly_uri
 from procs import stop_tree  # noqa: E402  (tests/, put on sys.path above)
 
 from . import score as scoring

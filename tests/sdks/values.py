@@ -22,7 +22,7 @@ import math
 import sys
 from pathlib import Path
 
-from mouchard.profile import DeviceProfile, load_profile
+from mouchard.identify.profile import DeviceProfile, load_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE_PATH = ROOT / "tests" / "data" / "profiles" / "sdk.yml"

@@ -1,6 +1,6 @@
 """Synthetic audit databases: one planted violation per rule, next to compliant subjects that must stay silent.
 
-Rows are written through mouchard.store.Store exactly as the schema describes them, as the collectors would.
+Rows are written through mouchard.storage.store.Store exactly as the schema describes them, as the collectors would.
 `build_case(path, violations=False)` writes only the compliant subjects. `offset` inserts unrelated rows first,
 so the same facts get other row ids (fingerprints must not change).
 
@@ -18,7 +18,7 @@ import struct
 import zlib
 from pathlib import Path
 
-from mouchard.store import Store
+from mouchard.storage.store import Store
 
 VIOLATOR = "violator.example"
 COMPLIANT = "compliant.example"

@@ -1,4 +1,4 @@
-"""Databases for the Datasette tests, written through `mouchard.store.Store` with rows shaped like the collectors'.
+"""Databases for the Datasette tests, written through `mouchard.storage.store.Store` with rows shaped like the collectors'.
 
 `build(path)` writes a small, fully known world: three web sites visited in every consent phase, an app capture,
 a broker registry with broker pages, findings with evidence, and a real PNG screenshot in `<db>.evidence/`.
@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mouchard.store import Store, Writer
+from mouchard.storage.store import Store, Writer
 
 T0 = "2025-06-01T10:00:00.000Z"
 

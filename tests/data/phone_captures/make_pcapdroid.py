@@ -518,7 +518,7 @@ def make(out: Path, values: dict) -> dict[str, Path]:
 
 
 def values_of(profile_path: Path) -> dict:
-    from mouchard.profile import load_profile
+    from mouchard.identify.profile import load_profile
 
     profile = load_profile(profile_path)
     lat, lon = profile.position.lat, profile.position.lon
