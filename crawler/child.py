@@ -33,7 +33,7 @@ CALL, ANSWER = "call.pickle", "answer.pickle"
 
 # In a job's child: the job it runs may itself call the API (the audit's collector step calls `mouchard.api.crawl`,
 # which would start a child of its own). The first such call runs here instead: the reactor is still unused.
-_job_child = {"inside": False, "reactor_free": False}
+_job_child = {"reactor_free": False}
 
 
 class JobFailed(RuntimeError):
@@ -99,7 +99,7 @@ def main(folder: str) -> int:
     with open(where / CALL, "rb") as source:
         module, name, kwargs, argv = pickle.load(source)
     sys.argv = list(argv)  # what the caller ran: `crawls.command` records it, not this child's own arguments
-    _job_child.update(inside=True, reactor_free=True)
+    _job_child["reactor_free"] = True
     from mouchard.cli import install_rules
 
     install_rules()  # a composition root like the command: a crawl's run ends with its findings
