@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mouchard.classification.rollups import rebuild as rebuild_rollups
 from mouchard.errors import UserError
 from mouchard.settings import debug_enabled
 from mouchard.storage.store import Store, utcnow
@@ -87,6 +88,8 @@ def evaluate(store: Store, *, jurisdiction: str = "eu", rules: Iterable[str] | N
         everything = replace_all or not rules or rules == ["all"]
         _delete_previous(tx.conn, scope, None if everything else [r.id for r in selected])
         tx.insert_many("findings", findings)
+        # the per-site rollup counts findings: rebuilt with them, in the same transaction
+        rebuild_rollups(store, scope)
         audit_id = store.start_crawl("audit", command=command, config={
             **(config or {}), "jurisdiction": jurisdiction, "scope": list(scope),
             "rules": [{"id": r.id, "version": r.version} for r in applicable],

@@ -217,6 +217,7 @@ class Coordinator:
 
     def finish(self) -> CrawlResult:
         """Close the shards' stale crawls, merge, record the chunks given up, and return the run."""
+        from mouchard.classification.rollups import rebuild_at_end
         from mouchard.storage.merge import merge
         from mouchard.storage.store import Store
 
@@ -245,6 +246,9 @@ class Coordinator:
                                    "chunk": self.chunk, "given_up": len(self.given_up),
                                    "shards": [p.stem for p in sorted(self.folder.glob("*.db"))]}}
             store.update("crawls", crawl_id, {"config": self._config(row)})
+            # the readers' pages read the merged crawl's per-site counts
+            if (failed := rebuild_at_end(store, [crawl_id])) is not None:
+                summary["rollups_failed"] = failed
             store.finish_crawl(crawl_id, status, summary)
         return CrawlResult(crawl_id, status, summary, self.run.db)
 

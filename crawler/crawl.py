@@ -84,6 +84,7 @@ def crawl_sites(targets: Sequence, run: RunSettings, *, list_file: str | None = 
     from crawler.browser.launch import LaunchPlan
     from mouchard.browser import browser_version, find_browser, sandbox
     from mouchard.detect.derive import derive_findings
+    from mouchard.classification.rollups import rebuild_at_end
     from mouchard.storage.store import Store
 
     from crawler.summary import crawl_summary, quiet_logs
@@ -126,6 +127,9 @@ def crawl_sites(targets: Sequence, run: RunSettings, *, list_file: str | None = 
         if status == "finished":  # findings are derived by the audit rules (mouchard.detect.derive)
             findings = derive_findings(store, [crawl_id], ["web.*", "consent.*"])
             summary["findings"] = dict(Counter(f["rule_id"] for f in findings))
+        # the readers' pages read the per-site counts from site_summary
+        if (failed := rebuild_at_end(store, [crawl_id])) is not None:
+            summary["rollups_failed"] = failed
         store.finish_crawl(crawl_id, status, summary)
     return CrawlResult(crawl_id, status, summary, run.db, resumed, list(plan.warnings))
 

@@ -42,7 +42,7 @@ from mouchard.storage.store import Store
 
 
 async def pages(ds):
-    home = await ds.client.get("/")
+    home = await ds.client.get("/?lang=en")
     plugins = await ds.client.get("/-/plugins.json")
     return home.status_code, home.text, plugins.json()
 
@@ -139,7 +139,8 @@ def test_the_installed_wheel_serves_and_starts_the_demo_web_without_the_checkout
     questions = [query["title"] for query in build_metadata()["databases"]["mouchard"]["queries"].values()]
     assert report["home"] == 200 and len(questions) == len(list(QUERIES_DIR.glob("*.sql"))) > 0
     assert [title for title in questions if title in report["home_text"]] == questions
-    assert report["plugins"] == ["mouchard_evidence.py", "mouchard_pages.py"]
+    assert report["plugins"] == ["mouchard_evidence.py", "mouchard_links.py", "mouchard_pages.py",
+                                 "mouchard_readers.py"]
 
 
 def test_the_probe_cannot_reach_the_checkout(tmp_path):

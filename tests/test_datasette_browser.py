@@ -71,7 +71,8 @@ def assert_inert(page, path: str) -> None:
         pwned: window.__pwned === undefined ? null : String(window.__pwned),
         injected: !!document.getElementById('injected') || document.querySelectorAll('blink, iframe[srcdoc]').length,
         scriptLinks: [...document.querySelectorAll('a[href]')].filter(a => a.protocol === 'javascript:').length,
-        dataScripts: [...document.scripts].filter(s => s.textContent.includes('__pwned')).length,
+        dataScripts: [...document.scripts].filter(s => !s.type || /javascript|ecmascript|module/i.test(s.type))
+            .filter(s => s.textContent.includes('__pwned')).length,
     })""")
     assert state == {"pwned": None, "injected": False, "scriptLinks": 0, "dataScripts": 0}, (path, state)
     assert page.dialogs == [], (path, page.dialogs)

@@ -26,19 +26,19 @@ def client(fixture):
 
 def test_every_table_page_shows_its_description(client):
     for table in schema.TABLES:
-        page = client.get(f"/mouchard/{table.name}")
+        page = client.get(f"/mouchard/{table.name}", params={"lang": "en"})
         assert page.status_code == 200, table.name
         assert table.description.replace("'", "&#39;") in page.text, table.name
 
 
 def test_column_descriptions_and_units_are_on_the_table_page(client):
-    page = client.get("/mouchard/visits").text
+    page = client.get("/mouchard/visits", params={"lang": "en"}).text
     assert "What each column means" in page
     assert "Time to the load event. (unit: ms)" in page
 
 
 def test_home_page_lists_the_questions_and_the_charts(client):
-    page = client.get("/").text
+    page = client.get("/", params={"lang": "en"}).text
     assert "Sites ranked by tracker companies" in page
     assert 'href="/mouchard/site_profile"' in page
     assert 'href="/-/dashboards/mouchard"' in page

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+import mouchard
 from data.datasette.client import SyncClient
 from data.datasette.fixtures import build
 from mouchard.errors import UserError
@@ -105,11 +106,14 @@ def test_folder_holds_metadata_and_ready_commands(published):
     result, _, _ = published
     metadata = json.loads((result.out / "metadata.json").read_text())
     assert metadata == build_metadata(license="CC BY 4.0", license_url=None)
-    assert {p.name for p in (result.out / "plugins").iterdir()} == {"mouchard_evidence.py", "mouchard_pages.py"}
+    assert {p.name for p in (result.out / "plugins").iterdir()} == {"mouchard_evidence.py", "mouchard_links.py",
+                                                                 "mouchard_pages.py", "mouchard_readers.py"}
     for name in ("cloudrun", "package"):
         command = result.commands[name]
         assert "mouchard.db" in command and "--metadata metadata.json" in command
         assert "--install datasette==0.65." in command and "--plugins-dir plugins" in command
+        # The readers' pages and the language switch are mouchard code: the deployment installs mouchard too.
+        assert f"--install mouchard=={mouchard.__version__}" in command
         assert "--static mouchard.db.evidence:mouchard.db.evidence" in command
     assert "datasette publish cloudrun" in (result.out / "publish.sh").read_text()
 

@@ -1,22 +1,22 @@
 """`mouchard demo`, the README's first command: the whole chain on the demo web, then Datasette's questions."""
 
 import sqlite3
-import subprocess
-import sys
 
 import pytest
+
+from data.datasette.fixtures import demo_database
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_demo_builds_a_database_with_every_kind_of_record(tmp_path):
-    db = tmp_path / "demo.db"
-    out = subprocess.run([sys.executable, "-m", "mouchard", "demo", "--no-serve", "--db", str(db)],
-                         capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:] + (tmp_path / "demo.db.log").read_text()[-4000:]
+def test_demo_builds_a_database_with_every_kind_of_record(tmp_path_factory):
+    # The one demo build of the test run, shared with the readers' browser tests (tests/test_readers_browser.py).
+    demo = demo_database(tmp_path_factory)
+    log = demo.path.parent / "demo.db.log"
+    assert demo.returncode == 0, demo.output[-4000:] + (log.read_text()[-4000:] if log.exists() else "")
     for step in ("crawling", "phone capture", "registry", "brokers' sites", "rules", "done in"):
-        assert step in out.stdout
-    conn = sqlite3.connect(db)
+        assert step in demo.output
+    conn = sqlite3.connect(f"file:{demo.path}?mode=ro", uri=True)
     phases = {row[0] for row in conn.execute("SELECT DISTINCT phase FROM visits WHERE status = 'ok'")}
     assert phases == {"initial", "reject", "accept", "gpc"}
     for table in ("requests", "cookies", "consent", "rtb", "flows", "leaks", "brokers", "broker_pages", "findings"):

@@ -192,7 +192,11 @@ class TargetHub:
             return
         self._page_subscribed.add(method)
         page = self.page
-        page.cdp.on(method, lambda params, m=method: self.dispatch(page, m, params))
+        # Straight on Playwright's implementation object when there is one: its public `on` wraps every handler in a
+        # function that runs `inspect.signature` on each event, and a page whose scripts call watched APIs
+        # thousands of times sends thousands of `Debugger.scriptParsed` (one per breakpoint condition evaluated).
+        emitter = getattr(page.cdp, "_impl_obj", page.cdp)
+        emitter.on(method, lambda params, m=method: self.dispatch(page, m, params))
 
     def on(self, method: str, handler: EventHandler) -> None:
         self._handlers.setdefault(method, []).append(handler)

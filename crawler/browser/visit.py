@@ -433,8 +433,10 @@ class VisitRun:
             except Exception as exc:
                 self.visit.count("visits/close_failed")
                 log.warning("visit %s: closing the browser failed: %s", self.spec.url, exc)
-        # Hundreds of small files: deleted in a thread, not on the event loop that drives the other visits.
-        await asyncio.get_running_loop().run_in_executor(None, remove_profile, self.profile_dir)
+        # Hundreds of small files: deleted in a thread, not on the event loop that drives the other visits, and not
+        # waited for: the next visit need not wait for the disk (the run's profile folder is removed whole at its
+        # end, with whatever a thread has not deleted yet).
+        asyncio.get_running_loop().run_in_executor(None, remove_profile, self.profile_dir)
 
 
 def partial_reason(failures: list[dict]) -> str:

@@ -174,7 +174,11 @@ class RecordConsent(Collector):
                     if run.popup is not None:
                         state.detected_by = "autoconsent"
                 return
-            generic = await clicker.first_layer_reject(page, None) or await clicker.text_control(page, ACCEPT_RE)
+            # Both texts looked for at once: on the many pages without a banner, neither is found, and the two
+            # searches of every frame cost one wait instead of two.
+            reject, accept = await asyncio.gather(clicker.first_layer_reject(page, None),
+                                                  clicker.text_control(page, ACCEPT_RE))
+            generic = reject or accept
             if generic is not None and (rule is None or time.monotonic() >= deadline):
                 state.detected_by, state.banner_visible = "generic", True
                 return

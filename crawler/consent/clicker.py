@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from crawler.consent.rules import RULES, CmpRule
 from crawler.consent.texts import ACCEPT_RE, CONSENT_WORDS_RE, REJECT_RE, SAVE_RE, SETTINGS_RE
@@ -19,8 +20,8 @@ from crawler.consent.texts import ACCEPT_RE, CONSENT_WORDS_RE, REJECT_RE, SAVE_R
 if TYPE_CHECKING:
     from playwright.async_api import Frame, Locator, Page
 
+T = TypeVar("T")
 CLICKABLE = "button, a, [role=button], [role=link], input[type=button], input[type=submit]"
-MAX_CANDIDATES = 6  # elements checked per selector and frame
 MAX_FRAMES = 30
 QUERY_TIMEOUT = 2.0  # seconds for one frame's query (a busy frame must not stall the visit)
 
@@ -51,14 +52,24 @@ def frames(page: "Page", url_part: str | None = None) -> list["Frame"]:
 
 
 async def _visible(locator: "Locator") -> "Locator | None":
+    """The first visible element of `locator`, or None: one query in Playwright's isolated world (not a count and
+    then a visibility check per candidate), so every match is considered, hidden ones skipped."""
     try:
-        count = await asyncio.wait_for(locator.count(), QUERY_TIMEOUT)
-        for i in range(min(count, MAX_CANDIDATES)):
-            element = locator.nth(i)
-            if await asyncio.wait_for(element.is_visible(), QUERY_TIMEOUT):
-                return element
+        visible = locator.filter(visible=True)
+        if await asyncio.wait_for(visible.count(), QUERY_TIMEOUT):
+            return visible.first
     except Exception:
         return None
+    return None
+
+
+async def _first_in_frames(found: list["Frame"], probe: "Callable[[Frame], Awaitable[T | None]]") -> "T | None":
+    """`probe` every frame at once; the first answer in frame order (main frame first). Frames are independent
+    documents, often in other renderer processes: querying them one after another only added up their waits."""
+    results = await asyncio.gather(*(probe(frame) for frame in found), return_exceptions=True)
+    for result in results:
+        if result is not None and result is not False and not isinstance(result, BaseException):
+            return result
     return None
 
 
@@ -71,24 +82,28 @@ async def _text(locator: "Locator") -> str | None:
 
 async def visible_control(page: "Page", selectors: tuple[str, ...], url_part: str | None = None) -> Control | None:
     """The first visible element matching one of `selectors`, frame by frame (main first)."""
-    for frame in frames(page, url_part):
+    async def probe(frame: "Frame") -> Control | None:
         for selector in selectors:
             element = await _visible(frame.locator(selector))
             if element is not None:
                 return Control(element, frame.url, selector, await _text(element))
-    return None
+        return None
+
+    return await _first_in_frames(frames(page, url_part), probe)
 
 
 async def present(page: "Page", selectors: tuple[str, ...], url_part: str | None = None) -> bool:
     """Whether any element matches (visible or not)."""
-    for frame in frames(page, url_part):
+    async def probe(frame: "Frame") -> bool:
         for selector in selectors:
             try:
                 if await asyncio.wait_for(frame.locator(selector).count(), QUERY_TIMEOUT):
                     return True
             except Exception:
                 continue
-    return False
+        return False
+
+    return bool(await _first_in_frames(frames(page, url_part), probe))
 
 
 async def _mentions_consent(frame: "Frame") -> bool:
@@ -101,12 +116,14 @@ PATTERN_LABELS = {id(REJECT_RE): "reject", id(ACCEPT_RE): "accept", id(SETTINGS_
 async def text_control(page: "Page", pattern: re.Pattern[str]) -> Control | None:
     """A visible button or link whose whole text matches `pattern`, in a frame that visibly talks about cookies
     or consent (the generic multilingual fallback). Its `selector` reads "text:<reject|accept|settings|save>"."""
-    for frame in frames(page):
+    async def probe(frame: "Frame") -> Control | None:
         element = await _visible(frame.locator(CLICKABLE).filter(has_text=pattern))
         if element is not None and await _mentions_consent(frame):
             label = PATTERN_LABELS.get(id(pattern), "text")
             return Control(element, frame.url, f"text:{label}", await _text(element))
-    return None
+        return None
+
+    return await _first_in_frames(frames(page), probe)
 
 
 ANY_RULE = ", ".join(selector for rule in RULES for selector in rule.detect)

@@ -69,6 +69,7 @@ def classify_database(db: str, classifier: Classifier | None = None) -> dict[str
     """
     from mouchard.classification import lists
     from mouchard.classification.brokers import link_tracker_entities
+    from mouchard.classification.rollups import rebuild as rebuild_rollups
 
     with Store(db, create=False) as store:
         classifier = classifier or default_classifier()
@@ -77,5 +78,6 @@ def classify_database(db: str, classifier: Classifier | None = None) -> dict[str
         changed = reclassify(store, classifier)
         with store.transaction() as tx:
             changed["brokers"] = link_tracker_entities(tx.conn, classifier)
+        rebuild_rollups(store)  # per-site counts follow the tracker columns just re-derived
         store.finish_crawl(crawl_id, summary={"changed": changed})
     return changed

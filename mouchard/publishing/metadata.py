@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from mouchard.storage import descriptions_fr
 from mouchard.storage.schema import TABLES, Table
 
 
@@ -95,9 +96,32 @@ class Chart:
     value: str
 
 
+LINK_KINDS = ("site", "company", "app", "broker")  # the readers' pages a cell may link to (pages.KINDS)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The values offered for a parameter: the rows of `sql` (one column, bounded by a LIMIT). `free` values are
+    suggestions (a site or an app among thousands: a list to pick from, any text accepted); otherwise a <select>."""
+
+    param: str
+    sql: str
+    free: bool = False
+
+
+@dataclass(frozen=True)
+class CellLink:
+    """Cells of `column` link to the `kind` page of the key in `key_column` (the cell's own value by default)."""
+
+    column: str
+    kind: str
+    key_column: str | None = None
+
+
 @dataclass(frozen=True)
 class CannedQuery:
-    """A question a journalist asks, answered by one SQL file of `datasette_files/queries/`."""
+    """A question a journalist asks, answered by one SQL file of `datasette_files/queries/`. `title` and
+    `description` are English; `title_fr` and `description_fr` French (the readers' default language)."""
 
     name: str
     title: str
@@ -105,17 +129,42 @@ class CannedQuery:
     sql: str
     params: tuple[str, ...]
     chart: Chart | None = None
+    title_fr: str = ""
+    description_fr: str = ""
+    choices: tuple[Choice, ...] = ()
+    links: tuple[CellLink, ...] = ()
+
+    def title_in(self, lang: str) -> str:
+        """The title in `lang` ("fr" or "en"), English when there is no French one."""
+        return self.title_fr if lang == "fr" and self.title_fr else self.title
+
+    def description_in(self, lang: str) -> str:
+        return self.description_fr if lang == "fr" and self.description_fr else self.description
 
 
-_HEADER = re.compile(r"^--\s*(title|description|chart):\s*(.*)$")
+_FIELDS = ("title_fr", "description_fr", "title", "description", "chart", "choices", "suggestions", "links")
+_HEADER = re.compile(rf"^--\s*({'|'.join(_FIELDS)}):\s*(.*)$")
 _CONTINUATION = re.compile(r"^--\s{2,}(\S.*)$")
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_CONTINUED = ("description", "description_fr", "choices", "suggestions")
+_ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*=\s*(\S.*)$")
+_LINK = re.compile(r"^([A-Za-z_]\w*)\s*=\s*([a-z]+)(?:\(([A-Za-z_]\w*)\))?$")
+_LIMIT = re.compile(r"\blimit\s+\d+\s*$", re.IGNORECASE)
 
 
 def parse_query(name: str, text: str) -> CannedQuery:
-    """Read one SQL file: `-- title:`, `-- description:` (continued on lines indented after `--`), `-- chart: LABEL
-    VALUE`, then the SQL."""
+    """Read one SQL file's header comments, then the SQL:
+
+    - `-- title_fr:`, `-- description_fr:` (French first), `-- title:`, `-- description:` (English); descriptions
+      continue on lines indented after `--`;
+    - `-- chart: LABEL VALUE`;
+    - `-- choices: PARAM = SELECT ... LIMIT n` (a <select> of the values present; one line per parameter, may
+      continue indented), `-- suggestions: PARAM = SELECT ... LIMIT n` (a list to pick from, free text allowed);
+    - `-- links: COLUMN = KIND, COLUMN = KIND(KEY_COLUMN)`: cells of COLUMN link to the KIND page (site, company,
+      app, broker) of their own value or of the row's KEY_COLUMN.
+    """
     fields: dict[str, str] = {}
+    assignments: dict[str, list[str]] = {"choices": [], "suggestions": []}
     lines = text.splitlines()
     current = None
     body_start = len(lines)
@@ -124,10 +173,17 @@ def parse_query(name: str, text: str) -> CannedQuery:
         continuation = _CONTINUATION.match(line)
         if header:
             current = header.group(1)
-            fields[current] = header.group(2).strip()
-        elif continuation and current == "description":
-            fields[current] += " " + continuation.group(1).strip()
+            if current in assignments:
+                assignments[current].append(header.group(2).strip())
+            else:
+                fields[current] = header.group(2).strip()
+        elif continuation and current in _CONTINUED:
+            if current in assignments:
+                assignments[current][-1] += " " + continuation.group(1).strip()
+            else:
+                fields[current] += " " + continuation.group(1).strip()
         elif line.strip().startswith("--") or not line.strip():
+            current = None
             continue
         else:
             body_start = index
@@ -140,7 +196,27 @@ def parse_query(name: str, text: str) -> CannedQuery:
         label, value = fields["chart"].split()
         chart = Chart(label, value)
     params = tuple(dict.fromkeys(_PARAM.findall(_strip_strings(sql))))
-    return CannedQuery(name, fields["title"], fields["description"], sql, params, chart)
+    choices = []
+    for kind, entries in assignments.items():
+        for entry in entries:
+            match = _ASSIGNMENT.match(entry)
+            if not match or match.group(1) not in params:
+                raise ValueError(f"{name}.sql: '-- {kind}: {entry}' must be 'PARAM = SELECT ...' for a parameter "
+                                 f"of the query ({', '.join(params) or 'none'})")
+            # Choices run on every view of the question: a query without a final LIMIT could list a million rows.
+            if not _LIMIT.search(match.group(2)):
+                raise ValueError(f"{name}.sql: the {kind} of {match.group(1)} must end with LIMIT n")
+            choices.append(Choice(match.group(1), match.group(2), free=kind == "suggestions"))
+    links = []
+    for entry in filter(None, (part.strip() for part in fields.get("links", "").split(","))):
+        match = _LINK.match(entry)
+        if not match or match.group(2) not in LINK_KINDS:
+            raise ValueError(f"{name}.sql: '-- links: {entry}' must be 'COLUMN = KIND' or 'COLUMN = KIND(KEY_COLUMN)' "
+                             f"with KIND one of {', '.join(LINK_KINDS)}")
+        links.append(CellLink(match.group(1), match.group(2), match.group(3)))
+    return CannedQuery(name, fields["title"], fields["description"], sql, params, chart,
+                       title_fr=fields.get("title_fr", ""), description_fr=fields.get("description_fr", ""),
+                       choices=tuple(choices), links=tuple(links))
 
 
 def _strip_strings(sql: str) -> str:
@@ -168,6 +244,13 @@ def table_metadata(table: Table) -> dict:
         description += " Derived: rebuilt by `mouchard classify` or `mouchard audit`."
     meta: dict = {"description": description,
                   "columns": {c.name: column_description(table, c.name) for c in table.columns}}
+    # French for French readers (mouchard_links swaps them in on table pages); a missing one stays English.
+    description_fr = descriptions_fr.table_description(table.name)
+    if description_fr:
+        meta["description_fr"] = description_fr + (" " + descriptions_fr.DERIVED if table.derived else "")
+    columns_fr = {c.name: descriptions_fr.column_description(table.name, c.name, c.unit) for c in table.columns}
+    if any(columns_fr.values()):
+        meta["columns_fr"] = {name: text or meta["columns"][name] for name, text in columns_fr.items()}
     units = {c.name: PINT_UNITS[c.unit] for c in table.columns if c.unit in PINT_UNITS}
     if units:
         meta["units"] = units
@@ -184,9 +267,22 @@ def table_metadata(table: Table) -> dict:
 
 
 def query_metadata(query: CannedQuery) -> dict:
+    """Datasette's view of one question. `title_fr`/`description_fr` are the French texts (the home page and
+    query.html choose by the reader's language); `mouchard_choices` and `mouchard_links` are read by the
+    mouchard_links plugin (parameters as choices, cells as links to the readers' pages)."""
     # The SQL is one click away ("show"): a journalist sees the question, its form and the answer first.
-    return {"title": query.title, "description": query.description, "sql": query.sql, "params": list(query.params),
-            "hide_sql": True}
+    meta: dict = {"title": query.title, "description": query.description}
+    if query.title_fr:
+        meta["title_fr"] = query.title_fr
+    if query.description_fr:
+        meta["description_fr"] = query.description_fr
+    meta.update({"sql": query.sql, "params": list(query.params), "hide_sql": True})
+    if query.choices:
+        meta["mouchard_choices"] = {choice.param: {"sql": choice.sql, "free": choice.free} for choice in query.choices}
+    if query.links:
+        meta["mouchard_links"] = {link.column: {"kind": link.kind, "key": link.key_column or link.column}
+                                  for link in query.links}
+    return meta
 
 
 def chart_sql(query: CannedQuery, top: int = DASHBOARD_TOP) -> str:

@@ -243,7 +243,7 @@ def _rebuild_search(conn: sqlite3.Connection) -> None:
 
 
 def _evidence_plugin():
-    """The evidence checks live in the Datasette plugin (deployments do not install mouchard): load that file."""
+    """The evidence checks live in the Datasette plugin: load that file (as a deployment's Datasette does)."""
     path = config_dir() / "plugins" / "mouchard_evidence.py"
     spec = importlib.util.spec_from_file_location("mouchard_evidence_checks", path)
     module = importlib.util.module_from_spec(spec)
@@ -291,7 +291,8 @@ def deployment_commands(settings: dict, has_evidence: bool) -> dict[str, str]:
         # Mounted at the same relative place as locally, where the evidence plugin looks for it.
         common += ["--static", f"{EVIDENCE_DIR}:{EVIDENCE_DIR}"]
     setting_args = [arg for key, value in settings.items() for arg in ("--setting", key, _setting_text(value))]
-    installs = [arg for pin in _plugin_pins() for arg in ("--install", pin)]
+    # The plugins import mouchard (the readers' pages, the language, the links): it is installed beside them.
+    installs = [arg for pin in [f"mouchard=={__version__}", *_plugin_pins()] for arg in ("--install", pin)]
     extra = ["--extra-options", " ".join(shlex.quote(a) for a in setting_args)]
     note = ["--version-note", f"mouchard {__version__}"]
 

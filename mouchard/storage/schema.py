@@ -203,7 +203,8 @@ TABLES: tuple[Table, ...] = (
         C("identifier", "integer", "1 if it looks like a user identifier (long-lived, 6-100 chars, differs between fresh profiles)."),
         C("identifier_reason", "text", "Why it is (or is not) judged an identifier."),
         *tracker_cols("cookie's domain"),
-    )),
+    ),  # a company's app cookies (visit_id IS NULL) by index; its web cookies are in company_cookies
+        extra_indexes=(("tracker_entity", "visit_id"),)),
     Table("storage_items", "localStorage, sessionStorage and IndexedDB entries per origin at the end of a visit.", (
         ID, visit_ref(),
         C("origin", "text", "Origin that owns the storage."),
@@ -304,9 +305,9 @@ TABLES: tuple[Table, ...] = (
         C("request_id", "integer", "Request carrying the identifier (requests.id).", "requests.id"),
         C("cookie_id", "integer", "Cookie whose value was shared (cookies.id).", "cookies.id"),
         C("from_site", "text", "Site that owns the identifier.", index=True),
-        C("from_entity", "text", "Company that owns it."),
+        C("from_entity", "text", "Company that owns it.", index=True),
         C("to_site", "text", "Site that received it.", index=True),
-        C("to_entity", "text", "Company that received it."),
+        C("to_entity", "text", "Company that received it.", index=True),
         C("identifier_name", "text", "Cookie or parameter name of the identifier."),
         C("identifier_sha256", "text", "SHA-256 of the identifier value (never the raw value here)."),
         C("location", "text", "Where it was found: query, path, redirect, body, header."),
@@ -506,6 +507,91 @@ TABLES: tuple[Table, ...] = (
         C("entries", "integer", "Domains or rules read from it."),
         C("fetched_at", "text", "When it was downloaded (UTC)."),
     )),
+    # The readers' pages compare a site with the rest of its crawl from here, never by grouping the requests
+    # table (mouchard.classification.rollups builds it: `classify`, the end of a crawl, an audit).
+    Table("site_summary", "One row per web crawl and site: the counts the site, compare and changes pages show, "
+          "so that no page groups the whole requests table (derived; rebuilt by mouchard classify, at the end of a "
+          "crawl and after an audit).", (
+        ID, crawl_ref("web crawl"),
+        C("site", "text", "Registrable domain of the visited site (visits.site).", index=True),
+        C("tags", "text", "Tags of its visits, from the site list (JSON list)."),
+        C("visits", "integer", "Visits that loaded (status ok or partial)."),
+        C("failed_visits", "integer", "Visits that did not load (timeout, errors...): not counted anywhere else."),
+        C("phases", "text", "Consent phases with a visit that loaded (JSON list: initial, reject, accept, gpc)."),
+        C("requests", "integer", "Requests of its visits that loaded."),
+        C("third_party_requests", "integer", "Requests to another site than the visited one."),
+        C("tracker_requests", "integer", "Third-party requests to a tracker company (requests.tracker_entity)."),
+        C("tracker_entities", "integer", "Distinct tracker companies that received a third-party request, in "
+          "any phase."),
+        C("advertising_entities", "integer", "Of those, companies with an advertising request."),
+        C("tracker_entities_initial", "integer", "Tracker companies in the initial phase (no interaction); "
+          "empty when that phase has no visit that loaded."),
+        C("tracker_entities_reject", "integer", "Tracker companies in the reject phase (whole visit); empty when "
+          "not visited."),
+        C("tracker_entities_after_reject", "integer", "Tracker companies with a request after the reject click "
+          "(requests.time_ms at or after the action's consent.time_ms); empty when no reject action was made."),
+        C("tracker_entities_accept", "integer", "Tracker companies in the accept phase; empty when not visited."),
+        C("tracker_entities_gpc", "integer", "Tracker companies in the gpc phase (Global Privacy Control sent); "
+          "empty when not visited."),
+        C("tracking_cookies", "integer", "Identifier cookies set by a tracker company or a third party "
+          "(cookies.identifier = 1), in any phase."),
+        C("tracking_cookies_before_consent", "integer", "Of those, set before any consent action."),
+        C("advertising_cookies", "integer", "Cookies of an advertising tracker (tracker_category advertising)."),
+        C("max_cookie_lifetime_days", "real", "Longest lifetime of a tracking cookie, as the site asked for it "
+          "(requested_lifetime_days, else the kept lifetime_days).", unit="days"),
+        C("fingerprinting_scripts", "integer", "Scripts meeting a fingerprinting threshold (canvas, canvas font, "
+          "WebGL or audio; scripts table)."),
+        C("session_replay_scripts", "integer", "Scripts recording the session (scripts.session_replay = 1)."),
+        C("keylogging_leaks", "integer", "Typed text found in a request before any submission (leaks "
+          "typed_email, typed_password, typed_phone, typed_name, typed_text)."),
+        C("pixel_events", "integer", "Events reported by advertising pixels and analytics tags (pixel_events)."),
+        C("meta_pixel_events", "integer", "Of those, Meta pixel events."),
+        C("google_events", "integer", "Of those, Google Analytics, Google Ads and Tag Manager events."),
+        C("auctions", "integer", "Header-bidding auctions (distinct rtb.auction_id)."),
+        C("bidders", "integer", "Distinct bidders in them (rtb.bidder)."),
+        C("id_syncs", "integer", "Identifiers seen going from one party to another (id_syncs)."),
+        C("findings", "integer", "Findings of the audit rules about this site's visits in this crawl."),
+        C("high_findings", "integer", "Of those, of high severity."),
+        C("reject_verified", "integer", "1 if a reject click was made and verified, 0 if made but not verified; "
+          "empty when no reject action was made."),
+        C("accept_verified", "integer", "1 if an accept click was made and verified, 0 if not verified; empty when "
+          "no accept action was made."),
+        C("gpc_statement", "text", "What /.well-known/gpc.json said: true, false, or empty when not found or "
+          "not checked."),
+        C("consent", "text", "Per phase: CMP, framework, action, verified, and the TC string in force with its "
+          "vendors (GVL id and name when known) and purposes (JSON)."),
+        C("built_at", "text", "When this row was computed (UTC)."),
+    ), unique=(("crawl_id", "site"),), derived=True),
+    # A company page reads a tracker company's web presence here, never by grouping its requests and cookies
+    # (mouchard.classification.company_rollup builds both: `classify`, the end of a crawl, an audit).
+    Table("company_sites", "One row per web crawl, tracker company, visited site and consent phase: the counts the "
+          "company page shows, so that it never groups the requests or cookies tables (derived; rebuilt by mouchard "
+          "classify, at the end of a crawl and after an audit).", (
+        ID, crawl_ref("web crawl"),
+        C("tracker_entity", "text", "The company (requests.tracker_entity or cookies.tracker_entity).", index=True),
+        C("site", "text", "Registrable domain of the visited site (visits.site)."),
+        C("phase", "text", "Consent phase of the visits (visits.phase)."),
+        C("visits", "integer", "Visits with at least one request to the company."),
+        C("requests", "integer", "Requests to the company in those visits."),
+        C("cookies", "integer", "Cookies of the company set in visits of this site and phase."),
+        C("identifier_cookies", "integer", "Of those, cookies that look like identifiers (cookies.identifier = 1)."),
+        C("cookies_before_consent", "integer", "Of those, cookies set before any consent action."),
+        C("cookies_after_reject", "integer", "Of those, cookies set after the reject click (reject phase, "
+          "cookies.before_consent = 0)."),
+        C("built_at", "text", "When this row was computed (UTC)."),
+    ), unique=(("crawl_id", "tracker_entity", "site", "phase"),), derived=True),
+    Table("company_cookies", "One row per web crawl, tracker company and cookie name: what the company page says of "
+          "its cookies (derived; rebuilt with company_sites). App cookies are read from cookies by index.", (
+        ID, crawl_ref("web crawl"),
+        C("tracker_entity", "text", "The company (cookies.tracker_entity).", index=True),
+        C("name", "text", "Cookie name (crawled text)."),
+        C("cookies", "integer", "Cookies of this name set in the crawl's visits."),
+        C("identifier_cookies", "integer", "Of those, cookies that look like identifiers."),
+        C("max_lifetime_days", "real", "Longest lifetime, as asked for (requested_lifetime_days, else the kept "
+          "lifetime_days).", unit="days"),
+        C("cookies_before_consent", "integer", "Of those, cookies set before any consent action."),
+        C("built_at", "text", "When this row was computed (UTC)."),
+    ), unique=(("crawl_id", "tracker_entity", "name"),), derived=True),
 )
 
 BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}

@@ -13,13 +13,13 @@ import asyncio
 import hashlib
 import json
 from pathlib import Path
-from urllib.parse import quote
 
 from datasette import hookimpl
 from datasette.utils.asgi import Forbidden, NotFound, Response
 from markupsafe import Markup
 
 from mouchard.paths import IMAGE_SIGNATURES, TooLarge, UnsafePath, read_inside
+from mouchard.publishing.pages.common import EVIDENCE_PREFIX, evidence_path
 from mouchard.settings import evidence_dir
 
 # Media types served: IMAGE_SIGNATURES, with the bytes every such file starts with (a PNG that is really HTML is
@@ -98,7 +98,7 @@ async def serve_evidence(datasette, request) -> Response:
 
 @hookimpl
 def register_routes():
-    return [(r"^/-/evidence/(?P<database>[^/]+)/(?P<id>[0-9]{1,18})$", serve_evidence)]
+    return [(rf"^{EVIDENCE_PREFIX}/(?P<database>[^/]+)/(?P<id>[0-9]{{1,18}})$", serve_evidence)]
 
 
 def _integer(value) -> int | None:
@@ -114,7 +114,7 @@ def _integer(value) -> int | None:
 
 
 def evidence_url(datasette, database: str, file_id: int) -> str:
-    return datasette.urls.path(f"/-/evidence/{quote(database, safe='')}/{int(file_id)}")
+    return datasette.urls.path(evidence_path(file_id, database))
 
 
 def _thumbnail(datasette, database: str, file_id: int, caption: str) -> Markup:

@@ -1,8 +1,14 @@
+-- title_fr: Les sites qui continuent de pister après « tout refuser »
+-- description_fr: Les visites de la phase reject (mouchard a cliqué « tout refuser ») qui ont encore contacté des
+--   entreprises de pistage après le clic, ou encore déposé des cookies identifiants après lui. reject_verified = 1
+--   signifie que mouchard a vérifié que l'état du consentement était bien devenu un refus. Quand l'heure du clic est
+--   inconnue, toutes les requêtes de pistage de la visite comptent.
 -- title: Sites that keep tracking after "reject"
 -- description: Visits in the reject phase (mouchard clicked "reject all") that still contacted tracker companies
 --   after the click, or still set identifier cookies after it. reject_verified = 1 means mouchard checked that the
 --   consent state really changed to a refusal. When the click time is unknown, every tracker request of the visit
 --   counts.
+-- links: site = site
 WITH clicks AS MATERIALIZED (
     SELECT visit_id, min(time_ms) AS reject_ms, max(verified) AS verified
     FROM consent

@@ -1,7 +1,14 @@
+-- title_fr: Les partenaires TCF appelés sans consentement
+-- description_fr: Les constats des règles de consentement sur le TCF de l'IAB : un partenaire (vendor) a reçu une
+--   requête alors que la chaîne TC en vigueur ne lui donne aucun consentement (ou une chaîne de consentement a été
+--   enregistrée avant tout choix). Chaque constat renvoie aux lignes qui le prouvent. Choisissez un site pour ne voir
+--   que ses constats.
 -- title: TCF vendors called without consent
 -- description: Findings of the consent rules about the IAB TCF: a vendor received a request although the TC string
 --   in force gives it no consent (or a consent string was stored before any choice). Each finding links to the
 --   rows that prove it. Give a site to see only its findings.
+-- suggestions: site = SELECT DISTINCT site FROM visits WHERE site IS NOT NULL ORDER BY site LIMIT 500
+-- links: site = site
 SELECT f.subject AS site,
        f.severity,
        f.title,

@@ -1,8 +1,14 @@
+-- title_fr: Le signal Global Privacy Control ignoré
+-- description_fr: Les sites visités avec Global Privacy Control activé (l'en-tête Sec-GPC: 1 et
+--   navigator.globalPrivacyControl) qui ont quand même contacté des entreprises publicitaires ou déposé des cookies
+--   identifiants de traceurs. gpc_statement est ce que dit le fichier /.well-known/gpc.json du site ; findings compte
+--   les constats GPC des règles.
 -- title: Global Privacy Control ignored
 -- description: Sites visited with Global Privacy Control on (the Sec-GPC: 1 header and
 --   navigator.globalPrivacyControl) that still contacted advertising companies or set identifier cookies of
 --   trackers. gpc_statement is what the site's /.well-known/gpc.json says; findings counts the GPC findings of
 --   the rules.
+-- links: site = site
 WITH ads AS (
     -- Requests always belong to a visit: CROSS JOIN makes SQLite start from the GPC visits.
     SELECT v.site, count(DISTINCT r.tracker_entity) AS companies, count(*) AS requests,

@@ -1,8 +1,14 @@
+-- title_fr: Qui enchérit : les enchérisseurs du header bidding et d'OpenRTB
+-- description_fr: Chaque enchérisseur ou place de marché vu dans les enchères publicitaires des pages (Prebid.js,
+--   Google Publisher Tag, Amazon) et dans le trafic OpenRTB des applications : sur combien de sites et
+--   d'applications, combien d'enchères, d'offres et d'enchères gagnées, le prix moyen, et quels champs personnels ils
+--   ont reçus (device.ifa, device.geo, user.buyeruid, user.eids...).
 -- title: Who bids: header-bidding and OpenRTB bidders
 -- description: Every bidder or exchange seen in header-bidding auctions in pages (Prebid.js, Google Publisher Tag,
 --   Amazon) and in OpenRTB traffic of apps: on how many sites and apps, how many auctions, bids and wins, the
 --   average price, and which personal fields they received (device.ifa, device.geo, user.buyeruid, user.eids...).
 -- chart: bidder sites_and_apps
+-- links: company = company
 WITH field_lists AS (
     -- Most events repeat the same JSON list: read each distinct list once.
     SELECT DISTINCT coalesce(bidder, exchange) AS bidder, personal_fields

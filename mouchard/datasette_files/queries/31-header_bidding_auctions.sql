@@ -1,7 +1,14 @@
+-- title_fr: Les enchères du header bidding
+-- description_fr: Une ligne par enchère : où elle a eu lieu (site et phase de consentement, ou application), quels
+--   enchérisseurs ont été sollicités, combien ont fait une offre, qui a gagné et à quel prix, et les champs
+--   personnels envoyés. Choisissez un site ou une application pour ne voir que ses enchères.
 -- title: Header-bidding auctions
 -- description: One row per auction: where it ran (site and consent phase, or app), which bidders were asked, how
 --   many bid, who won and at what price, and the personal fields sent. Give a site or an app to see only its
 --   auctions.
+-- suggestions: site = SELECT name FROM (SELECT * FROM (SELECT DISTINCT site AS name FROM visits WHERE site IS NOT NULL
+--   ORDER BY site LIMIT 500) UNION SELECT * FROM (SELECT DISTINCT app FROM flows WHERE app IS NOT NULL ORDER BY app
+--   LIMIT 500)) ORDER BY name LIMIT 1000
 WITH auctions AS (
     SELECT coalesce(v.site, f.app) AS site_or_app,
            v.phase,

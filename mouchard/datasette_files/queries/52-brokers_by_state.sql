@@ -1,3 +1,8 @@
+-- title_fr: Les courtiers en données par État
+-- description_fr: Où les courtiers en données inscrits disent se trouver, par État ou région de leur adresse, avec
+--   combien d'entre eux déclarent collecter des données de mineurs, une géolocalisation précise ou des données de
+--   santé reproductive. (Les registres donnent des adresses postales, pas des coordonnées : mouchard ne les géocode
+--   pas, c'est donc un classement plutôt qu'une carte.)
 -- title: Data brokers by state
 -- description: Where registered data brokers say they are, by state or region of their address, with how many
 --   declare collecting minors' data, precise geolocation or reproductive health data. (Registries give street

@@ -1,8 +1,14 @@
+-- title_fr: Le profil complet d'un site
+-- description_fr: Tout ce que mouchard a enregistré sur un site (donnez son domaine enregistrable, par exemple
+--   exemple.fr) : chaque visite par phase de consentement, le bandeau de consentement et ce qu'a produit le clic
+--   (avec la capture d'écran), les entreprises de pistage, les cookies de pistage, les scripts d'empreinte
+--   (fingerprinting), les enchérisseurs, les synchronisations d'identifiants, et les constats avec leurs preuves.
 -- title: A site's full profile
 -- description: Everything mouchard recorded about one site (give its registrable domain, e.g. example.fr): each
 --   visit by consent phase, the consent banner and what clicking did (with the screenshot), tracker companies,
 --   tracking cookies, fingerprinting scripts, header-bidding bidders, ID syncs and the findings with their
 --   evidence.
+-- suggestions: site = SELECT DISTINCT site FROM visits WHERE site IS NOT NULL ORDER BY site LIMIT 500
 -- Requests and consent rows always belong to a visit: CROSS JOIN makes SQLite start from the site's visits.
 -- (Cookies, bids and syncs may come from apps, with no visit: there the planner chooses.)
 SELECT section, phase, what, detail, rows, visit_id, screenshot_file_id, evidence FROM (

@@ -1,8 +1,15 @@
+-- title_fr: Le profil complet d'une application
+-- description_fr: Tout ce que mouchard a enregistré sur une application (donnez son nom tel qu'il figure dans
+--   flows.app, par exemple com.example.app) : où est parti son trafic et vers quelles entreprises, quelles valeurs du
+--   téléphone ont fuité où et sous quel encodage, les connexions qu'elle a refusé de laisser voir au proxy (épinglage
+--   de certificat), les cookies, les enchères, les synchronisations d'identifiants, et les constats avec leurs
+--   preuves.
 -- title: An app's full profile
 -- description: Everything mouchard recorded about one app (give its name as in flows.app, e.g. com.example.app):
 --   where its traffic went and to which companies, which of the phone's values leaked where and how they were
 --   encoded, connections it refused to let the proxy see (certificate pinning), cookies, bidding, ID syncs and
 --   the findings with their evidence.
+-- suggestions: app = SELECT DISTINCT app FROM flows WHERE app IS NOT NULL ORDER BY app LIMIT 500
 -- Rows of the app's flows are found with IN (...): the worst plan SQLite may choose is then one scan per table.
 SELECT section, what, detail, rows, flow_id, evidence FROM (
     SELECT 1 AS section_order, 'destination' AS section, f.site AS what,

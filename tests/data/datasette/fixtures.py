@@ -9,11 +9,16 @@ existing rows, and add the expected rows to the tests. Import as `from data.data
 
 from __future__ import annotations
 
+import fcntl
+import os
 import struct
+import subprocess
+import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mouchard.classification.rollups import rebuild as rebuild_rollups
 from mouchard.storage.store import Store, Writer
 
 T0 = "2025-06-01T10:00:00.000Z"
@@ -67,6 +72,7 @@ def build(path: str | Path, *, hostile: bool = False) -> Fixture:
         add_findings(store, fixture)
         if hostile:
             add_hostile(store, fixture)
+        rebuild_rollups(store)  # as classify, a crawl's end and an audit do: the readers' pages read site_summary
     return fixture
 
 
@@ -355,3 +361,205 @@ def add_hostile(store: Store, fixture: Fixture) -> None:
                                                            "sha256": "0" * 64, "documents": "screenshot"})
         ids["absolute_file"] = tx.insert("evidence_files", {"path": str(outside), "media_type": "image/png",
                                                             "sha256": "0" * 64, "documents": "screenshot"})
+
+
+# Crawled strings aimed at the readers' pages (tags, company names, TC strings, a second crawl for /changes):
+# each one, if it ever ran, would open an alert() (the browser tests fail on any dialog) or set window.__pwned.
+READER_HOSTILE = {
+    "entity": "<img src=x onerror=\"alert('entity');window.__pwned='entity'\">",
+    "tag": "<script>alert('tag');window.__pwned='tag'</script>",
+    "app": "\"><svg onload=\"alert('app')\"></svg>",
+    "broker": "<iframe srcdoc=\"<script>parent.alert('broker')</script>\"></iframe>",
+    "bidder": "javascript:alert('bidder')",
+    "tc": "CP<script>alert('tc')</script>AAA",
+}
+
+
+def add_reader_hostile(path: str | Path, fixture: Fixture) -> None:
+    """A second web crawl of the hostile sites (so that /changes has two crawls to compare) with hostile tags,
+    company names, a hostile TC string, pixel event, bidder and id sync; a hostile app and broker. Not part of
+    `build`: the browser tests of the readers' pages call it on a hostile fixture (`build(path, hostile=True)`),
+    so the exact rows other tests assert stay as they are. Rebuilds the readers' rollups of every web crawl."""
+    ids = fixture.ids
+    evil = READER_HOSTILE
+    with Store(path) as store:
+        crawl = store.start_crawl("web", config={"phases": ["initial", "reject", "accept", "gpc"]},
+                                  command=["mouchard"])
+        ids["reader_hostile_crawl"] = crawl
+        with store.transaction() as tx:
+            for name, text in HOSTILE.items():
+                site = f"{name.replace('_', '-')}.hostile.example"
+                v = tx.insert("visits", {
+                    "crawl_id": crawl, "key": f"https://{site}/|initial", "url": f"https://{site}/?q={text}",
+                    "final_url": f"https://{site}/", "site": site, "final_site": site, "tags": [evil["tag"], "party"],
+                    "phase": "initial", "depth": 0, "status": "ok", "http_status": 200, "title": evil["entity"],
+                    "started_at": T0, "finished_at": T0, "load_ms": 900, "duration_ms": 4000, "attempt": 1})
+                ids[f"reader_hostile_visit_{name}"] = v
+                request = _request(tx, v, f"https://t.example/p?x={evil['entity']}", "t.example", "t.example",
+                                   entity=evil["entity"], category="advertising")
+                _request(tx, v, text, text, "hostile.example", entity=text, category=evil["tag"])
+                _cookie(tx, v, evil["entity"], ".t.example", "t.example", entity=evil["entity"],
+                        category="advertising")
+                tx.insert("consent", {"visit_id": v, "phase": "initial", "cmp": evil["entity"], "framework": "tcf",
+                                      "source": "cookie", "name": "euconsent-v2", "raw": evil["tc"],
+                                      "decoded": {"vendors": [evil["entity"]]}, "action": "none", "time_ms": 300})
+                tx.insert("pixel_events", {"visit_id": v, "request_id": request, "vendor": "meta",
+                                           "tag_id": evil["tag"], "event": evil["entity"], "page_url": text,
+                                           "parameters": {"cd[x]": text}, "location": "url", "time_ms": 500})
+                tx.insert("rtb", {"visit_id": v, "event": "bidRequested", "library": "prebid", "auction_id": text,
+                                  "bidder": evil["bidder"], "exchange": text, "ad_unit": text,
+                                  "personal_fields": [text], "tracker_entity": evil["entity"]})
+                tx.insert("id_syncs", {"visit_id": v, "from_site": site, "from_entity": evil["entity"],
+                                       "to_site": "t.example", "to_entity": text, "identifier_name": text,
+                                       "identifier_sha256": "3" * 64, "location": "query", "parameter": text})
+            flow = tx.insert("flows", {"crawl_id": ids["app_crawl"], "app": evil["app"], "kind": "http",
+                                       "url": "https://t.example/a", "host": "t.example", "site": "t.example",
+                                       "tracker_entity": evil["entity"], "tracker_category": "advertising"})
+            tx.insert("leaks", {"crawl_id": ids["app_crawl"], "flow_id": flow, "identifier": "location",
+                                "chain": evil["app"], "location": "body", "destination_host": "t.example",
+                                "destination_site": "t.example", "third_party": 1, "lat": 48.0, "lon": 2.0,
+                                "precision_m": 10.0, "tracker_entity": evil["entity"]})
+            broker = tx.insert("brokers", {"registry": "ca", "year": 2025, "key": "hostile reader broker",
+                                           "name": evil["broker"], "website": evil["bidder"], "site": "t.example",
+                                           "state": evil["tag"], "minors": "yes", "notes": evil["broker"],
+                                           "rights_url": evil["bidder"]})
+            tx.insert("broker_pages", {"broker_id": broker, "kind": "opt-out", "url": evil["bidder"], "status": "ok",
+                                       "http_status": 200, "hidden": 1, "hidden_reasons": [evil["broker"]],
+                                       "title": evil["broker"], "text": evil["tag"], "fetched_at": T0})
+        store.finish_crawl(crawl)
+        rebuild_rollups(store)  # the readers' per-site rollups of both web crawls, as the end of a crawl builds them
+
+
+# Two monthly crawls of one tagged list (French party, campaign and news sites) for /compare and /changes, and a
+# registered data broker that is also a tracker company (Acxiom) with its GPC statement and a finding.
+READER_SITES = {"parti.example": ["party", "national"], "campagne.example": ["party", "campaign"],
+                "journal.example": ["news", "national"], "gazette.example": ["news", "regional"]}
+# Per crawl, site and phase: (status, [(entity, category, time_ms)], consent (cmp, verified) or None).
+READER_CRAWLS = (
+    {("parti.example", "initial"): ("ok", [("Google", "advertising", 100), ("Meta", "social", 120),
+                                           ("Criteo", "advertising", 150)], None),
+     ("campagne.example", "initial"): ("ok", [("Meta", "social", 100), ("Hotjar", "session-replay", 200)], None),
+     ("journal.example", "initial"): ("ok", [("Google", "advertising", 100), ("Acxiom", "advertising", 300)], None),
+     ("gazette.example", "initial"): ("ok", [], None),
+     ("parti.example", "reject"): ("ok", [], ("axeptio", 0)),
+     ("journal.example", "reject"): ("ok", [("Google", "advertising", 1500)], ("didomi", 1))},
+    {("parti.example", "initial"): ("ok", [("Google", "advertising", 100), ("Meta", "social", 120),
+                                           ("Criteo", "advertising", 150), ("TikTok", "advertising", 160)], None),
+     ("campagne.example", "initial"): ("ok", [("Meta", "social", 100)], None),
+     ("journal.example", "initial"): ("ok", [("Google", "advertising", 100), ("Acxiom", "advertising", 300)], None),
+     ("gazette.example", "initial"): ("timeout", [], None),
+     ("parti.example", "reject"): ("ok", [("Google", "advertising", 1500)], ("axeptio", 0)),
+     ("journal.example", "reject"): ("ok", [("Google", "advertising", 1500)], ("didomi", 0)),
+     # A phase the first crawl did not make: Xandr here is not "new" (nothing to compare it with).
+     ("journal.example", "gpc"): ("ok", [("Xandr", "advertising", 100)], None)},
+)
+
+
+def add_reader_crawls(path: str | Path, fixture: Fixture) -> None:
+    """Two web crawls of the same tagged list (`reader_crawl_1`, `reader_crawl_2`; visits `reader_<n>_<site>_<phase>`)
+    and the broker Acxiom (`broker_acxiom`). Crawl 1: parti.example calls Google, Meta, Criteo, sends a Meta pixel
+    event and sets an identifier cookie before consent; campagne.example records the session (Hotjar);
+    journal.example calls Acxiom (a registered broker) and fingerprints; gazette.example calls no one. Crawl 2:
+    TikTok appears on parti.example, Hotjar is gone from campagne.example, gazette.example times out, journal's
+    refusal is no longer verified, parti.example calls Google after "reject", and journal.example is also visited
+    with GPC (Xandr), a phase crawl 1 did not make. Not part of `build`."""
+    ids = fixture.ids
+    with Store(path) as store:
+        for n, plan in enumerate(READER_CRAWLS, 1):
+            crawl = store.start_crawl("web", config={"phases": ["initial", "reject"], "targets": 4,
+                                                     "targets_sha256": "f" * 64, "list": "fr-sample.csv"},
+                                      command=["mouchard", "crawl"])
+            ids[f"reader_crawl_{n}"] = crawl
+            with store.transaction() as tx:
+                for (site, phase), (status, trackers, consent) in plan.items():
+                    url = f"https://www.{site}/"
+                    v = tx.insert("visits", {
+                        "crawl_id": crawl, "key": f"{url}|{phase}", "url": url, "final_url": url, "site": site,
+                        "final_site": site, "tags": READER_SITES[site], "phase": phase, "depth": 0, "status": status,
+                        "http_status": 200 if status == "ok" else None, "title": f"{site} accueil",
+                        "started_at": f"2026-0{n}-01T10:00:00.000Z", "finished_at": f"2026-0{n}-01T10:00:05.000Z",
+                        "load_ms": 800, "duration_ms": 4000, "attempt": 1})
+                    ids[f"reader_{n}_{site.split('.')[0]}_{phase}"] = v
+                    for entity, category, time_ms in trackers:
+                        host = f"t.{entity.lower()}.example"
+                        request = _request(tx, v, f"https://{host}/t.js", host, f"{entity.lower()}.example",
+                                           entity=entity, category=category, time_ms=time_ms)
+                        if entity == "Meta" and site == "parti.example":
+                            tx.insert("pixel_events", {"visit_id": v, "request_id": request, "vendor": "meta",
+                                                       "tag_id": "1234567890", "event": "PageView", "location": "url",
+                                                       "time_ms": time_ms})
+                    if consent:
+                        tx.insert("consent", {"visit_id": v, "phase": phase, "cmp": consent[0], "framework": "cmp",
+                                              "source": "action", "action": "reject", "verified": consent[1],
+                                              "time_ms": 1000})
+                    if (site, phase) == ("parti.example", "initial") and n == 1:
+                        _cookie(tx, v, "IDE", ".doubleclick.net", "doubleclick.net", entity="Google",
+                                category="advertising")
+                    if (site, phase) == ("campagne.example", "initial") and n == 1:
+                        tx.insert("scripts", {"visit_id": v, "script_url": "https://static.hotjar.example/h.js",
+                                              "script_site": "hotjar.example", "third_party": 1, "session_replay": 1,
+                                              "session_replay_service": "Hotjar", "tracker_entity": "Hotjar",
+                                              "tracker_category": "session-replay"})
+                    if (site, phase) == ("journal.example", "initial"):
+                        tx.insert("scripts", {"visit_id": v, "script_url": "https://t.acxiom.example/fp.js",
+                                              "script_site": "acxiom.example", "third_party": 1,
+                                              "canvas_fingerprinting": 1, "tracker_entity": "Acxiom",
+                                              "tracker_category": "advertising"})
+            store.finish_crawl(crawl)
+        audit = store.start_crawl("audit", command=["mouchard", "audit"])
+        with store.transaction() as tx:
+            snapshot = tx.insert("registry_snapshots", {"crawl_id": audit, "registry": "vt", "year": 2025,
+                                                        "source_url": "https://vt.example/", "fetched_at": T0,
+                                                        "sha256": "4" * 64, "rows": 1})
+            broker = ids["broker_acxiom"] = tx.insert("brokers", {
+                "snapshot_id": snapshot, "registry": "vt", "year": 2025, "key": "acxiom", "name": "Acxiom LLC",
+                "website": "https://www.acxiom.example/", "site": "acxiom.example", "email": "privacy@acxiom.example",
+                "email_personal": 0, "minors": "no", "precise_geolocation": "yes", "reproductive_health": "no",
+                "declarations": {"sells_to_government": "yes"}, "tracker_entity": "Acxiom",
+                "rights_url": "https://www.acxiom.example/optout"})
+            tx.insert("broker_metrics", {"broker_id": broker, "request_type": "delete", "measure": "received",
+                                         "value": 1200})
+            ids["acxiom_optout_page"] = tx.insert("broker_pages", {
+                "crawl_id": audit, "broker_id": broker, "kind": "opt-out", "url": "https://www.acxiom.example/optout",
+                "status": "ok", "http_status": 200, "clicks_from_home": 2, "hidden": 0, "hidden_reasons": [],
+                "hosted_by": "OneTrust", "fetched_at": T0})
+            ids["acxiom_gpc_page"] = tx.insert("broker_pages", {
+                "crawl_id": audit, "broker_id": broker, "kind": "gpc",
+                "url": "https://www.acxiom.example/.well-known/gpc.json", "status": "ok", "http_status": 200,
+                "hidden": 0, "gpc": "true", "gpc_last_update": "2025-03-01", "fetched_at": T0})
+            ids["acxiom_finding"] = tx.insert("findings", {
+                "crawl_id": audit, "rule_id": "brokers.geolocation", "rule_version": "1", "severity": "medium",
+                "title": "Declares selling precise geolocation", "subject": "acxiom", "broker_id": broker,
+                "evidence": [{"table": "brokers", "id": broker}], "fingerprint": "f-acxiom", "created_at": T0})
+        store.finish_crawl(audit)
+        # The readers' rollups of the two crawls, as the end of a crawl builds them.
+        rebuild_rollups(store, [ids["reader_crawl_1"], ids["reader_crawl_2"]])
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The demo's database and what `mouchard demo --no-serve` printed while building it."""
+
+    path: Path
+    returncode: int
+    output: str
+
+
+def demo_database(tmp_path_factory, timeout: float = 1200) -> Demo:
+    """The demo's database, built by `mouchard demo --no-serve` ONCE per test run and shared by every test file
+    and pytest-xdist worker that asks (the first builds it under a file lock, the others wait and reuse it): the
+    demo crawls the whole demo web in four phases, minutes on a 2-core machine. Read it, never write to it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above every worker's own
+    folder = root / "demo-shared"
+    folder.mkdir(exist_ok=True)
+    db, result = folder / "demo.db", folder / "result.txt"
+    with open(folder / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not result.exists():
+            out = subprocess.run([sys.executable, "-m", "mouchard", "demo", "--no-serve", "--db", str(db)],
+                                 capture_output=True, text=True, timeout=timeout)
+            result.write_text(f"{out.returncode}\n{out.stdout}{out.stderr}", encoding="utf-8")
+    code, _, output = result.read_text(encoding="utf-8").partition("\n")
+    return Demo(db, int(code), output)
