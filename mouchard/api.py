@@ -42,7 +42,7 @@ EXPORTS: dict[str, str] = {
     "diff": "audits.api:diff",
     "rules": "audits.api:rules",
     # the database
-    "merge": "mouchard.storage.merge:merge",
+    "merge": "mouchard.classification.rollups:merge",
     "classify": "mouchard.classification.reclassify:classify_database",
     "update_lists": "mouchard.classification.lists:update",
     "publish": "mouchard.publishing.publish:publish",

@@ -1,9 +1,15 @@
-"""`mouchard demo`, the README's first command: the whole chain on the demo web, then Datasette's questions."""
+"""`mouchard demo`, the README's first command: the whole chain on the demo web, then the readers' pages on its
+database in real Chromium (every page kind, home, a question and a table in French and English, and the home page's
+links: the checks are tests/test_readers_browser.py's). One file, so the demo is built once on one pytest-xdist worker
+while the other runs other files."""
 
 import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+import test_readers_browser as readers
 from data.datasette.fixtures import demo_database
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -36,3 +42,30 @@ def test_demo_reads_only_what_ships_with_the_package():
     assert demo._demo_web()[0] is TestWeb
     for sample in (demo.CAPTURE, demo.PROFILE, demo.REGISTRY):
         assert sample.is_file() and sample.is_relative_to(DATA), sample
+
+
+browser = readers.browser  # the same module-scoped Chromium fixture, one per file
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[readers.Served]:
+    """The demo's database (the one build of the test run, `demo_database`), served."""
+    db = readers.build_demo(tmp_path_factory)
+    with readers.serving(db) as url:
+        yield readers.Served("demo", db, url, readers.demo_keys(db))
+
+
+@pytest.fixture(scope="module")
+def shots() -> Iterator[Path]:
+    yield readers.screenshots_folder("demo-")
+
+
+@pytest.mark.parametrize("lang", readers.LANGS)
+@pytest.mark.parametrize("target", readers.TARGETS)
+def test_every_page_of_the_demo_renders_in_chromium_with_nothing_from_the_data_running(
+        served, browser, shots, target, lang):
+    readers.check_page(served, browser, shots, target, lang)
+
+
+def test_the_demo_opens_on_the_french_home_page_and_every_link_from_it_answers(served, browser):
+    readers.check_home_and_links(served, browser)

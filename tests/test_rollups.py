@@ -207,3 +207,17 @@ def test_mouchard_merge_counts_the_merged_visits(tmp_path):
     columns = ("visits", "tracker_entities", "tracking_cookies", "auctions", "id_syncs", "findings")
     assert {s: [r[c] for c in columns] for s, r in merged.items()} == \
         {s: [r[c] for c in columns] for s, r in original.items()}
+
+
+def test_the_api_merge_counts_the_merged_visits_like_the_command(tmp_path):
+    """`mouchard.api.merge` is the command's merge: the merged database's rollups hold the merged visits."""
+    from mouchard import api
+
+    fx = build(tmp_path / "shard.db")
+    target = tmp_path / "merged.db"
+    result = api.merge([fx.path], target)
+    assert result.total("copied", "visits") > 0
+    columns = ("visits", "tracker_entities", "tracking_cookies", "auctions", "id_syncs", "findings")
+    merged = {site: [row[c] for c in columns] for (_, site), row in _summary(target).items()}
+    original = {site: [row[c] for c in columns] for (_, site), row in _summary(fx.path).items()}
+    assert merged == original and merged

@@ -13,14 +13,18 @@ reachable from here. Another rollup (per company, per app) is a function of the 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from mouchard.decode.consent import GVL_VENDORS
 from mouchard.decode.tcf import ConsentStringError, decode_tc_string
 from mouchard.classification.company_rollup import rebuild_company_rollups
 from mouchard.storage.store import Store, utcnow
+
+if TYPE_CHECKING:
+    from mouchard.storage.merge import MergeResult
 
 LOADED = "('ok', 'partial')"  # a visit that loaded: the only ones counted (failed visits recorded nothing)
 # leaks.identifier of typed text (crawler/collectors/keylogging.py). Typed-text leaks are few and most leaks are
@@ -185,6 +189,19 @@ def rebuild(store: Store, crawl_ids: Iterable[int] | None = None) -> dict[str, i
     """Rebuild every rollup for `crawl_ids` (None: all crawls); returns rows written per rollup table."""
     ids = None if crawl_ids is None else list(crawl_ids)
     return {name: build(store, ids) for name, build in BUILDERS.items()}
+
+
+def merge(shards: Sequence[str | os.PathLike], into: str | os.PathLike, *, progress: Callable[[str], None] | None = None,
+          command: list[str] | None = None) -> "MergeResult":
+    """Merge shard databases into `into` (`mouchard.storage.merge.merge`: safe to repeat as shards grow), then count
+    every rollup again on the merged rows: each shard's rollup counted its own visits only. What `mouchard merge`
+    and `mouchard.api.merge` run."""
+    from mouchard.storage.merge import merge as merge_shards
+
+    result = merge_shards(shards, into, progress=progress, command=command)
+    with Store(into) as store:
+        rebuild(store)
+    return result
 
 
 def rebuild_at_end(store: Store, crawl_ids: Iterable[int]) -> str | None:

@@ -16,13 +16,9 @@ def merge(shards: tuple[str, ...], into: str) -> None:
     distributed run become one crawl. Run it again as shards grow: only rows added since are copied. Each pass
     is recorded as a crawl of kind 'merge' that maps shard ids to merged ids.
     """
-    from mouchard.classification.rollups import rebuild
-    from mouchard.storage.merge import merge as run
-    from mouchard.storage.store import Store
+    from mouchard.classification.rollups import merge as run  # the merge, then the rollups counted again
 
     result = run(list(shards), into, progress=lambda line: click.echo(line, err=True))
-    with Store(into) as store:  # each shard's per-site rollup counted its own visits only: count the merged ones
-        rebuild(store)
     for shard in result.shards:
         copied = sum(shard.copied.values())
         extra = []
