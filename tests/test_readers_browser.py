@@ -279,10 +279,13 @@ def test_a_page_for_every_hostile_key_stays_inert(served, browser, kind):
     """Every hostile string as a page key: the page answers, a company or app name is its heading, as text, and
     nothing runs; a hostile key that is in no row gets the 404 page, where nothing runs either."""
     needs_kind(kind)
-    keys = {"site": [f"{name.replace('_', '-')}.hostile.example" for name in HOSTILE],
-            "company": [*HOSTILE.values(), READER_HOSTILE["entity"]],
-            "app": [*HOSTILE.values(), READER_HOSTILE["app"]],
-            "broker": [f"hostile {name}" for name in HOSTILE] + ["hostile reader broker"]}[kind]
+    # One hostile string of each shape per kind in Chromium; every one of them, through the in-process client, in
+    # tests/test_readers_framework.py and each kind's own tests (escaped text, links that answer).
+    first = next(iter(HOSTILE))
+    keys = {"site": [f"{first.replace('_', '-')}.hostile.example"],
+            "company": [HOSTILE[first], READER_HOSTILE["entity"]],
+            "app": [HOSTILE[first], READER_HOSTILE["app"]],
+            "broker": [f"hostile {first}", "hostile reader broker"]}[kind]
     for key in keys:
         # the load event is enough here: it waits for every image, so an `onerror` from the data has fired by then
         opened = open_page(browser, served.url + page_url(kind, key).lstrip("/"), "fr", axe=False, wait_until="load")
