@@ -12,7 +12,6 @@ reachable from here. Another rollup (per company, per app) is a function of the 
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mouchard.decode.consent import GVL_VENDORS
 from mouchard.decode.tcf import ConsentStringError, decode_tc_string
 from mouchard.classification.company_rollup import rebuild_company_rollups
+from mouchard.storage.json_columns import json_dict, json_list
 from mouchard.storage.store import Store, utcnow
 
 if TYPE_CHECKING:
@@ -216,21 +216,7 @@ def rebuild_at_end(store: Store, crawl_ids: Iterable[int]) -> str | None:
 
 
 def _json_list(text: str | None) -> list[str]:
-    try:
-        value = json.loads(text) if text else []
-    except ValueError:
-        return []
-    return [str(v) for v in value if isinstance(v, (str, int))] if isinstance(value, list) else []
-
-
-def _json_dict(text: str | None) -> dict:
-    if not text or len(text) > 2_000_000:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return [str(v) for v in json_list(text) if isinstance(v, (str, int))]
 
 
 def _ints(value: object) -> list[int]:
@@ -265,18 +251,18 @@ def _add_consent(row: dict, phase: str, visit_id: int, consent: list) -> None:
 
 def _gpc_statement(raw: str | None, decoded_text: str | None) -> str | None:
     """'true' or 'false' as /.well-known/gpc.json says; None when absent or invalid."""
-    value = _json_dict(decoded_text).get("gpc")
+    value = json_dict(decoded_text).get("gpc")
     if value is None and raw:
         text = raw.strip().lower()
         value = {"true": True, "false": False}.get(text)
         if value is None:
-            value = _json_dict(raw).get("gpc")
+            value = json_dict(raw).get("gpc")
     return "true" if value is True else "false" if value is False else None
 
 
 def _tc_summary(raw: str | None, decoded_text: str | None) -> dict | None:
     """Vendors and purposes a TC string consents to, with the GVL names mouchard knows; None if undecodable."""
-    decoded = _json_dict(decoded_text)
+    decoded = json_dict(decoded_text)
     if "vendor_consents" not in decoded and raw and len(raw) <= MAX_TC_STRING:
         try:
             decoded = decode_tc_string(raw)

@@ -8,19 +8,16 @@ What does not: messages (each page declares its own), plural forms and numbers i
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
-from typing import TypeVar
 from urllib.parse import quote, urlencode
 
+from mouchard.storage.json_columns import MAX_JSON, json_dict, json_list, json_value  # noqa: F401
 from mouchard.publishing.metadata import DATABASE
 
-MAX_JSON = 1_000_000  # characters of a JSON column parsed for a page; a longer value reads as empty
 TEXT_CUT = 200  # a crawled name longer than this is cut on the page (the row link shows it whole)
 EVIDENCE_PREFIX = "/-/evidence"  # where mouchard_evidence serves a registered evidence image
 
-Kind = TypeVar("Kind", dict, list)
 
 
 # -- links to Datasette -----------------------------------------------------------------------------------------
@@ -68,28 +65,6 @@ def cut(text: object) -> str:
 # A JSON column holds what a crawled page or a registry sent: anything. Every reader here answers an empty value
 # rather than raise, and parses at most MAX_JSON characters (json.loads is linear in its input; its recursion is
 # caught, so "[[[[..." of any depth is empty too).
-
-def json_value(text: object, kind: type[Kind], limit: int = MAX_JSON) -> Kind:
-    """A JSON column parsed when it is text of at most `limit` characters holding a `kind` (dict or list); else an
-    empty `kind`."""
-    if not isinstance(text, str) or not text or len(text) > limit:
-        return kind()
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return kind()
-    return value if isinstance(value, kind) else kind()
-
-
-def json_dict(text: object) -> dict:
-    """A JSON object column as a dict, {} when it is anything else."""
-    return json_value(text, dict)
-
-
-def json_list(text: object) -> list:
-    """A JSON array column as a list, [] when it is anything else."""
-    return json_value(text, list)
-
 
 def json_strings(text: object, limit: int = 50) -> list[str]:
     """The strings among the first `limit` items of a JSON list column (`rtb.personal_fields`), each cut as page
