@@ -15,7 +15,8 @@ demo: setup
 
 # The longest test files are named first (pytest skips a path given twice, so tests/ adds only the rest): xdist's
 # loadfile hands files out in that order, so no long file starts last and leaves the other worker idle at the end.
-HEAVY_TESTS = tests/test_demo.py tests/test_readers_browser.py tests/test_audits_e2e.py tests/test_crawler_hostile.py \
+HEAVY_TESTS = tests/test_demo.py tests/test_readers_browser.py tests/test_audits_e2e.py tests/test_consent_cycle.py \
+	tests/test_crawler_hostile.py tests/test_consent_layout.py tests/test_vendors_web.py \
 	tests/test_crawler_distributed.py tests/test_crawler_consent.py tests/test_addons_sdks.py tests/test_crawler_resume.py \
 	tests/test_crawler_apis.py tests/test_crawler_consent_crawl.py tests/test_crawler_recall.py \
 	tests/test_crawler_brokers_markup.py tests/test_api.py

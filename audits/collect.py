@@ -95,11 +95,11 @@ def _changed(run: RunSettings) -> dict:
 
 def crawl_phases(phases: tuple[str, ...]) -> tuple[str, ...]:
     """The phases of the one crawl that covers the spec's: `initial` always comes first (the crawler visits it
-    before any consent action), then reject, accept and gpc as asked."""
+    before any consent action), then reject, accept, gpc, revoke and second-site as asked."""
     wanted = set(phases)
     consent = {frozenset(): "none", frozenset({"reject"}): "reject", frozenset({"accept"}): "accept",
                frozenset({"reject", "accept"}): "all"}[frozenset(wanted & {"reject", "accept"})]
-    return tuple(phases_for(consent, "gpc" in wanted))
+    return tuple(phases_for(consent, "gpc" in wanted, "revoke" in wanted, "second-site" in wanted))
 
 
 def plan(spec: AuditSpec, db: Path, *, browser: str | None = None, no_sandbox: bool = False) -> list[Step]:

@@ -7,7 +7,7 @@ Every key is checked once, at start: an unknown key or a bad value is one line n
     jurisdiction: eu            # eu | fr | uk | us-ca
     targets: {sites: [https://www.example.fr/], urls: [], app_capture: capture.mitm, profile: phone.yml,
               app: com.example.news, brokers: ca}
-    phases: [initial, reject, accept]     # and gpc
+    phases: [initial, reject, accept]     # and gpc, revoke, second-site
     pages_per_site: 3
     rules: all                  # or a list of rule ids or globs (consent.*)
     network: {host_map: ["*=127.0.0.1"], ignore_https_errors: true, proxy: null, ca_file: null}
@@ -32,7 +32,7 @@ from mouchard.registries import NAMES as REGISTRY_NAMES, STATES
 
 from audits.rules import JURISDICTIONS, select
 
-PHASES = ("initial", "reject", "accept", "gpc")
+PHASES = ("initial", "reject", "accept", "gpc", "revoke", "second-site")
 REGISTRIES = (*STATES, "all", *(n for n in REGISTRY_NAMES if n not in STATES))  # mouchard.registries
 KEYS = ("case", "jurisdiction", "targets", "phases", "pages_per_site", "rules", "network", "browser", "seed",
         "timeout", "concurrency")

@@ -41,8 +41,8 @@ def crawl(urls: Iterable[str] = (), *, list_file: str | os.PathLike | None = Non
     """Visit websites in Chromium, each in a fresh profile, and record requests, cookies, storage, consent,
     bidding and the detectors' findings into a SQLite database.
 
-    `options` are the command's options by their Python names (db, consent, gpc, dwell, timeout, concurrency,
-    pages_per_site, seed, screenshots, har, browser, browser_args, no_sandbox, proxy, host_map,
+    `options` are the command's options by their Python names (db, consent, gpc, revoke, second_site, dwell,
+    timeout, concurrency, pages_per_site, seed, screenshots, har, browser, browser_args, no_sandbox, proxy, host_map,
     ignore_https_errors, ca_file, collectors), validated into one `RunSettings`; or pass `settings` itself.
     Environment variables (`MOUCHARD_DB`, `MOUCHARD_DWELL`...) fill what is not given. `log`: a file for the
     crawl's own output (default: this process's stderr). Returns the crawl's id, status and summary.

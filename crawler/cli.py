@@ -33,6 +33,11 @@ from crawler.summary import print_summary
                    "fresh profile.")
 @dwell_option
 @click.option("--gpc", is_flag=True, help="Also visit each page sending Global Privacy Control (Sec-GPC: 1).")
+@click.option("--revoke", is_flag=True,
+              help="Also visit each page to accept, then reopen the consent choices and withdraw (docs/consent.md).")
+@click.option("--second-site", is_flag=True,
+              help="Also visit each page after rejecting on the next site of the list in the same profile "
+                   "(docs/consent.md).")
 @click.option("--retry-failed", type=click.IntRange(0, 10), default=0, show_default=True, metavar="N",
               help="Try a visit that did not end ok (error, timeout, partial) up to N more times over the whole crawl; "
                    "a finished crawl of the same list is resumed for that. Every try keeps its row.")
@@ -44,8 +49,8 @@ from crawler.summary import print_summary
 @browser_options
 @network_options
 def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, screenshots, har, consent, dwell, gpc,
-          retry_failed, workers, scheduler, browser, browser_args, no_sandbox, proxy, host_map, ignore_https_errors,
-          ca_file):
+          revoke, second_site, retry_failed, workers, scheduler, browser, browser_args, no_sandbox, proxy, host_map,
+          ignore_https_errors, ca_file):
     """Visit websites in Chromium, each in a fresh profile, and record requests, cookies and storage.
 
     URLS are pages to visit; or give --list FILE. Each visit is one row of `visits`, with its requests, cookies,
@@ -58,8 +63,8 @@ def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, scree
         click.echo(f"mouchard: warning: {warning}", err=True)
     run = RunSettings.from_options(  # the run's settings, validated once; recorded in crawls.config
         db=db, concurrency=concurrency, timeout=timeout, pages_per_site=pages_per_site, seed=seed,
-        screenshots=screenshots, har=har, consent=consent, gpc=gpc, dwell=dwell, browser=browser,
-        browser_args=browser_args, no_sandbox=no_sandbox, proxy=proxy, host_map=host_map,
+        screenshots=screenshots, har=har, consent=consent, gpc=gpc, revoke=revoke, second_site=second_site,
+        dwell=dwell, browser=browser, browser_args=browser_args, no_sandbox=no_sandbox, proxy=proxy, host_map=host_map,
         ignore_https_errors=ignore_https_errors, ca_file=ca_file)
     from crawler.summary import ProgressBar
 

@@ -125,7 +125,7 @@ def crawl_sites(targets: Sequence, run: RunSettings, *, list_file: str | None = 
         record_samples(store, crawl_id)
         summary = crawl_summary(store, crawl_id)
         if status == "finished":  # findings are derived by the audit rules (mouchard.detect.derive)
-            findings = derive_findings(store, [crawl_id], ["web.*", "consent.*"])
+            findings = derive_findings(store, [crawl_id], ["web.*", "consent.*", "vendors.*"])
             summary["findings"] = dict(Counter(f["rule_id"] for f in findings))
         # the readers' pages read the per-site counts from site_summary
         if (failed := rebuild_at_end(store, [crawl_id])) is not None:

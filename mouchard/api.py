@@ -45,6 +45,7 @@ EXPORTS: dict[str, str] = {
     "merge": "mouchard.classification.rollups:merge",
     "classify": "mouchard.classification.reclassify:classify_database",
     "update_lists": "mouchard.classification.lists:update",
+    "fetch_vendors": "mouchard.classification.vendors:fetch_vendors",
     "publish": "mouchard.publishing.publish:publish",
     "PublishOptions": "mouchard.publishing.publish:PublishOptions",
     "serve": "mouchard.publishing.serve:serve",

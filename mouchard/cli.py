@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("mouchard.commands.datasette:serve", "Browse a database in Datasette with mouchard's metadata and queries."),
     "publish": ("mouchard.commands.datasette:publish", "Prepare a redacted copy and a Datasette deployment."),
     "lists": ("mouchard.commands.lists:lists", "Download and show tracker lists (Ghostery, DuckDuckGo, EasyList...)."),
+    "vendors": ("mouchard.commands.vendors:vendors", "Record IAB Europe's Global Vendor List and vendors' storage disclosures."),
     "demo": ("mouchard.commands.demo:demo", "Start the demo web on 127.0.0.1, crawl it, and open the results."),
     "merge": ("mouchard.commands.merge:merge", "Combine SQLite shards into one database without duplicates."),
 }

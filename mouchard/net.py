@@ -224,3 +224,31 @@ def _decoded(url: str, body: bytes, encoding: str, max_bytes: int) -> bytes:
         return decode_body(body, encoding, max_bytes)
     except BodyError as exc:
         raise FetchError(f"{url}: {exc}") from None
+
+
+def download(url: str, net: NetworkOptions = NetworkOptions(), *, timeout: float = 120.0,
+             max_bytes: int = 128 * 1024 * 1024) -> tuple[bytes, str | None]:
+    """Body and Last-Modified date (ISO) of `url`; a local path or file:// URL is read from disk (offline mirrors).
+
+    Both ways are held to `max_bytes` (`FetchError` beyond it), so a list, a vendor list or a registry file given as
+    a path is bounded like one downloaded.
+    """
+    import email.utils
+
+    path = url[7:] if url.startswith("file://") else (url if "://" not in url else None)
+    if path is not None:
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read(max_bytes + 1)
+        except OSError as exc:
+            raise FetchError(f"{url}: {exc.strerror or exc}") from None
+        if len(raw) > max_bytes:
+            raise FetchError(f"{url}: larger than {max_bytes} bytes")
+        return raw, None
+    result = fetch(url, net, timeout=timeout, max_bytes=max_bytes)
+    modified = result.headers.get("Last-Modified")
+    try:
+        date = email.utils.parsedate_to_datetime(modified).date().isoformat() if modified else None
+    except (TypeError, ValueError):
+        date = None
+    return result.body, date

@@ -44,7 +44,7 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONCURRENCY = 2
 
 CONSENT_CHOICES = ("none", "reject", "accept", "all")
-PHASES = ("initial", "reject", "accept", "gpc")
+PHASES = ("initial", "reject", "accept", "gpc", "revoke", "second-site")
 
 
 def env_value(name: str, env: Mapping[str, str] | None = None) -> str | None:
@@ -89,9 +89,10 @@ def evidence_dir(db: str | os.PathLike) -> Path:
     return Path(f"{db}.evidence")
 
 
-def phases_for(consent: str = "all", gpc: bool = False) -> list[str]:
+def phases_for(consent: str = "all", gpc: bool = False, revoke: bool = False, second_site: bool = False) -> list[str]:
     """The phases of every page, in visiting order: `initial` always (no interaction), then `reject` and/or
-    `accept` as `--consent` says (none, reject, accept or all), then `gpc` with `--gpc`."""
+    `accept` as `--consent` says (none, reject, accept or all), then `gpc` with `--gpc`, `revoke` with `--revoke`
+    (accept, then withdraw) and `second-site` with `--second-site` (reject on the next site of the list first)."""
     if consent not in CONSENT_CHOICES:
         raise UserError(f"--consent {consent}: choose one of {', '.join(CONSENT_CHOICES)}")
     phases = ["initial"]
@@ -101,6 +102,10 @@ def phases_for(consent: str = "all", gpc: bool = False) -> list[str]:
         phases.append("accept")
     if gpc:
         phases.append("gpc")
+    if revoke:
+        phases.append("revoke")
+    if second_site:
+        phases.append("second-site")
     return phases
 
 
@@ -228,7 +233,8 @@ class RunSettings:
 
     OPTIONS = frozenset({
         "db", "proxy", "host_map", "ignore_https_errors", "ca_file", "browser", "browser_args", "no_sandbox",
-        "concurrency", "timeout", "dwell", "consent", "gpc", "pages_per_site", "seed", "screenshots", "har",
+        "concurrency", "timeout", "dwell", "consent", "gpc", "revoke", "second_site", "pages_per_site", "seed",
+        "screenshots", "har",
         "scheduler", "workers", "collectors",
     })
 
@@ -256,7 +262,8 @@ class RunSettings:
             concurrency=_number("concurrency", given("concurrency", default=DEFAULT_CONCURRENCY), 1, 64, integer=True),
             timeout=_number("timeout", given("timeout", default=DEFAULT_TIMEOUT), 1, 3600),
             dwell=_number("dwell", dwell_raw, 0, 300, env=ENV_DWELL if options.get("dwell") is None else None),
-            phases=tuple(phases_for(given("consent", default="all"), bool(options.get("gpc")))),
+            phases=tuple(phases_for(given("consent", default="all"), bool(options.get("gpc")), bool(options.get("revoke")),
+                                    bool(options.get("second_site")))),
             pages_per_site=_number("pages_per_site", given("pages_per_site", default=0), 0, 100, integer=True),
             seed=_number("seed", given("seed", default=DEFAULT_SEED), -(1 << 63), (1 << 63) - 1, integer=True),
             screenshots=bool(options.get("screenshots")),

@@ -170,7 +170,7 @@ def test_a_rule_that_crashes_is_recorded_and_the_others_still_run(tmp_path, monk
 def test_rules_are_well_formed_data():
     for rule in catalogue():
         area, _, name = rule.id.partition(".")
-        assert area in ("web", "consent", "apps", "brokers") and name, rule.id
+        assert area in ("web", "consent", "apps", "brokers", "vendors") and name, rule.id
         assert rule.version and rule.severity in SEVERITIES and rule.title and not rule.title.endswith(".")
         assert set(rule.legal) <= set(JURISDICTIONS) and all(rule.legal.values())
         assert len(rule.explanation) > 80 and "\n" not in rule.explanation

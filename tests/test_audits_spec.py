@@ -71,7 +71,7 @@ def spec_with(**changes):
     ({"targets__brokers": "ny"}, "targets.brokers: expected one of ca, vt, tx, or, all, list, got 'ny'"),
     ({"targets__brokers": {"limit": 3}}, "targets.brokers: give a registry"),
     ({"targets__brokers": {"registry": "ca", "limit": 0}}, "targets.brokers.limit: expected a whole number ≥ 1"),
-    ({"phases": ["initial", "later"]}, "phases[1]: expected one of initial, reject, accept, gpc, got 'later'"),
+    ({"phases": ["initial", "later"]}, "phases[1]: expected one of initial, reject, accept, gpc, revoke, second-site, got 'later'"),
     ({"phases": []}, "phases: expected at least one"),
     ({"pages_per_site": True}, "pages_per_site: expected a whole number 0..100, got True"),
     ({"pages_per_site": -1}, "pages_per_site: expected a whole number 0..100"),

@@ -10,7 +10,8 @@ builds the graph with `ast` from the source alone):
 | shared | net, settings, browser, sitelist, registries (top level) | ground, decode (net undoes Content-Encoding) |
 | storage | mouchard/storage/ | ground, shared |
 | identify | mouchard/identify/ | ground, decode |
-| classification | mouchard/classification/ | ground, shared, decode, identify, storage |
+| vendors | mouchard/vendors/ | ground, shared, decode, identify, storage |
+| classification | mouchard/classification/ | ground, shared, decode, identify, storage, vendors |
 | detect | mouchard/detect/ | ground, decode, identify, classification |
 | ingest | mouchard/ingest/ | ground, decode, classification, storage |
 | publishing | mouchard/publishing/ | ground, storage, identify |
@@ -34,7 +35,7 @@ TOP = {
     "shared": {"mouchard.net", "mouchard.settings", "mouchard.browser", "mouchard.sitelist", "mouchard.registries"},
     "root": {"mouchard.cli", "mouchard.api", "mouchard.__main__"},
 }
-FOLDERS = ("decode", "storage", "identify", "classification", "detect", "ingest", "publishing", "commands")
+FOLDERS = ("decode", "storage", "identify", "vendors", "classification", "detect", "ingest", "publishing", "commands")
 EVERYTHING = frozenset(TOP) | frozenset(FOLDERS)
 MAY_IMPORT: dict[str, frozenset[str]] = {
     "ground": frozenset(),
@@ -42,7 +43,8 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "shared": frozenset({"ground", "decode"}),
     "storage": frozenset({"ground", "shared"}),
     "identify": frozenset({"ground", "decode"}),
-    "classification": frozenset({"ground", "shared", "decode", "identify", "storage"}),
+    "vendors": frozenset({"ground", "shared", "decode", "identify", "storage"}),
+    "classification": frozenset({"ground", "shared", "decode", "identify", "storage", "vendors"}),
     "detect": frozenset({"ground", "decode", "identify", "classification"}),
     "ingest": frozenset({"ground", "decode", "classification", "storage"}),
     "publishing": frozenset({"ground", "storage", "identify"}),

@@ -131,6 +131,22 @@ def test_every_planted_value_in_every_encoding_in_every_column_is_gone(every_pla
     assert report["final_scan"] == "passed" and report["profiles"] == ["android.yml", "ios.yml"]
 
 
+def test_values_of_a_unique_column_that_redact_alike_are_published_without_either(tmp_path):
+    # Two bodies whose hash column (unique) holds two different planted values: redacted, they would be the same
+    # text, which the unique index refuses. The copy is still published, neither value kept.
+    db = schema_db(tmp_path / "crawl.db")
+    wires = [PLANTS[0][2], PLANTS[1][2]]
+    conn = sqlite3.connect(db)
+    conn.executemany("INSERT INTO bodies (sha256, size) VALUES (?, 1)", [(w,) for w in wires])
+    conn.commit()
+    conn.close()
+    out = tmp_path / "site"
+    publish(PublishOptions(db, out, profiles=PROFILES))
+    assert_nothing_survives(out, wires)
+    published = sqlite3.connect(out / "mouchard.db")
+    assert published.execute("SELECT count(*), count(sha256) FROM bodies").fetchone() == (2, 1)
+
+
 def test_tokens_are_the_proxys_own(every_plant_everywhere):
     """An iPhone's advertising id is [IDFA], an Android phone's [GAID]: the proxy's token table, not a copy."""
     out, _ = every_plant_everywhere

@@ -74,7 +74,8 @@ def test_a_visit_shares_typed_state_not_a_scratch_dict():
     visit = VisitContext(key="k", url="https://www.x.fr/", site="x.fr")
     assert not hasattr(visit, "extra")
     assert {f.name for f in dataclasses.fields(Shared)} == {
-        "own_scripts", "network", "calls", "consent_action_ms", "cookie_rows", "pixel_events", "script_marks"}
+        "own_scripts", "network", "calls", "consent_action_ms", "cookie_rows", "pixel_events", "script_marks",
+        "withdrawal_ms", "primed_jar", "priming"}
     # a collector's private state: made once, by its class, never shared by a string key
     first = visit.own(VisitContext, dict)
     assert visit.own(VisitContext, list) is first and visit.has_own(VisitContext) and not visit.has_own(Shared)

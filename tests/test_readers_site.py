@@ -142,7 +142,7 @@ def test_news_page_in_french(conn, fixture):
         "replay": ("none", "Non mesuré"), "keylogging": ("none", "Non mesuré"), "pixels": ("none", "Non mesuré"),
         "consent": ("bad", "Suivi malgré le refus"), "gpc": ("bad", "GPC ignoré"),
         "bidding": ("bad", "Profil mis aux enchères"), "idsync": ("bad", "Identifiants partagés"),
-        "findings": ("bad", "Constats graves")}
+        "vendors": ("none", "Non mesuré"), "findings": ("bad", "Constats graves")}
 
 
 def test_news_page_in_english(conn):
@@ -216,7 +216,7 @@ def test_measured_and_found_nothing_is_good_not_unmeasured(conn):
         "replay": ("good", "No recording found"), "keylogging": ("good", "Nothing left"),
         "pixels": ("good", "No event"), "consent": ("none", "Not measured"), "gpc": ("none", "Not measured"),
         "bidding": ("good", "No auction seen"), "idsync": ("good", "No sharing seen"),
-        "findings": ("good", "No finding")}
+        "vendors": ("none", "Not measured"), "findings": ("good", "No finding")}
     assert facts(sections(page)["keylogging"]) == [
         "Text was typed into the forms without submitting them: none of it left."]
 

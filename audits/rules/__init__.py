@@ -1,4 +1,4 @@
-"""The rule catalogue: every rule of every area (web, consent, apps, brokers), and selecting rules by id or glob."""
+"""The rule catalogue: every rule of every area (web, consent, apps, brokers, vendors), and selecting rules by id or glob."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from mouchard.errors import UserError
 
 from audits.rules.base import JURISDICTIONS, SEVERITIES, Context, Evidence, Hit, Rule
 
-AREAS = ("web", "consent", "apps", "brokers")
+AREAS = ("web", "consent", "apps", "brokers", "vendors")
 
 __all__ = ["AREAS", "JURISDICTIONS", "SEVERITIES", "Context", "Evidence", "Hit", "Rule", "catalogue", "select"]
 

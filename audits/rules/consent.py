@@ -358,5 +358,380 @@ def no_reject_on_first_layer(ctx: Context) -> Iterator[Hit]:
             crawl_id=first["crawl_id"], visit_id=first["visit_id"])
 
 
+# --- The consent cycle: withdrawing, and a refusal carried to the next site (crawler/consent/sequences.py) ---
+WITHDRAWAL = "GDPR art. 7(3) (withdrawing as easy as giving consent)"
+CNIL_WITHDRAWAL = ("CNIL deliberation 2020-091 art. 2 (withdrawing at any time, as easily as consenting); CNIL "
+                   "sanctions on withdrawal that did not stop the trackers (e.g. SAN-2021-023, SAN-2023-024)")
+
+
+def _sequence_rows(ctx: Context, phase: str) -> list[dict]:
+    """The action rows of a sequence phase, with their parsed `steps` (rows whose steps cannot be read skipped)."""
+    rows = ctx.rows(f"""
+        SELECT c.id, c.visit_id, c.cmp, c.steps, v.site, v.crawl_id, coalesce(v.depth, 0) AS depth
+        FROM consent c JOIN visits v ON v.id = c.visit_id
+        WHERE v.crawl_id IN {SCOPE} AND v.phase = ? AND c.source = 'action' AND c.steps IS NOT NULL
+          AND v.site IS NOT NULL
+        ORDER BY v.site, depth, c.id""", (phase,))
+    out = []
+    for row in rows:
+        steps = parse_steps(row["steps"])
+        if steps:
+            out.append({**row, "steps": steps})
+    return out
+
+
+def parse_steps(text: str | None) -> dict[str, dict]:
+    """A `consent.steps` value as {step name: step} (crawled data: anything that is not a list of objects with a
+    text `step` is left out; a repeated step keeps its first occurrence)."""
+    steps = loads(text)
+    found: dict[str, dict] = {}
+    for step in steps[:50] if isinstance(steps, list) else ():
+        if isinstance(step, dict) and isinstance(step.get("step"), str):
+            found.setdefault(step["step"], step)
+    return found
+
+
+def snapshot_entries(jar: object) -> list[tuple[str, str, str]]:
+    """The (domain, name, sha256) entries of a `jar` step's snapshot; malformed entries left out."""
+    snapshot = jar.get("snapshot") if isinstance(jar, dict) else None
+    entries = []
+    for e in snapshot[:5000] if isinstance(snapshot, list) else ():
+        if isinstance(e, dict) and all(isinstance(e.get(k), str) for k in ("domain", "name", "sha256")):
+            entries.append((e["domain"], e["name"], e["sha256"]))
+    return entries
+
+
+def _verified_step(steps: dict, name: str) -> dict | None:
+    step = steps.get(name)
+    return step if isinstance(step, dict) and step.get("verified") == 1 else None
+
+
+@rule(id="consent.tracking-after-withdrawal", version="1", severity="high",
+      title="Tracking after the visitor withdrew consent",
+      needs=("visits", "consent", "cookies", "requests", "rtb"),
+      legal={"eu": f"{EPRIVACY}; {WITHDRAWAL}", "fr": f"{CNIL}; {CNIL_WITHDRAWAL}; GDPR art. 7(3)",
+             "uk": f"{PECR}; UK GDPR art. 7(3)"},
+      explanation="""The visitor accepted the cookie banner, then reopened the site's consent choices and withdrew
+      their consent; mouchard checked that the withdrawal was recorded (the consent cookie or string changed
+      accordingly) and loaded the page again. After the withdrawal, the browser still sent requests to trackers,
+      bid requests went out, or tracking cookies were set. Withdrawing consent must stop what the consent allowed.""")
+def tracking_after_withdrawal(ctx: Context) -> Iterator[Hit]:
+    for (site,), group in group_by(_sequence_rows(ctx, "revoke"), "site"):
+        since = {}
+        for row in group:
+            step = _verified_step(row["steps"], "withdraw")
+            if step is not None and isinstance(step.get("time_ms"), int):
+                since[row["visit_id"]] = step["time_ms"]
+        if not since:
+            continue  # no verified withdrawal: nothing can be said about what it changed
+        ids = sorted(since)
+        marks = ",".join("?" * len(ids))
+        requests = _tracking_requests(ctx, ids, TRACKING, since)
+        cookies = [c for c in ctx.rows(f"""
+            SELECT id, visit_id, name, domain, site, tracker_entity, set_at_ms FROM cookies
+            WHERE visit_id IN ({marks}) AND before_consent = 0
+              AND (tracker_category IN {_in(TRACKING)} OR (identifier = 1 AND third_party = 1))
+            ORDER BY id LIMIT 10000""", ids)
+            if c["set_at_ms"] is not None and c["set_at_ms"] >= since[c["visit_id"]]
+            and consent_cookie(c["name"] or "") is None]
+        bids = [b for b in ctx.rows(f"""
+            SELECT b.id, b.visit_id, b.bidder, b.exchange, q.time_ms FROM rtb b JOIN requests q ON q.id = b.request_id
+            WHERE b.visit_id IN ({marks}) AND b.event IN ('bidRequested', 'openrtb-request')
+            ORDER BY b.id LIMIT 10000""", ids)
+            if b["time_ms"] is not None and b["time_ms"] >= since[b["visit_id"]]]
+        if not requests and not cookies and not bids:
+            continue
+        rows = [r for r in group if r["visit_id"] in since]
+        first = min(rows, key=lambda r: (r["depth"], r["visit_id"]))
+        hosts = sorted({r["host"] for r in requests if r["host"]} | {b["exchange"] for b in bids if b["exchange"]})
+        what = _what_happened(cookies, requests)
+        if bids:
+            what = (what + " and " if what else "") + f"{plural(len(bids), 'bid request')} went out"
+        yield Hit(
+            subject=site, title=f"{site}: tracking after the visitor withdrew consent",
+            detail=f"After a verified withdrawal of consent on {plural(len(ids), 'page')} of {site}, {what}.",
+            facts={"companies": _companies(cookies, requests), "hosts": hosts},
+            evidence=tuple(evidence("visits", ids) + evidence("consent", (r["id"] for r in rows))
+                           + evidence("cookies", (c["id"] for c in cookies))
+                           + evidence("requests", (r["id"] for r in requests))
+                           + evidence("rtb", (b["id"] for b in bids)) + ctx.visit_files(ids)),
+            crawl_id=first["crawl_id"], visit_id=first["visit_id"])
+
+
+@rule(id="consent.withdrawal-not-offered", version="1", severity="medium",
+      title="No way to withdraw consent once given",
+      needs=("visits", "consent", "evidence_files"),
+      legal={"eu": f"{WITHDRAWAL}; EDPB guidelines 05/2020 on consent, paras. 113-116",
+             "fr": f"{CNIL_WITHDRAWAL}; CNIL recommendation on trackers (deliberation 2020-092)",
+             "uk": "UK GDPR art. 7(3); ICO guidance on storage and access technologies"},
+      explanation="""The visitor accepted the cookie banner. Afterwards, mouchard looked for a way to change that
+      choice on the page — a "manage cookies" link or button, or the consent platform's own function to reopen
+      its window — and found none. Withdrawing consent must be as easy as giving it; a choice that cannot be
+      revisited once the banner is gone is not freely given.""")
+def withdrawal_not_offered(ctx: Context) -> Iterator[Hit]:
+    for (site,), group in group_by(_sequence_rows(ctx, "revoke"), "site"):
+        rows = [r for r in group if _verified_step(r["steps"], "accept") is not None
+                and isinstance(r["steps"].get("reopen"), dict) and r["steps"]["reopen"].get("method") is None]
+        if not rows:
+            continue
+        first = min(rows, key=lambda r: (r["depth"], r["visit_id"]))
+        ids = sorted({r["visit_id"] for r in rows})
+        cmps = sorted({r["cmp"] for r in rows if r["cmp"]})
+        yield Hit(
+            subject=site, title=f"{site}: no way to withdraw consent",
+            detail=(f"After accepting the consent banner of {site}" + (f" ({listing(cmps)})" if cmps else "")
+                    + ", no link, button or consent-platform function to reopen the choices was found on "
+                    + plural(len(ids), "page") + "."),
+            facts={"cmps": cmps},
+            evidence=tuple(evidence("visits", ids) + evidence("consent", (r["id"] for r in rows))
+                           + ctx.visit_files(ids)),
+            crawl_id=first["crawl_id"], visit_id=first["visit_id"])
+
+
+def cookie_pairs(header: str) -> list[tuple[str, str]]:
+    """(name, value) pairs of a Cookie request header (at most 200; malformed parts skipped)."""
+    pairs = []
+    for part in (header or "").split(";")[:200]:
+        name, sep, value = part.strip().partition("=")
+        if sep and name:
+            pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def _cookie_header(headers_json: str | None) -> str:
+    headers = loads(headers_json)
+    if not isinstance(headers, dict):
+        return ""
+    values = [v for k, v in headers.items() if isinstance(k, str) and k.lower() == "cookie" and isinstance(v, str)]
+    return "; ".join(values)
+
+
+def _domain_matches(host: str, domain: str) -> bool:
+    host, domain = (host or "").lower(), (domain or "").lower().lstrip(".")
+    return bool(domain) and (host == domain or host.endswith("." + domain))
+
+
+@rule(id="consent.recognised-after-reject", version="1", severity="high",
+      title="Recognised on the next site after refusing",
+      needs=("visits", "consent", "requests", "id_syncs"),
+      legal={"eu": f"{EPRIVACY}; GDPR arts. 6(1)(a) and 7(3)", "fr": f"{CNIL}; GDPR art. 7(3)",
+             "uk": PECR},
+      explanation="""The visitor refused the cookie banner of one site (site A) — mouchard checked the refusal was
+      recorded — then went on to another site (site B) in the same browser. On site B, a third party received an
+      identifier cookie it had stored in the browser on site A despite the refusal (the same name and value, in
+      the request's Cookie header, or set again by the third party's own response, which it can only do having
+      read it), or the identifier was passed on to another company: the refusal on site A did not stop the
+      visitor being followed to site B.""")
+def recognised_after_reject(ctx: Context) -> Iterator[Hit]:
+    import hashlib
+
+    for (site,), group in group_by(_sequence_rows(ctx, "second-site"), "site"):
+        found_requests: list[dict] = []
+        found_syncs: list[dict] = []
+        found_cookies: list[dict] = []
+        names: set[str] = set()
+        companies: set[str] = set()
+        sites_a: set[str] = set()
+        rows = []
+        for row in group:
+            if _verified_step(row["steps"], "reject-on-a") is None:
+                continue  # the refusal on A was not verified: nothing to say about what followed it
+            jar = row["steps"].get("jar") or {}
+            snapshot = snapshot_entries(jar)
+            by_value = {(name, digest): domain for domain, name, digest in snapshot}
+            hashes = {digest: (domain, name) for domain, name, digest in snapshot}
+            hit = False
+            for r in ctx.rows("""SELECT id, host, site, tracker_entity, request_headers FROM requests
+                                 WHERE visit_id = ? AND third_party = 1 ORDER BY id LIMIT 20000""", (row["visit_id"],)):
+                for name, value in cookie_pairs(_cookie_header(r["request_headers"])):
+                    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+                    domain = by_value.get((name, digest))
+                    if domain is not None and _domain_matches(r["host"], domain):
+                        found_requests.append(r)
+                        names.add(f"{name} ({domain})")
+                        companies.add(r["tracker_entity"] or r["site"] or r["host"])
+                        hit = True
+            # A third party that sets again, from its own response, the very value it stored on A read it back.
+            for c in ctx.rows("""SELECT id, name, value, domain, site, tracker_entity FROM cookies
+                                 WHERE visit_id = ? AND third_party = 1 AND set_by = 'header' AND request_id IS NOT NULL
+                                 ORDER BY id LIMIT 20000""", (row["visit_id"],)):
+                digest = hashlib.sha256(str(c["value"] or "").encode("utf-8", "surrogatepass")).hexdigest()
+                domain = by_value.get((c["name"], digest))
+                if domain is not None and _domain_matches(str(c["domain"] or "").lstrip("."), domain):
+                    found_cookies.append(c)
+                    names.add(f"{c['name']} ({domain})")
+                    companies.add(c["tracker_entity"] or c["site"] or domain)
+                    hit = True
+            for sync in ctx.rows("""SELECT id, identifier_name, identifier_sha256, to_site, to_entity FROM id_syncs
+                                    WHERE visit_id = ? ORDER BY id LIMIT 20000""", (row["visit_id"],)):
+                entry = hashes.get(sync["identifier_sha256"])
+                if entry is not None:
+                    found_syncs.append(sync)
+                    names.add(f"{entry[1]} ({entry[0]})")
+                    companies.add(sync["to_entity"] or sync["to_site"] or "")
+                    hit = True
+            if hit:
+                rows.append(row)
+                if isinstance(jar.get("site_a"), str) and jar["site_a"]:
+                    sites_a.add(jar["site_a"])
+        if not rows:
+            continue
+        first = min(rows, key=lambda r: (r["depth"], r["visit_id"]))
+        ids = sorted({r["visit_id"] for r in rows})
+        companies.discard("")
+        yield Hit(
+            subject=site,
+            title=f"{site}: visitor recognised after refusing on {listing(sorted(sites_a)) or 'another site'}",
+            detail=(f"After a verified refusal on {listing(sorted(sites_a)) or 'another site'}, the visit of {site} "
+                    f"in the same browser sent {plural(len(names), 'cookie')} set there ({listing(sorted(names))}) "
+                    f"to {listing(sorted(companies))}"
+                    + (f", and {plural(len(found_syncs), 'identifier sync')} passed one on" if found_syncs else "")
+                    + "."),
+            facts={"companies": sorted(companies), "cookies": sorted(names), "site_a": sorted(sites_a)},
+            evidence=tuple(evidence("visits", ids) + evidence("consent", (r["id"] for r in rows))
+                           + evidence("requests", (r["id"] for r in found_requests))
+                           + evidence("cookies", (c["id"] for c in found_cookies))
+                           + evidence("id_syncs", (s["id"] for s in found_syncs)) + ctx.visit_files(ids)),
+            crawl_id=first["crawl_id"], visit_id=first["visit_id"])
+
+
 RULES = (tracking_before_consent, tracking_after_reject, tcf_vendor_without_consent, gpc_ignored,
-         stored_before_choice, no_reject_on_first_layer)
+         stored_before_choice, no_reject_on_first_layer, tracking_after_withdrawal, withdrawal_not_offered,
+         recognised_after_reject)
+
+
+# --- The banner's layout (crawler/consent/layout.py): pre-ticked boxes, refusing made less visible -------------
+PHASE_ORDER = {"initial": 0, "reject": 1, "accept": 2}
+LAYOUT_CNIL = "CNIL guidelines on trackers (deliberation 2020-091)"
+EDPB_TASKFORCE = "EDPB Cookie Banner Taskforce report (January 2023)"
+
+
+def _banner_layouts(ctx: Context) -> Iterator[tuple[str, list[dict]]]:
+    """Per site, the action rows whose banner layout was measured, each with its parsed `layout` (`facts`),
+    the landing page's first (initial phase first: before any click) in front."""
+    rows = ctx.rows(f"""
+        SELECT c.id, c.visit_id, c.cmp, c.phase, c.layout, c.screenshot_file_id, v.site, v.crawl_id,
+               coalesce(v.depth, 0) AS depth
+        FROM consent c JOIN visits v ON v.id = c.visit_id
+        WHERE v.crawl_id IN {SCOPE} AND c.source = 'action' AND c.layout IS NOT NULL AND v.site IS NOT NULL
+        ORDER BY v.site, depth, c.id""")
+    for (site,), group in group_by(rows, "site"):
+        measured = []
+        for row in group:
+            facts = loads(row["layout"])
+            if isinstance(facts, dict) and "error" not in facts:
+                measured.append({**row, "facts": facts})
+        measured.sort(key=lambda r: (r["depth"], PHASE_ORDER.get(r["phase"], 9), r["visit_id"], r["id"]))
+        if measured:
+            yield site, measured
+
+
+def _layout_hit(ctx: Context, site: str, rows: list[dict], title: str, detail: str, facts: dict) -> Hit:
+    first = rows[0]
+    visit_ids = sorted({r["visit_id"] for r in rows})
+    banner = evidence("evidence_files", (r["screenshot_file_id"] for r in rows))
+    return Hit(subject=site, title=f"{site}: {title}", detail=detail, facts=facts,
+               evidence=tuple(evidence("visits", visit_ids) + evidence("consent", (r["id"] for r in rows))
+                              + sorted(set(banner + ctx.visit_files(visit_ids)))),
+               crawl_id=first["crawl_id"], visit_id=first["visit_id"])
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+@rule(id="consent.pre-ticked-boxes", version="1", severity="medium",
+      title="Boxes already ticked on the consent banner",
+      needs=("visits", "consent", "evidence_files"),
+      legal={"eu": "GDPR arts. 4(11) and 7; CJEU C-673/17 Planet49 (2019)",
+             "fr": f"{LAYOUT_CNIL}; GDPR arts. 4(11) and 7; CJEU C-673/17 Planet49 (2019)",
+             "uk": "UK GDPR arts. 4(11) and 7; PECR 2003 reg. 6; ICO guidance on storage and access technologies"},
+      explanation="""Before the visitor chose anything, the cookie banner showed purposes or services already
+      switched on. Consent must be an active choice: a pre-ticked box the visitor did not untick is not consent
+      (Court of Justice of the EU, Planet49, 2019). Boxes locked on for strictly necessary cookies are not
+      counted.""")
+def pre_ticked_boxes(ctx: Context) -> Iterator[Hit]:
+    for site, rows in _banner_layouts(ctx):
+        ticked = [r for r in rows if (_number(r["facts"].get("pre_ticked")) or 0) > 0]
+        if not ticked:
+            continue
+        first = ticked[0]["facts"]
+        labels = [str(label) for label in first.get("pre_ticked_labels") or [] if isinstance(label, str)][:20]
+        count = int(_number(first.get("pre_ticked")) or 0)
+        locked = int(_number(first.get("necessary_locked")) or 0)
+        cmps = sorted({r["cmp"] for r in ticked if r["cmp"]})
+        detail = (f"Before any choice, the consent banner of {site}" + (f" ({listing(cmps)})" if cmps else "")
+                  + f" showed {plural(count, 'box', 'boxes')} already ticked"
+                  + (f": {listing(labels)}" if labels else "") + "."
+                  + (f" ({plural(locked, 'box', 'boxes')} for strictly necessary cookies, locked on, not counted.)"
+                     if locked else ""))
+        yield _layout_hit(ctx, site, ticked, "boxes already ticked on the consent banner", detail,
+                          {"pre_ticked": count, "labels": sorted(labels), "cmps": cmps})
+
+
+def _less_visible(facts: dict) -> tuple[list[str], dict]:
+    """Why refusing is less visible than accepting (reasons, in a fixed order) and the rounded measures."""
+    accept, reject = facts.get("accept"), facts.get("reject")
+    ratios = facts.get("ratios") if isinstance(facts.get("ratios"), dict) else {}
+    if not isinstance(accept, dict) or not isinstance(reject, dict):
+        return [], {}
+    area, font = _number(ratios.get("area")), _number(ratios.get("font_size"))
+    accept_contrast, reject_contrast = _number(accept.get("contrast")), _number(reject.get("contrast"))
+    reasons = []
+    if area is not None and area < 0.5:
+        reasons.append("area")
+    if font is not None and font < 0.5:
+        reasons.append("font-size")
+    if reject_contrast is not None and accept_contrast is not None and reject_contrast < 3 and accept_contrast >= 4.5:
+        reasons.append("contrast")
+    if reject.get("looks_like") == "link" and accept.get("looks_like") == "button" and reasons:
+        # A link alone is not the finding: the CNIL accepts a legible "Continuer sans accepter" link as a way to
+        # refuse. Beside a measured imbalance it is one more way the refusal is played down.
+        reasons.append("link-not-button")
+    # Rounded to one decimal: the fingerprint must not change with a sub-pixel difference between two runs.
+    measures = {"area_ratio": None if area is None else round(area, 1),
+                "font_size_ratio": None if font is None else round(font, 1),
+                "reject_contrast": None if reject_contrast is None else round(reject_contrast, 1),
+                "accept_contrast": None if accept_contrast is None else round(accept_contrast, 1),
+                "reject_looks_like": reject.get("looks_like"), "accept_looks_like": accept.get("looks_like")}
+    return reasons, measures
+
+
+REASON_TEXT = {"area": "the refuse control's area is {area:.0%} of the accept control's",
+               "font-size": "its text is {font:.0%} of the accept control's size",
+               "contrast": "its contrast is {rc}:1 (accept: {ac}:1; 3:1 is the minimum for legible text)",
+               "link-not-button": "it is a plain link while accepting is a button"}
+
+
+@rule(id="consent.reject-less-visible", version="1", severity="medium",
+      title="Refusing made less visible than accepting",
+      needs=("visits", "consent", "evidence_files"),
+      legal={"eu": f"GDPR arts. 4(11) and 7; {EDPB_TASKFORCE}",
+             "fr": f"{LAYOUT_CNIL} and recommendation (deliberation 2020-092): refusing as easy as accepting",
+             "uk": "UK GDPR art. 4(11); PECR 2003 reg. 6; ICO guidance on storage and access technologies",
+             "us-ca": "11 CCR §7004(a)(2) (symmetry in choice)"},
+      explanation="""The banner offered to refuse on its first layer, but the refuse control was made much less
+      visible than the accept control: under half its area or its text size, barely legible (contrast under 3:1
+      while accepting is clearly legible), and, on top of that, possibly a plain link next to a button (a legible
+      link alone is not this finding: the CNIL accepts "Continuer sans accepter"). Regulators ask for refusing to be as
+      easy and as visible as accepting; a design that steers the visitor towards accepting undermines a free
+      choice.""")
+def reject_less_visible(ctx: Context) -> Iterator[Hit]:
+    for site, rows in _banner_layouts(ctx):
+        tilted = [(r, *_less_visible(r["facts"])) for r in rows]
+        tilted = [t for t in tilted if t[1]]
+        if not tilted:
+            continue
+        first, reasons, measures = tilted[0]
+        facts = first["facts"]
+        ratios = facts.get("ratios") if isinstance(facts.get("ratios"), dict) else {}
+        words = {"area": _number(ratios.get("area")) or 0, "font": _number(ratios.get("font_size")) or 0,
+                 "rc": facts["reject"].get("contrast"), "ac": facts["accept"].get("contrast")}
+        cmps = sorted({r["cmp"] for r, _, _ in tilted if r["cmp"]})
+        detail = (f"On the consent banner of {site}" + (f" ({listing(cmps)})" if cmps else "") + ", "
+                  + "; ".join(REASON_TEXT[reason].format(**words) for reason in reasons) + ".")
+        yield _layout_hit(ctx, site, [r for r, _, _ in tilted], "refusing made less visible than accepting",
+                          detail[0].upper() + detail[1:] if detail else detail, {"reasons": reasons, **measures})
+
+
+RULES += (pre_ticked_boxes, reject_less_visible)

@@ -4,8 +4,10 @@ consent signal the page held or sent (rows of `consent`, the banner screenshot i
 Phases (`visit.phase`): `initial` looks and never clicks; `reject` and `accept` find the banner, read the state,
 screenshot the banner, click (autoconsent when installed, else our rules, else the generic multilingual texts),
 let the page react, and verify at the end; `gpc` sends Global Privacy Control (crawler/consent/gpc.py) and never
-clicks. The moment of the click is published as `visit.shared.consent_action_ms` (the cookies collector marks
-`before_consent` with it). docs/consent.md describes every row.
+clicks; `revoke` accepts, then reopens the consent UI and withdraws, and `second-site` rejects as `reject` does
+after the spider rejected on another site in the same page (crawler/consent/sequences.py; their `steps` in the
+action row). The moment of the click is published as `visit.shared.consent_action_ms` (the cookies collector marks
+`before_consent` with it), the withdrawal's as `visit.shared.withdrawal_ms`. docs/consent.md describes every row.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.browser.dwell import wait_quiet
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
-from crawler.consent import clicker, gpc
+from crawler.consent import clicker, gpc, layout, sequences
 from crawler.consent.autoconsent import MISSING_AUTOCONSENT, AutoconsentRun, load_autoconsent, split_rules
 from crawler.consent.readers import Reading, read_state
-from crawler.consent.rows import as_json, reading_rows, wire_rows
+from crawler.consent.rows import as_json, layout_columns, reading_rows, wire_rows
 from crawler.consent.rules import CmpRule
 from crawler.consent.texts import ACCEPT_RE
 from crawler.consent.verify import verify_action
@@ -32,7 +34,10 @@ if TYPE_CHECKING:
     from crawler.browser.targets import Target
 
 ACTIONS = {"reject": "reject", "accept": "accept"}
+# The sequences (crawler/consent/sequences.py): revoke accepts first, second-site rejects on B after site A.
+ACTIONS.update({"revoke": "accept", "second-site": "reject"})
 BANNER_REF = "consent-banner"
+AFTER_REF = "consent-after"  # the page once the banner reacted to the click
 
 
 @dataclass
@@ -56,9 +61,13 @@ class ConsentState:
     self_test: bool | None = None
     reloaded_ms: int | None = None
     notes: list[str] = field(default_factory=list)
+    steps: list[dict] | None = None  # the revoke sequence's steps (crawler/consent/sequences.py)
+    step_files: list[tuple[str, str]] = field(default_factory=list)  # (label, path) of its screenshots
     after: Reading | None = None  # the page's consent state read before the visit leaves it (before_leave)
     statement: dict | None = None  # the gpc phase's /.well-known/gpc.json row, fetched before leaving
     statement_read: bool = False
+    layout: dict | None = None  # crawler/consent/layout.py: measured with the banner screenshot
+    screenshot_after: str | None = None
 
 
 class RecordConsent(Collector):
@@ -127,7 +136,9 @@ class RecordConsent(Collector):
         await self._find_banner(visit, state, wait=min(self.wait, budget * 0.45) if action else 0.0)
         if state.banner_visible:
             await self._screenshot(visit, state)
-            state.reject_first_layer = int(await clicker.first_layer_reject(page, state.rule) is not None)
+            reject = await clicker.first_layer_reject(page, state.rule)
+            state.reject_first_layer = int(reject is not None)
+            await self._measure_layout(visit, state, reject)
         if action is None or not state.banner_visible:
             return
         state.before = await read_state(visit, "none")
@@ -140,10 +151,13 @@ class RecordConsent(Collector):
             return budget - (time.monotonic() - started)
 
         await self._let_page_react(visit, min(1.0, max(0.3, left())))
+        await self._screenshot(visit, state, after=True)
         if state.rule is not None:
             state.banner_after = await clicker.visible_control(page, state.rule.banner, state.rule.frame) is not None
         if state.autoconsent is not None and state.action_method == "autoconsent" and state.action == "reject":
             state.self_test = await state.autoconsent.self_check(min(1.5, max(0.2, left())))
+        if visit.phase == "revoke":
+            await self._revoke(visit, state, left)
         if self.reload and left() > 1.0:
             # A person goes on browsing: the next page load shows whether tracking stops after a refusal.
             try:
@@ -214,6 +228,41 @@ class RecordConsent(Collector):
             state.action, state.action_method = action, result.method
             state.notes.append(f"{action} path incomplete: clicked {len(result.clicked)} control(s)")
 
+    async def _revoke(self, visit: VisitContext, state: ConsentState, left: Any) -> None:
+        """revoke phase, after the accept click: verify it, reopen the consent UI, withdraw (the steps)."""
+        shots = sequences.Shots(os.path.dirname(self._banner_path(visit) or "") or None,
+                                os.path.basename(self._banner_path(visit) or "x-banner.png")[:-len("-banner.png")])
+        await self._let_page_react(visit, min(self.react, max(0.3, left() - 8)))
+        accepted = await read_state(visit, "accept")
+        verdict = verify_action("accept", state.before, accepted, self_test=state.self_test,
+                                banner_still_visible=state.banner_after)
+        after_accept = await shots.take(visit.page, "accept-after")
+        banner = sequences.file_sha256(state.screenshot)
+        state.steps = [sequences.accept_step(time_ms=state.action_ms, method=state.action_method,
+                                             clicked=list(state.clicked), verdict=verdict, before=banner,
+                                             after=after_accept)]
+        state.steps += await sequences.withdraw(
+            visit, rule=state.rule, accepted=accepted, shots=shots, read=lambda action: read_state(visit, action),
+            react=lambda limit: self._let_page_react(visit, limit), left=left)
+        state.step_files = shots.files
+
+    @staticmethod
+    def _sequence(visit: VisitContext, state: ConsentState, row: dict, evidence: list[dict]) -> None:
+        """The revoke and second-site action rows: `steps`, their screenshots, and (revoke) the action."""
+        files: list[tuple[str, str]] = []
+        if visit.phase == "revoke" and state.steps is not None:
+            row["steps"] = as_json(state.steps)
+            row["action"] = "revoke"
+            row["verified"], row["verification"] = sequences.sequence_outcome(state.steps)
+            files = state.step_files
+        elif visit.phase == "second-site":
+            priming = visit.shared.priming
+            row["steps"] = as_json(sequences.second_site_steps(priming, visit.site))
+            files = list((priming or {}).get("files") or [])
+        for label, path in files:
+            evidence.append({"_ref": f"consent-step-{label}", "_path": path, "documents": "consent-step",
+                             "media_type": "image/png"})
+
     @staticmethod
     def _mark_action(visit: VisitContext, state: ConsentState) -> None:
         state.action_ms = visit.elapsed_ms()
@@ -224,16 +273,32 @@ class RecordConsent(Collector):
         """After the click: until the network is quiet for 0.75 s, at most `limit` seconds."""
         await wait_quiet(lambda: len(visit.requests), quiet=0.75, limit=limit)
 
-    async def _screenshot(self, visit: VisitContext, state: ConsentState) -> None:
+    async def _screenshot(self, visit: VisitContext, state: ConsentState, after: bool = False) -> None:
         path = self._banner_path(visit)
         if path is None:
             return
+        if after:  # the page once the banner reacted to the click, beside the banner before it
+            path = path[:-len(".png")] + "-after.png"
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             await asyncio.wait_for(visit.page.screenshot(path=path, timeout=4000, animations="disabled"), 5)
-            state.screenshot = path
+            if after:
+                state.screenshot_after = path
+            else:
+                state.screenshot = path
         except Exception:
             visit.count("consent/screenshot_failed")
+
+    @staticmethod
+    async def _measure_layout(visit: VisitContext, state: ConsentState, reject: "clicker.Control | None") -> None:
+        """The banner's layout facts (crawler/consent/layout.py), in an isolated world; a failure is counted and
+        recorded in the layout, never a failed visit."""
+        targets = visit.hub.targets if visit.hub is not None else []
+        run = state.autoconsent
+        found = layout.Banner(rule=state.rule, reject=reject, detected_by=state.detected_by,
+                              popup_url=run.popup.url if run is not None and run.popup is not None else None)
+        state.layout = await layout.measure(visit.page, found, targets)
+        visit.count("consent/layout_failed" if "error" in state.layout else "consent/layout_measured")
 
     def _banner_path(self, visit: VisitContext) -> str | None:
         shot = visit.evidence.screenshot
@@ -276,7 +341,11 @@ class RecordConsent(Collector):
         if state.screenshot:
             evidence.append({"_ref": BANNER_REF, "_path": state.screenshot, "documents": "banner",
                              "media_type": "image/png"})
+        if state.screenshot_after:
+            evidence.append({"_ref": AFTER_REF, "_path": state.screenshot_after, "documents": "banner-after",
+                             "media_type": "image/png"})
         rows.append(self._action_row(visit, state, after))
+        self._sequence(visit, state, rows[-1], evidence)
         for row in rows:
             row["phase"] = visit.phase
         visit.count("consent/rows", len(rows))
@@ -317,6 +386,7 @@ class RecordConsent(Collector):
             "verified": verified, "verification": verification, "reject_first_layer": state.reject_first_layer,
             "screenshot_file_id": Ref("evidence_files", BANNER_REF) if state.screenshot else None,
             "time_ms": state.action_ms if state.action_ms is not None else after.time_ms,
+            **layout_columns(state.layout, Ref("evidence_files", AFTER_REF) if state.screenshot_after else None),
         }
 
     @staticmethod

@@ -22,7 +22,9 @@ as `Lax` and drops the priority: the jar cookie with the same name, value and a 
 its stored domain, path, expiry (capped at 400 days), SameSite ('' = unspecified, which Chromium treats as Lax
 by default), flags, partition and priority. A setting later overwritten or deleted keeps the RFC 6265bis
 prediction. Jar cookies nothing explains become rows too (`setter_url` empty, `requested_*` empty) and are
-counted in `mouchard/cookies/unattributed`. Header cookies the browser refused make no row (the browser never
+counted in `mouchard/cookies/unattributed` — except, in the second-site phase, the cookies site A left in the jar
+(`visit.shared.primed_jar`, matched by domain, name and value hash), which this visit did not set again: they are
+A's, counted in `mouchard/cookies/primed_not_set_again`. Header cookies the browser refused make no row (the browser never
 held them): they are counted per CDP reason in `mouchard/cookies/refused_by_browser/<reason>`. The rows are left in
 `visit.shared.cookie_rows`, each with a `_ref`, for collectors that point at them (id_syncs.cookie_id).
 """
@@ -36,6 +38,7 @@ import time
 from crawler.browser.targets import CDPError
 from crawler.collectors.base import Collector, Ref, Rows, VisitContext
 from crawler.collectors.calls import CallRecorder
+from crawler.consent.sequences import jar_entry
 from mouchard.detect.cookies import apply_browser, cookie_key, deletes, from_browser, parse_set_cookie
 from mouchard.decode.domains import host_of, is_public_suffix, under
 from mouchard.detect.fingerprinting import COOKIE_WRITE
@@ -129,6 +132,9 @@ class RecordCookies(Collector):
                         and _domain_match(row["domain"], recorded.get("domain") or "")):
                     apply_browser(recorded, cookie, recorded["_set_at"])
             if cookie_key(row) in explained or (row["name"], row["value"]) in explained_values:
+                continue
+            if visit.shared.primed_jar and jar_entry(cookie) in visit.shared.primed_jar:
+                visit.count("cookies/primed_not_set_again")  # second-site: site A's, and this site did not set it
                 continue
             row.update(set_by="header" if row["http_only"] else "script", setter_url=None)
             rows.append(finish(row, visit.elapsed_ms()))

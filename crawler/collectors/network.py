@@ -244,6 +244,10 @@ class RecordRequests(Collector):
             visit.hub.spawn(self._fetch_body(visit, target, chain.request_id, row))
         hop = Hop(ref=(chain.request_id, len(chain.hops)), row=row)
         row["_ref"] = hop.ref
+        if len(chain.extra_requests) > len(chain.hops):
+            # requestWillBeSentExtraInfo came first (it often does for cookies sent from the profile): the headers
+            # as sent on the wire, Cookie included, are that event's, not the renderer's partial view.
+            row["request_headers"] = _headers(chain.extra_requests[len(chain.hops)].get("headers"))
         chain.hops.append(hop)
         state.order.append(hop)
         visit.requests.append(row)

@@ -45,6 +45,12 @@ class Shared:
     calls: "CallsState | None" = None
     # RecordConsent -> RecordCookies (`before_consent`): ms from navigation start of the banner click, if any
     consent_action_ms: int | None = None
+    # RecordConsent (revoke phase) -> readers of the visit: ms from navigation start of the withdrawal click, if any
+    withdrawal_ms: int | None = None
+    # the spider's second-site priming (crawler/consent/sequences.py) -> RecordCookies, RecordConsent: what the
+    # profile already held after rejecting on site A, as (domain, name, sha256 of the value), and the A steps
+    primed_jar: frozenset[tuple[str, str, str]] = frozenset()
+    priming: dict | None = None
     # RecordCookies -> DetectIdSyncs: the visit's cookie rows, each with its `_ref` (None: RecordCookies did not run)
     cookie_rows: list[dict] | None = None
     # RecordPixels -> later collectors: the pixel_events rows

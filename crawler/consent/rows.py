@@ -139,3 +139,9 @@ def wire_rows(requests: list[dict], action_ms: int | None, phase_action: str, cm
         row["decoded"] = as_json(decoded)
         rows.append(row)
     return rows, dropped
+
+
+def layout_columns(layout: dict | None, screenshot_after: Any = None) -> dict:
+    """The action row's `layout` (crawler/consent/layout.py, JSON) and `screenshot_after_file_id` (a Ref to the
+    after-click screenshot's evidence_files row, resolved when the visit is stored)."""
+    return {"layout": None if layout is None else as_json(layout), "screenshot_after_file_id": screenshot_after}

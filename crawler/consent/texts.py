@@ -103,3 +103,20 @@ ACCEPT_RE = text_pattern(ACCEPT)
 SETTINGS_RE = text_pattern(SETTINGS)
 SAVE_RE = text_pattern(SAVE)
 CONSENT_WORDS_RE = words_pattern()
+
+# Links and buttons that reopen the consent choices after a first choice (a footer link, a floating icon): the
+# revoke phase (crawler/consent/sequences.py) looks for them before trying the CMP's JavaScript API.
+REOPEN = (
+    # fr
+    "gérer les cookies", "gérer mes cookies", "paramètres des cookies", "paramètres cookies", "gérer mes choix",
+    "gestion des cookies", "préférences cookies", "préférences de cookies", "modifier mes choix",
+    "modifier mes préférences", "gérer le consentement", "gérer mon consentement", "cookies",
+    # en
+    "cookie settings", "cookies settings", "cookie preferences", "manage cookies", "manage cookie preferences",
+    "privacy settings", "manage consent", "manage my choices", "change my choices", "your privacy choices",
+    "do not sell or share my personal information",
+    # de, es, it, nl
+    "cookie-einstellungen", "datenschutz-einstellungen", "configuración de cookies", "impostazioni cookie",
+    "cookie-instellingen",
+)
+REOPEN_RE = text_pattern(REOPEN)

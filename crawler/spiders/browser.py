@@ -13,6 +13,7 @@ times per page in the whole crawl; each try is a row (see `crawler.pipelines.sto
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -28,6 +29,7 @@ from scrapy.utils.misc import load_object
 from crawler.browser.profile import new_profile, remove_profile
 from crawler.browser.visit import VisitRecord, VisitRun, VisitSettings, VisitSpec
 from crawler.consent.gpc import gpc_launch_args
+from crawler.consent.sequences import Shots, prime, prime_urls, unpaired
 from crawler.settings import collector_paths, crawl_id_of, db_of, switched_on
 from mouchard.decode.domains import site_of
 from mouchard.storage.store import Store, utcnow
@@ -95,6 +97,8 @@ class BrowserSpider(scrapy.Spider):
         self.scheduled: set[str] = set(skip_keys)  # keys done (resume ledger) or already requested
         self.retry_failed = retry_failed  # --retry-failed: tries of a page beyond its first, in the whole crawl
         self.collectors: list = []
+        # second-site phase: each site's site A, the next site of the list (crawler/consent/sequences.py)
+        self.prime_urls = prime_urls([s.url for s in [*self.pending, *self.specs] if s.depth == 0])
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -128,8 +132,11 @@ class BrowserSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.report_missing_dependencies()
+        lone = {s.key for s in unpaired([*self.pending, *self.specs], self.prime_urls)}
+        if lone:
+            log.warning("warning: --second-site needs at least two sites in the list: no second-site visit")
         for spec in [*self.pending, *self.specs]:
-            if spec.key in self.scheduled:
+            if spec.key in self.scheduled or spec.key in lone:
                 continue
             self.scheduled.add(spec.key)
             yield self.visit_request(spec)
@@ -174,12 +181,38 @@ class BrowserSpider(scrapy.Spider):
             })
 
     async def init_page(self, page, request: scrapy.Request) -> None:
-        """scrapy-playwright's page-init callback: instrument the page before it navigates."""
-        run = VisitRun(request.meta["mouchard_spec"], self.collectors, self.visit_settings,
+        """scrapy-playwright's page-init callback: instrument the page before it navigates (second-site phase:
+        first visit site A in the same page, uninstrumented, and reject there)."""
+        spec: VisitSpec = request.meta["mouchard_spec"]
+        settings = self.visit_settings
+        if spec.phase in ("revoke", "second-site"):  # a sequence of clicks: the consent hook needs longer
+            settings = replace(settings, hook_timeout=max(settings.hook_timeout, 22.0))
+        priming = await self._prime(page, spec)
+        run = VisitRun(spec, self.collectors, settings,
                        stats=self.crawler.stats, evidence=request.meta["mouchard_evidence"],
                        profile_dir=request.meta["mouchard_profile"])
+        if priming is not None:
+            run.visit.shared.priming = priming
+            run.visit.shared.primed_jar = frozenset((e["domain"], e["name"], e["sha256"]) for e in priming["jar"])
         request.meta["mouchard_run"] = run
         await run.prepare(page)
+
+    async def _prime(self, page, spec: VisitSpec) -> dict | None:
+        """second-site: reject on site A in this page before B's visit (None for other phases, or no site A)."""
+        url = self.prime_urls.get(spec.site) if spec.phase == "second-site" else None
+        if url is None:
+            return None
+        await page.unroute_all(behavior="ignoreErrors")  # as VisitRun.prepare does: site A's requests go direct
+        stem = hashlib.sha1(spec.key.encode("utf-8")).hexdigest()[:16] + f"-{spec.phase}"
+        shots = Shots(os.path.join(self.evidence_dir, "banners") if self.evidence_dir else None, stem)
+        try:
+            return await asyncio.wait_for(prime(page, url, shots=shots, timeout=self.visit_settings.timeout),
+                                          self.visit_settings.timeout + 20)
+        except Exception as exc:  # a failed priming is said in B's steps; B is still visited
+            self.crawler.stats.inc_value("mouchard/consent/second_site_priming_failed")
+            return {"site_a": None, "url_a": url, "jar": [], "files": shots.files,
+                    "steps": [{"step": "visit-a", "url": url, "verified": 0,
+                               "verification": f"priming failed: {type(exc).__name__}"}]}
 
     # --- outcomes ----------------------------------------------------------------------------------------------
     async def _finish(self, run: VisitRun, **outcome: Any) -> VisitRecord:

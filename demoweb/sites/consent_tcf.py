@@ -69,19 +69,29 @@ def gvl_json() -> dict:
             "stacks": {}, "dataCategories": {}, "vendors": {str(k): vendor(k, v) for k, v in VENDORS.items()}}
 
 
-# Runs as a module; CONFIG = {cmpId, prestore, honourGpc}. The stub in the page queues __tcfapi calls until here.
+# Runs as a module; CONFIG = {cmpId, prestore}, and optionally `vendors` (the CMP's vendor list: the GVL narrowed to
+# these ids), `accept` / `reject` ({specialFeatureOptins, purposeLegitimateInterests, vendorLegitimateInterests}:
+# what the CMP signals on that choice besides the defaults) and `segments` (e.g. ["core", "vendorsDisclosed"]).
+# The stub in the page queues __tcfapi calls until here.
 CMP_JS = """
 import { TCModel, TCString, GVL } from "/npm/@iabtcf/core/lib/mjs/index.js";
 import { CmpApi } from "/npm/@iabtcf/cmpapi/lib/mjs/index.js";
 
 const gvl = new GVL(GVL_JSON);
+if (CONFIG.vendors) { gvl.narrowVendorsTo(CONFIG.vendors); }  // the CMP's own vendor list (disclosed vendors)
 const cmpApi = new CmpApi(CONFIG.cmpId, 2, true);
 const encode = (consent) => {
   const model = new TCModel(gvl);
   model.cmpId = CONFIG.cmpId; model.cmpVersion = 2; model.consentScreen = 1; model.consentLanguage = "EN";
   model.publisherCountryCode = "FR"; model.isServiceSpecific = true;
   if (consent) { model.setAllPurposeConsents(); model.setAllVendorConsents(); model.setAllSpecialFeatureOptins(); }
-  return TCString.encode(model);
+  const signals = (consent ? CONFIG.accept : CONFIG.reject) || {};  // optional: what this CMP adds or withholds
+  if (signals.specialFeatureOptins) {
+    model.specialFeatureOptins.empty(); model.specialFeatureOptins.set(signals.specialFeatureOptins);
+  }
+  if (signals.purposeLegitimateInterests) { model.purposeLegitimateInterests.set(signals.purposeLegitimateInterests); }
+  if (signals.vendorLegitimateInterests) { model.vendorLegitimateInterests.set(signals.vendorLegitimateInterests); }
+  return TCString.encode(model, CONFIG.segments ? {segments: CONFIG.segments} : undefined);
 };
 const store = (tc) => {
   document.cookie = "euconsent-v2=" + tc + "; path=/; max-age=31536000; SameSite=Lax; Secure";
@@ -185,6 +195,12 @@ pbjs.que.push(function () {
 """
 
 
+def cmp_script(config: dict, gvl: dict) -> str:
+    """The CMP module (`<script type="module">` body) with its `config` (see CMP_JS) and vendor list `gvl`."""
+    return (CMP_JS.replace("GVL_JSON", json.dumps(gvl)).replace("CONFIG.", "CMP_CONFIG.")
+            .replace("const gvl", f"const CMP_CONFIG = {json.dumps(config)};\nconst gvl", 1))
+
+
 def _usp_js(honour_gpc: bool) -> str:
     """A US Privacy API (`__uspapi`) and its `usprivacy` cookie; with `honour_gpc`, GPC means opted out."""
     opt_out = "navigator.globalPrivacyControl === true" if honour_gpc else "false"
@@ -205,8 +221,7 @@ def _publisher(req: Request, *, title: str, prestore: bool, compliant: bool) -> 
     consent_config = {"cmpApi": "iab", "timeout": 3000, "defaultGdprScope": True}
     if not compliant:
         consent_config["actionTimeout"] = 300  # run the auction on the pre-ticked string without waiting
-    cmp = (CMP_JS.replace("GVL_JSON", json.dumps(gvl_json())).replace("CONFIG.", "CMP_CONFIG.")
-           .replace("const gvl", f"const CMP_CONFIG = {json.dumps(config)};\nconst gvl"))
+    cmp = cmp_script(config, gvl_json())
     auction = AUCTION_JS.replace("CONSENT_CONFIG", json.dumps(consent_config)).replace(
         "OPENX_SYNC_HOST", OPENX_SYNC_HOST).replace(
         "WAIT_FOR_CHOICE", "true" if compliant else "false")

@@ -11,7 +11,6 @@ are mapped to mouchard's vocabulary (`CATEGORIES`) here, list by list; entity sp
 from __future__ import annotations
 
 import csv
-import email.utils
 import hashlib
 import io
 import json
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from mouchard import __version__
 from mouchard.errors import UserError
-from mouchard.net import FetchError, NetworkOptions, fetch
+from mouchard.net import FetchError, NetworkOptions, download
 from mouchard.settings import ENV_CACHE, lists_cache_root  # noqa: F401  (ENV_CACHE re-exported)
 
 MAX_LIST_BYTES = 128 * 1024 * 1024  # the largest list (Ghostery's tarball) is a few MB
@@ -398,23 +397,6 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
     return overrides
 
 
-def _download(url: str, net: NetworkOptions) -> tuple[bytes, str | None]:
-    """Body and Last-Modified date of `url`; a local path or file:// URL is read from disk (offline mirrors)."""
-    path = url[7:] if url.startswith("file://") else (url if "://" not in url else None)
-    if path is not None:
-        try:
-            return Path(path).read_bytes(), None
-        except OSError as exc:
-            raise FetchError(f"{url}: {exc.strerror or exc}") from None
-    result = fetch(url, net, timeout=120, max_bytes=MAX_LIST_BYTES)
-    modified = result.headers.get("Last-Modified")
-    try:
-        date = email.utils.parsedate_to_datetime(modified).date().isoformat() if modified else None
-    except (TypeError, ValueError):
-        date = None
-    return result.body, date
-
-
 def update_one(source: Source, folder: Path, net: NetworkOptions, override: str | None = None) -> dict:
     """Download one list, check that it parses, write it and its manifest to `folder`; returns the manifest."""
     from mouchard.storage.store import utcnow
@@ -426,7 +408,7 @@ def update_one(source: Source, folder: Path, net: NetworkOptions, override: str 
         url, version_hint = source.resolve(net)
     else:
         url = source.url
-    raw, modified = _download(url, net)
+    raw, modified = download(url, net, timeout=120, max_bytes=MAX_LIST_BYTES)
     try:
         data = source.parse(raw)
     except ListFormatError as exc:

@@ -22,6 +22,7 @@ from mouchard.decode.tcf import ConsentStringError, decode_tc_string
 from mouchard.classification.company_rollup import rebuild_company_rollups
 from mouchard.storage.json_columns import json_dict, json_list
 from mouchard.storage.store import Store, utcnow
+from mouchard.vendors.conduct import rebuild_vendor_conduct
 
 if TYPE_CHECKING:
     from mouchard.storage.merge import MergeResult
@@ -182,6 +183,7 @@ def rebuild_site_summary(store: Store, crawl_ids: Iterable[int] | None = None) -
 BUILDERS: dict[str, Callable[[Store, Iterable[int] | None], int]] = {
     "site_summary": rebuild_site_summary,
     "company_sites": rebuild_company_rollups,  # and company_cookies (mouchard.classification.company_rollup)
+    "vendor_conduct": rebuild_vendor_conduct,  # declared versus observed per GVL vendor (mouchard.vendors.conduct)
 }
 
 

@@ -394,7 +394,16 @@ def scrub_database(conn: sqlite3.Connection, scrubber: Scrubber) -> dict[str, in
                 if new != value:
                     updates.append((new, rowid))
                     counts[kind] += 1
-            conn.executemany(f"UPDATE [{t}] SET [{c}] = ? WHERE rowid = ?", updates)
+            try:
+                conn.executemany(f"UPDATE [{t}] SET [{c}] = ? WHERE rowid = ?", updates)
+            except sqlite3.IntegrityError:
+                # A unique column (bodies.sha256) whose redacted values collide: each row again, and a value whose
+                # redaction is taken already goes whole (NULL) rather than the copy keeping it unredacted.
+                for new, rowid in updates:
+                    try:
+                        conn.execute(f"UPDATE [{t}] SET [{c}] = ? WHERE rowid = ?", (new, rowid))
+                    except sqlite3.IntegrityError:
+                        conn.execute(f"UPDATE [{t}] SET [{c}] = NULL WHERE rowid = ?", (rowid,))
     return counts
 
 

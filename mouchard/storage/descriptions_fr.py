@@ -9,7 +9,8 @@ filter on them. A test fails when a table or column has no French description: a
 from __future__ import annotations
 
 # Units as French readers write them (the schema's unit names are English).
-UNITS = {"ms": "ms", "bytes": "octets", "days": "jours", "metres": "mètres", "characters": "caractères"}
+UNITS = {"ms": "ms", "bytes": "octets", "days": "jours", "metres": "mètres", "characters": "caractères",
+         "seconds": "secondes"}
 
 # Columns repeated across tables, written once.
 ID = "Identifiant de la ligne."
@@ -109,8 +110,9 @@ COLUMNS: dict[str, dict[str, str]] = {
         "site": "Domaine enregistrable (eTLD+1) de l'URL demandée.",
         "final_site": "Domaine enregistrable de l'URL finale.",
         "tags": "Étiquettes de la liste de sites, par exemple news, party, campaign (liste JSON).",
-        "phase": "Phase de consentement : initial (aucune interaction), reject (refus), accept (acceptation) ou "
-                 "gpc (signal Global Privacy Control).",
+        "phase": "Phase de consentement : initial (aucune interaction), reject (refus), accept (acceptation), "
+                 "gpc (signal Global Privacy Control), revoke (accepter, puis retirer son consentement) ou "
+                 "second-site (refuser d'abord sur un autre site).",
         "parent_visit_id": "La visite de la page d'accueil dont un lien a mené à cette page interne.",
         "depth": "0 pour la page d'accueil, 1 pour une page interne échantillonnée.",
         "status": "ok, partial (chargée, mais un collecteur a échoué : voir failures), timeout, http-error, "
@@ -309,7 +311,8 @@ COLUMNS: dict[str, dict[str, str]] = {
     "consent": {
         "id": ID,
         "visit_id": VISIT,
-        "phase": "Phase de consentement de la visite.",
+        "phase": "Phase de consentement de la visite : initial, reject, accept, gpc, revoke (accepter, puis retirer "
+                 "son consentement) ou second-site (refuser d'abord sur un autre site).",
         "cmp": "Plateforme de gestion du consentement (CMP) détectée (par exemple onetrust, didomi, "
                "tarteaucitron).",
         "cmp_id": "Identifiant IAB de la CMP, d'après la chaîne TC ou __tcfapi.",
@@ -328,6 +331,13 @@ COLUMNS: dict[str, dict[str, str]] = {
         "verification": "Ce qui a été contrôlé pour vérifier l'action.",
         "reject_first_layer": "1 si une option de refus était visible au premier niveau du bandeau.",
         "screenshot_file_id": "Capture d'écran du bandeau avant l'action (evidence_files.id).",
+        "screenshot_after_file_id": "Capture d'écran de la page après l'action (ligne d'action ; evidence_files.id).",
+        "layout": "Les faits de mise en page du bandeau que citent les régulateurs (ligne d'action, JSON) : refus au "
+                  "premier niveau, cases pré-cochées, et taille, police, couleurs et contraste des boutons "
+                  "d'acceptation et de refus, avec leurs rapports.",
+        "steps": "Les étapes d'une séquence, dans l'ordre (phases revoke et second-site ; ligne d'action) : "
+                 "[{step, action, time_ms, verified, verification, screenshot_before, screenshot_after, url, ...}] "
+                 "(JSON).",
         "time_ms": "Moment de la lecture, depuis le début de la navigation.",
     },
 }
@@ -562,8 +572,8 @@ COLUMNS.update({
         "sha256": "SHA-256 du fichier.",
         "size": "Taille du fichier.",
         "media_type": "Type de média, par exemple image/png.",
-        "documents": "Ce qu'il documente : screenshot (capture d'écran), har, banner (bandeau), snapshot "
-                     "(instantané), registry (registre), capture.",
+        "documents": "Ce qu'il documente : screenshot (capture d'écran), har, banner (bandeau), banner-after (la "
+                     "page après le clic sur le bandeau), snapshot (instantané), registry (registre), capture.",
         "created_at": "Quand (UTC).",
     },
     "failures": {
@@ -673,6 +683,113 @@ COLUMNS["company_cookies"] = {
     "max_lifetime_days": "Plus longue durée de vie, telle que demandée (requested_lifetime_days, sinon la durée "
                          "gardée lifetime_days).",
     "cookies_before_consent": "Parmi eux, les cookies déposés avant toute action de consentement.",
+    "built_at": "Moment du calcul de cette ligne (UTC).",
+}
+
+# The Global Vendor List as a registry (mouchard.vendors.fetch).
+TABLES.update({
+    "vendor_lists": "Une version de la Global Vendor List (GVL) d'IAB Europe telle que récupérée, avec sa provenance "
+                    "et ce qui a changé depuis la version précédente enregistrée.",
+    "vendors": "Un fournisseur (vendor) d'une version de la GVL : les finalités qu'il revendique sur consentement ou "
+               "intérêt légitime, la durée de ses cookies, ses liens de confidentialité et sa déclaration de stockage.",
+    "vendor_disclosures": "Un cookie ou un élément de stockage déclaré dans la déclaration de stockage (Device Storage "
+                          "Disclosure) d'un fournisseur.",
+})
+
+COLUMNS["vendor_lists"] = {
+    "id": ID,
+    "version": "Numéro de version de la liste (vendorListVersion).",
+    "gvl_specification_version": "Version de la spécification de la GVL (gvlSpecificationVersion ; 3 pour TCF 2.2).",
+    "tcf_policy_version": "Version de la politique TCF (tcfPolicyVersion).",
+    "last_updated": "Date de mise à jour publiée dans la liste (lastUpdated, UTC).",
+    "source_url": "D'où la liste a été récupérée (URL ou chemin).",
+    "sha256": "Empreinte SHA-256 du fichier tel que récupéré.",
+    "licence": "Conditions de publication de la liste (récupérée à l'exécution, jamais redistribuée).",
+    "vendors": "Fournisseurs de la liste, supprimés compris.",
+    "disclosures_fetched": "Déclarations de stockage récupérées et lues.",
+    "disclosures_failed": "Déclarations qui n'ont pu être récupérées ou lues (voir vendors.disclosure_status).",
+    "previous_version": "Version avec laquelle elle a été comparée (la plus récente version antérieure enregistrée).",
+    "appeared": "Identifiants des fournisseurs apparus depuis previous_version (liste JSON).",
+    "left": "Identifiants des fournisseurs partis ou nouvellement supprimés depuis previous_version (liste JSON).",
+    "changed": "Fournisseurs dont les déclarations ont changé : {id: [champs]} (JSON).",
+    "fetched_at": "Moment de la récupération (UTC).",
+}
+
+COLUMNS["vendors"] = {
+    "id": ID,
+    "vendor_list_id": "La version de la GVL (vendor_lists.id).",
+    "vendor_id": "Identifiant GVL du fournisseur (celui des chaînes TC).",
+    "name": "Nom du fournisseur tel que publié.",
+    "purposes": "Finalités revendiquées sur consentement (liste JSON d'identifiants).",
+    "leg_int_purposes": "Finalités revendiquées sur intérêt légitime (liste JSON d'identifiants).",
+    "flexible_purposes": "Finalités dont l'éditeur peut changer la base légale (liste JSON).",
+    "special_purposes": "Finalités spéciales (liste JSON d'identifiants).",
+    "features": "Fonctionnalités (liste JSON d'identifiants).",
+    "special_features": "Fonctionnalités spéciales, sur acceptation seulement (liste JSON ; 1 est la géolocalisation "
+                        "précise).",
+    "uses_cookies": "1 s'il déclare déposer des cookies.",
+    "cookie_max_age_seconds": "Plus longue durée de vie de cookie qu'il déclare.",
+    "cookie_refresh": "1 s'il déclare prolonger la durée de vie de ses cookies.",
+    "uses_non_cookie_access": "1 s'il déclare un autre stockage sur l'appareil (localStorage...).",
+    "privacy_url": "Politique de confidentialité (première langue publiée).",
+    "legitimate_interest_url": "Page de revendication de l'intérêt légitime (première langue publiée).",
+    "device_storage_disclosure_url": "Sa déclaration de stockage (JSON).",
+    "disclosure_status": "ok, none (pas d'URL), failed: raison, ou not-fetched.",
+    "domains": "Domaines que nomme sa déclaration (liste JSON).",
+    "deleted_date": "Date à laquelle la GVL l'a marqué supprimé ; vide s'il ne l'est pas.",
+    "tracker_entity": "Entreprise à laquelle il a été rattaché dans les listes de traceurs (dérivé).",
+}
+
+COLUMNS["vendor_disclosures"] = {
+    "id": ID,
+    "vendor_list_id": "La version de la GVL (vendor_lists.id).",
+    "vendor_id": "Identifiant GVL du fournisseur.",
+    "identifier": "Nom du cookie ou de la clé tel que déclaré (* est un joker).",
+    "type": "cookie, web (localStorage, IndexedDB...) ou app.",
+    "max_age_seconds": "Durée de vie déclarée ; vide pour un élément de session.",
+    "cookie_refresh": "1 si sa durée de vie est prolongée.",
+    "domain": "Domaine déclaré (* pour tout site, *.example.com pour ses sous-domaines).",
+    "purposes": "Finalités déclarées pour lui (liste JSON).",
+}
+
+# Declared versus observed (mouchard.vendors.conduct): a rollup.
+TABLES["vendor_conduct"] = ("Une ligne par parcours web, site visité, phase de consentement et fournisseur de la GVL "
+                            "vu : ce que le fournisseur déclare, à côté de ce qu'il a fait et de ce que la chaîne de "
+                            "consentement en vigueur autorisait (dérivé).")
+
+COLUMNS["vendor_conduct"] = {
+    "id": ID,
+    "crawl_id": "Le parcours web qui a enregistré cette ligne (crawls.id).",
+    "site": "Site visité.",
+    "phase": "Phase de consentement (initial, reject, accept, gpc, revoke, second-site).",
+    "vendor_id": "Identifiant GVL.",
+    "vendor_name": "Nom du fournisseur dans la GVL.",
+    "vendor_list_version": "Version de la GVL comparée.",
+    "matched_by": "Comment le fournisseur a été reconnu : disclosure-domain (un domaine de sa déclaration), known-host "
+                  "(hôtes de fournisseurs connus de mouchard), bidder (code d'enchérisseur Prebid ou gvlid), eid "
+                  "(source d'un identifiant d'utilisateur dans une demande d'enchère), entity (entreprise de pistage), "
+                  "tc-string (nommé dans la chaîne TC en vigueur) (liste JSON).",
+    "hosts": "Hôtes du fournisseur contactés (liste JSON).",
+    "requests": "Requêtes vers le fournisseur.",
+    "cookies": "Cookies du fournisseur déposés.",
+    "consent": "1 si la chaîne TC en vigueur donnait le consentement au fournisseur, 0 sinon, vide sans chaîne.",
+    "legitimate_interest": "1 si la chaîne TC en vigueur signalait l'intérêt légitime du fournisseur.",
+    "tc_string_purposes": "Finalités consenties dans la chaîne TC en vigueur (liste JSON).",
+    "undisclosed_cookies": "Cookies déposés sur ses domaines que sa déclaration ne mentionne pas (liste JSON de noms).",
+    "longer_cookies": "Cookies gardés plus longtemps que déclaré : [{name, days, declared_days}] (JSON).",
+    "undisclosed_domains": "Hôtes contactés que sa déclaration ne mentionne pas (liste JSON).",
+    "purposes_without_basis": "Finalités qu'il revendique que la chaîne TC en vigueur n'autorisait ni par consentement ni "
+                              "par intérêt légitime, alors que des données lui sont parvenues (liste JSON).",
+    "forbidden_legitimate_interest": "Finalités signalées sur intérêt légitime alors que la politique du TCF exige le "
+                                     "consentement (1, 3-6) (liste JSON).",
+    "precise_geo_without_opt_in": "Demandes d'enchère qui lui ont envoyé des coordonnées précises sans l'acceptation de "
+                                  "la fonctionnalité spéciale 1.",
+    "not_in_cmp_list": "1 s'il a été appelé alors que la CMP ne l'a pas présenté (fournisseurs divulgués de la chaîne "
+                       "TC).",
+    "deleted": "1 si la GVL le marque supprimé.",
+    "verdict": "as-declared (conforme à sa déclaration), beyond-declared (au-delà), not-comparable (pas de déclaration "
+               "lue) ou without-basis (sans base légale).",
+    "evidence": "Lignes qui le prouvent : [{table, id}] (JSON, borné).",
     "built_at": "Moment du calcul de cette ligne (UTC).",
 }
 

@@ -102,7 +102,7 @@ TABLES: tuple[Table, ...] = (
         C("site", "text", "Registrable domain (eTLD+1) of the requested URL.", index=True),
         C("final_site", "text", "Registrable domain of the final URL."),
         C("tags", "text", "Tags from the site list, e.g. news, party, campaign (JSON list)."),
-        C("phase", "text", "Consent phase: initial (no interaction), reject, accept or gpc.", index=True),
+        C("phase", "text", "Consent phase: initial (no interaction), reject, accept, gpc, revoke (accept, then withdraw) or second-site (reject on another site first).", index=True),
         C("parent_visit_id", "integer", "The landing visit whose link this internal page came from.", "visits.id"),
         C("depth", "integer", "0 for the landing page, 1 for a sampled internal page."),
         C("status", "text", "ok, partial (loaded, but a collector failed: see failures), timeout, http-error, "
@@ -265,7 +265,7 @@ TABLES: tuple[Table, ...] = (
     )),
     Table("consent", "Consent state per visit and phase: CMP, framework, raw string, decoded fields, action taken.", (
         ID, visit_ref(),
-        C("phase", "text", "Consent phase of the visit.", index=True),
+        C("phase", "text", "Consent phase of the visit: initial, reject, accept, gpc, revoke (accept, then withdraw) or second-site (reject on another site first).", index=True),
         C("cmp", "text", "Consent management platform detected (e.g. onetrust, didomi, tarteaucitron)."),
         C("cmp_id", "integer", "IAB CMP id from the TC string or __tcfapi."),
         C("framework", "text", "tcf, gpp, usp, gpc, ac (Google Additional Consent) or cmp (a CMP's own cookie)."),
@@ -280,6 +280,11 @@ TABLES: tuple[Table, ...] = (
         C("verification", "text", "What was checked to verify the action."),
         C("reject_first_layer", "integer", "1 if a reject option was visible on the banner's first layer."),
         C("screenshot_file_id", "integer", "Screenshot of the banner before the action (evidence_files.id).", "evidence_files.id"),
+        C("screenshot_after_file_id", "integer", "Screenshot of the page after the action (action row; evidence_files.id).", "evidence_files.id"),
+        C("layout", "text", "The banner's layout facts regulators cite (action row, JSON): reject on the first layer, "
+          "pre-ticked boxes, and the accept and reject controls' size, font, colours and contrast, with their ratios."),
+        C("steps", "text", "A sequence's steps in order (revoke, second-site phases; action row): [{step, action, "
+          "time_ms, verified, verification, screenshot_before, screenshot_after, url, ...}] (JSON)."),
         C("time_ms", "integer", "When it was read, from navigation start.", unit="ms"),
     )),
     Table("rtb", "Header-bidding and OpenRTB events: auctions, bidders, ad units, prices, personal data sent.", (
@@ -483,7 +488,8 @@ TABLES: tuple[Table, ...] = (
         C("sha256", "text", "SHA-256 of the file.", index=True),
         C("size", "integer", "File size.", unit="bytes"),
         C("media_type", "text", "Media type, e.g. image/png."),
-        C("documents", "text", "What it documents: screenshot, har, banner, snapshot, registry, capture."),
+        C("documents", "text", "What it documents: screenshot, har, banner, banner-after (the page once the "
+          "banner reacted to the click), snapshot, registry, capture."),
         C("created_at", "text", "When (UTC)."),
     )),
     Table("failures", "What could not be recorded or analysed in full: a collector that failed on a visit, a flow "
@@ -592,6 +598,93 @@ TABLES: tuple[Table, ...] = (
         C("cookies_before_consent", "integer", "Of those, cookies set before any consent action."),
         C("built_at", "text", "When this row was computed (UTC)."),
     ), unique=(("crawl_id", "tracker_entity", "name"),), derived=True),
+    # The IAB Europe Global Vendor List as a registry (mouchard.vendors): what each ad-tech vendor declares.
+    Table("vendor_lists", "One version of the IAB Europe Global Vendor List (GVL) as fetched, with its provenance "
+          "and what changed since the previous version recorded.", (
+        ID,
+        C("version", "integer", "vendorListVersion of the file.", index=True),
+        C("gvl_specification_version", "integer", "gvlSpecificationVersion (3 for TCF 2.2)."),
+        C("tcf_policy_version", "integer", "tcfPolicyVersion."),
+        C("last_updated", "text", "lastUpdated as published (UTC)."),
+        C("source_url", "text", "Where it was fetched from (URL or path)."),
+        C("sha256", "text", "SHA-256 of the file as fetched.", index=True),
+        C("licence", "text", "Terms the list is published under (fetched at run time, never shipped)."),
+        C("vendors", "integer", "Vendors in the list, deleted ones included."),
+        C("disclosures_fetched", "integer", "Device Storage Disclosures fetched and read."),
+        C("disclosures_failed", "integer", "Disclosures that could not be fetched or read (see vendors.disclosure_status)."),
+        C("previous_version", "integer", "The version it was compared with (the newest older one recorded)."),
+        C("appeared", "text", "Vendor ids new since previous_version (JSON list)."),
+        C("left", "text", "Vendor ids gone or newly deleted since previous_version (JSON list)."),
+        C("changed", "text", "Vendors whose declarations changed: {id: [fields]} (JSON)."),
+        C("fetched_at", "text", "When (UTC)."),
+    ), unique=(("version", "sha256"),)),
+    Table("vendors", "One vendor of one GVL version: the purposes it claims by consent or legitimate interest, its "
+          "cookie retention, privacy links and Device Storage Disclosure.", (
+        ID,
+        C("vendor_list_id", "integer", "The GVL version (vendor_lists.id).", "vendor_lists.id"),
+        C("vendor_id", "integer", "The vendor's GVL id (the id in TC strings).", index=True),
+        C("name", "text", "Vendor name as published.", index=True),
+        C("purposes", "text", "Purposes claimed on consent (JSON list of ids)."),
+        C("leg_int_purposes", "text", "Purposes claimed on legitimate interest (JSON list of ids)."),
+        C("flexible_purposes", "text", "Purposes the publisher may switch between the two bases (JSON list)."),
+        C("special_purposes", "text", "Special purposes (JSON list of ids)."),
+        C("features", "text", "Features (JSON list of ids)."),
+        C("special_features", "text", "Special features, opt-in only (JSON list; 1 is precise geolocation)."),
+        C("uses_cookies", "integer", "1 if it declares storing cookies."),
+        C("cookie_max_age_seconds", "integer", "Longest cookie lifetime it declares.", unit="seconds"),
+        C("cookie_refresh", "integer", "1 if it declares refreshing cookie lifetimes."),
+        C("uses_non_cookie_access", "integer", "1 if it declares other device storage (localStorage...)."),
+        C("privacy_url", "text", "Privacy policy (first language published)."),
+        C("legitimate_interest_url", "text", "Legitimate-interest claim page (first language published)."),
+        C("device_storage_disclosure_url", "text", "Its Device Storage Disclosure JSON."),
+        C("disclosure_status", "text", "ok, none (no URL), failed: reason, or not-fetched."),
+        C("domains", "text", "Domains its disclosure names (JSON list)."),
+        C("deleted_date", "text", "When the GVL marked it deleted; empty if it is not."),
+        C("tracker_entity", "text", "Company it was matched to in the tracker lists (derived).", index=True),
+    ), unique=(("vendor_list_id", "vendor_id"),)),
+    Table("vendor_disclosures", "One cookie or storage item a vendor's Device Storage Disclosure declares.", (
+        ID,
+        C("vendor_list_id", "integer", "The GVL version (vendor_lists.id).", "vendor_lists.id"),
+        C("vendor_id", "integer", "The vendor's GVL id.", index=True),
+        C("identifier", "text", "Cookie or key name as declared (* is a wildcard)."),
+        C("type", "text", "cookie, web (localStorage, IndexedDB...) or app."),
+        C("max_age_seconds", "integer", "Lifetime declared; empty for a session item.", unit="seconds"),
+        C("cookie_refresh", "integer", "1 if its lifetime is refreshed."),
+        C("domain", "text", "Domain declared (* for any site, *.example.com for subdomains)."),
+        C("purposes", "text", "Purposes declared for it (JSON list)."),
+    )),
+    # Declared versus observed (mouchard.vendors.conduct): rebuilt with the other rollups.
+    Table("vendor_conduct", "One row per web crawl, visited site, consent phase and GVL vendor seen: what the "
+          "vendor declares next to what it did and what the consent in force allowed (derived).", (
+        ID, crawl_ref("web crawl"),
+        C("site", "text", "Visited site.", index=True),
+        C("phase", "text", "Consent phase (initial, reject, accept, gpc, revoke, second-site)."),
+        C("vendor_id", "integer", "GVL id.", index=True),
+        C("vendor_name", "text", "Vendor name in the GVL."),
+        C("vendor_list_version", "integer", "GVL version compared with."),
+        C("matched_by", "text", "How the vendor was recognised: disclosure-domain (a domain its disclosure names), "
+          "known-host (mouchard's own vendor hosts), bidder (Prebid bidder code or gvlid), eid (source of a user id in "
+          "a bid request), entity (tracker company), tc-string (named in the TC string in force) (JSON list)."),
+        C("hosts", "text", "Hosts of the vendor contacted (JSON list)."),
+        C("requests", "integer", "Requests to the vendor."),
+        C("cookies", "integer", "Cookies of the vendor set."),
+        C("consent", "integer", "1 if the TC string in force gave the vendor consent, 0 if not, empty without one."),
+        C("legitimate_interest", "integer", "1 if the TC string in force signalled the vendor's legitimate interest."),
+        C("tc_string_purposes", "text", "Purposes consented in the TC string in force (JSON list)."),
+        C("undisclosed_cookies", "text", "Cookies set on its domains that its disclosure does not declare (JSON list of names)."),
+        C("longer_cookies", "text", "Cookies kept longer than declared: [{name, days, declared_days}] (JSON)."),
+        C("undisclosed_domains", "text", "Hosts contacted that its disclosure does not list (JSON list)."),
+        C("purposes_without_basis", "text", "Purposes it claims that the TC string in force allowed neither by consent "
+          "nor by legitimate interest, when data reached it (JSON list)."),
+        C("forbidden_legitimate_interest", "text", "Purposes signalled on legitimate interest where TCF policy "
+          "requires consent (1, 3-6) (JSON list)."),
+        C("precise_geo_without_opt_in", "integer", "Bid requests to it with precise coordinates while special feature 1 was not opted in."),
+        C("not_in_cmp_list", "integer", "1 if it was called although the CMP did not disclose it (TC string disclosed vendors)."),
+        C("deleted", "integer", "1 if the GVL marks it deleted."),
+        C("verdict", "text", "as-declared, beyond-declared, not-comparable (no disclosure), or without-basis."),
+        C("evidence", "text", "Rows that prove it: [{table, id}] (JSON, bounded)."),
+        C("built_at", "text", "When this row was computed (UTC)."),
+    ), unique=(("crawl_id", "site", "phase", "vendor_id"),), derived=True),
 )
 
 BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}

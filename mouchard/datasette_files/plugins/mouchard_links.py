@@ -45,6 +45,7 @@ TABLE_LINKS: dict[tuple[str, str], str] = {
     ("company_sites", "site"): "site",
     ("company_sites", "tracker_entity"): "company",
     ("company_cookies", "tracker_entity"): "company",
+    ("vendor_conduct", "site"): "site",  # declared versus observed: the visited site
 }
 MAX_KEY = 500  # the readers' pages answer 404 to longer keys: no link to them
 

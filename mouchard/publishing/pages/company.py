@@ -25,6 +25,7 @@ from mouchard.publishing.pages import page_url
 from mouchard.publishing.pages.common import by_severity, cut, ranked_strings, row_url, rows_url
 from mouchard.publishing.pages.company_text import ROWS, category_label, cut_caption, kind_label
 from mouchard.publishing.pages.model import Fact, Link, Page, Section, Table
+from mouchard.publishing.pages.site_vendors import gvl_facts
 
 SAMPLE = 500  # rows read to name the lists that classified a company (labels repeat: a few rules per company)
 PHASES = ("initial", "reject", "accept", "gpc")
@@ -414,6 +415,7 @@ def _owner_section(conn: sqlite3.Connection, entity: str, lang: str) -> Section:
                           (Link(t("company.link.tracker_lists", lang), rows_url("tracker_lists")),)))
     else:
         facts.append(Fact(t("company.owner.no_lists", lang)))
+    facts += gvl_facts(conn, entity, lang)  # "declared in the GVL as vendor N", when the vendor list matched it
     verdict = "good" if entity in owned or labels else "warn"
     table = Table(columns=(t("company.col.list", lang), t("company.col.version", lang),
                            t("company.col.licence", lang), t("company.col.rule", lang)), rows=tuple(rows)) \

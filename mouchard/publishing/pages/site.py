@@ -18,6 +18,7 @@ from mouchard.publishing.pages.model import Chart, Fact, Link, Page, Section, Ta
 from mouchard.publishing.pages.site_context import (
     CNIL_MAX_DAYS, LOADED, MAX_ID_FILTER, MAX_ROWS, MAX_VISITS, PHASES, Context, crawl_of, days, ints)
 from mouchard.publishing.pages.site_text import MESSAGES
+from mouchard.publishing.pages.site_vendors import vendors_section
 
 i18n.register(MESSAGES)
 
@@ -35,7 +36,8 @@ def build(conn: sqlite3.Connection, key: str, lang: str, query: dict) -> Page | 
         (site, crawl_id, MAX_VISITS))]
     ctx = Context(conn, lang, site, crawl_id, visits)
     sections = (_visits(ctx), _trackers(ctx), _cookies(ctx), _fingerprinting(ctx), _replay(ctx), _keylogging(ctx),
-                _pixels(ctx), _consent(ctx), _gpc(ctx), _bidding(ctx), _idsync(ctx), _findings(ctx))
+                _pixels(ctx), _consent(ctx), _gpc(ctx), _bidding(ctx), _idsync(ctx), vendors_section(ctx),
+                _findings(ctx))
     started = ctx.crawl.get("started_at") or ""
     lede = i18n.t("site.lede", lang, crawl=crawl_id, date=started[:10] or "?",
                   visits=ctx.plural("site.visits", len(ctx.loaded)), phases=ctx.phase_list(ctx.phases))

@@ -17,6 +17,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "site.phase.reject": {"fr": "après refus", "en": "after rejecting"},
     "site.phase.accept": {"fr": "après acceptation", "en": "after accepting"},
     "site.phase.gpc": {"fr": "avec le signal GPC", "en": "with the GPC signal"},
+    "site.phase.revoke": {"fr": "après retrait du consentement", "en": "after withdrawing consent"},
+    "site.phase.second-site": {"fr": "après un refus sur un autre site", "en": "after rejecting on another site"},
     "site.not_measured": {"fr": "Non mesuré", "en": "Not measured"},
     "site.not_measured.fact": {
         "fr": "Cette exploration n'a pas mesuré ceci (ou ne dit pas l'avoir fait) : l'absence de résultat ne veut "

@@ -34,6 +34,11 @@ EXPECTED = {
     "consent.gpc-ignored": VIOLATOR,
     "consent.stored-before-choice": VIOLATOR,
     "consent.no-reject-on-first-layer": VIOLATOR,
+    "consent.pre-ticked-boxes": VIOLATOR,
+    "consent.reject-less-visible": VIOLATOR,
+    "consent.tracking-after-withdrawal": VIOLATOR,
+    "consent.withdrawal-not-offered": VIOLATOR,
+    "consent.recognised-after-reject": VIOLATOR,
     "web.canvas-fingerprinting": VIOLATOR,
     "web.session-replay": VIOLATOR,
     "web.key-logging": VIOLATOR,
@@ -45,12 +50,30 @@ EXPECTED = {
     "brokers.no-gpc-support": SHADY,
     "brokers.policy-changed": SHADY,
     "brokers.gpc-ignored": SHADY,
+    "vendors.undisclosed-cookie": VIOLATOR,
+    "vendors.cookie-longer-than-declared": VIOLATOR,
+    "vendors.undisclosed-domain": VIOLATOR,
+    "vendors.purpose-without-basis": VIOLATOR,
+    "vendors.forbidden-legitimate-interest": VIOLATOR,
+    "vendors.precise-geo-without-opt-in": VIOLATOR,
+    "vendors.not-in-cmp-list": VIOLATOR,
+    "vendors.deleted-vendor-called": VIOLATOR,
 }
 
 TC_NOTHING = {"version": 2, "cmp_id": 28, "purposes_consent": [], "purposes_li_transparency": [],
               "vendor_consents": [], "vendor_legitimate_interests": [], "publisher_restrictions": [],
               "tcf_policy_version": 4}
 TC_ALL = {**TC_NOTHING, "purposes_consent": [1, 2, 3, 4, 7], "vendor_consents": [32, 52, 755]}
+# The banner's layout facts (consent.layout, crawler/consent/layout.py): balanced, and tilted towards accepting.
+BALANCED_LAYOUT = {"accept": {"area": 8800.0, "font_size": 16.0, "contrast": 14.68, "looks_like": "button"},
+                   "reject": {"area": 8800.0, "font_size": 16.0, "contrast": 14.68, "looks_like": "button"},
+                   "ratios": {"area": 1.0, "font_size": 1.0, "contrast": 1.0}, "boxes": 2, "pre_ticked": 0,
+                   "pre_ticked_labels": [], "necessary_locked": 1, "necessary_locked_labels": ["Strictly necessary"]}
+TILTED_LAYOUT = {"accept": {"area": 11520.0, "font_size": 20.0, "contrast": 6.7, "looks_like": "button"},
+                 "reject": {"area": 1280.0, "font_size": 10.0, "contrast": 2.85, "looks_like": "link"},
+                 "ratios": {"area": 0.11, "font_size": 0.5, "contrast": 0.43}, "boxes": 3, "pre_ticked": 2,
+                 "pre_ticked_labels": ["Advertising", "Audience measurement"], "necessary_locked": 0,
+                 "necessary_locked_labels": []}
 
 
 def png(width: int = 480, height: int = 300, banner: tuple[int, int, int] = (33, 52, 92), reject: bool = False) -> bytes:
@@ -135,6 +158,59 @@ class _Builder:
                                              "third_party": 1, "apis": 3, **flags})
 
 
+TC_PLANTED = "CP60aCAP60aCAAHADBENAqEAAPAAAGAAAAqJGVQARGVEZTABEZSAAAAA.JGVQARGVAAAA"
+
+
+def _vendors(b: _Builder, crawl: int, site: str) -> None:
+    """A recorded vendor list of two fictitious vendors (so no other traffic of the case is matched), and an
+    internal page of `site`, after an accept, where vendor 9001 (deleted from the list) does everything the
+    vendors.* rules look for: a cookie it does not disclose, one kept 400 days (declared 30), its bidder's exchange, a host
+    its disclosure does not list, data without consent (purposes 1 and 4), legitimate interest signalled for
+    purpose 3, a bid request with precise coordinates and no geolocation opt-in, while the banner did not disclose
+    it. Nothing else of the case reads these hosts: fictitious, no tracker category, no identifier cookie."""
+    store = b.store
+    day = 86_400
+    gvl = store.insert("vendor_lists", {"version": 7, "gvl_specification_version": 3, "tcf_policy_version": 4,
+                                        "sha256": "cd" * 32, "vendors": 2, "disclosures_fetched": 2})
+    for vid, name, purposes, li, deleted, entity in ((9001, "Planted Ads", [1, 4], [2, 3], "2025-12-01T00:00:00Z",
+                                                      "Planted Ads Co"),
+                                                     (9002, "Quiet Ads", [1, 2], [], None, None)):
+        store.insert("vendors", {"vendor_list_id": gvl, "vendor_id": vid, "name": name, "purposes": purposes,
+                                 "leg_int_purposes": li, "flexible_purposes": [], "special_features": [1],
+                                 "cookie_max_age_seconds": 30 * day, "disclosure_status": "ok",
+                                 "domains": [f"{name.split()[0].lower()}-ads.example"], "deleted_date": deleted,
+                                 "tracker_entity": entity})
+        store.insert("vendor_disclosures", {"vendor_list_id": gvl, "vendor_id": vid, "identifier": "pa_id",
+                                            "type": "cookie", "max_age_seconds": 30 * day,
+                                            "domain": f"*.{name.split()[0].lower()}-ads.example", "purposes": [1]})
+    page = b.visit(crawl, site, "accept", depth=1, path="/vendors")
+    b.consent(page, "accept", cmp="didomi", framework="tcf", source="api", event_status="tcloaded",
+              raw=TC_PLANTED, action="accept", time_ms=100)  # no decoded: the consent rules read only `decoded`
+    sync = store.insert("requests", {
+        "visit_id": page, "url": "https://sync.planted-ads.example/u", "host": "sync.planted-ads.example",
+        "site": "planted-ads.example", "method": "GET", "resource_type": "image", "third_party": 1, "status": 200,
+        "time_ms": 400, "request_headers": {"Cookie": "pa_id=1"}})
+    # its bidder's exchange (the Prebid adapter names its GVL id), a host its disclosure does not list
+    exchange = store.insert("requests", {
+        "visit_id": page, "url": "https://planted-cdn.example/bid", "host": "planted-cdn.example",
+        "site": "planted-cdn.example", "method": "POST", "resource_type": "xhr", "third_party": 1, "status": 200,
+        "time_ms": 450, "post_body_size": 120})
+    store.insert("rtb", {"visit_id": page, "request_id": exchange, "event": "bidRequested", "library": "prebid",
+                         "bidder": "plantedads", "exchange": "planted-cdn.example", "fields": {"gvlid": 9001}})
+    for name, days in (("pa_id", 400.0), ("pa_extra", 20.0)):
+        store.insert("cookies", {"visit_id": page, "name": name, "value": "v" * 20, "domain": ".planted-ads.example",
+                                 "site": "planted-ads.example", "lifetime_days": days, "requested_lifetime_days": days,
+                                 "session": 0, "third_party": 1, "set_by": "header", "request_id": sync,
+                                 "set_at_ms": 420, "before_consent": 0, "identifier": 0})
+    bid = store.insert("requests", {
+        "visit_id": page, "url": "https://rtb.planted-ads.example/openrtb2", "host": "rtb.planted-ads.example",
+        "site": "planted-ads.example", "method": "POST", "resource_type": "fetch", "third_party": 1, "status": 200,
+        "time_ms": 500, "post_body_size": 300})
+    store.insert("rtb", {"visit_id": page, "request_id": bid, "event": "openrtb-request", "library": "openrtb",
+                         "exchange": "rtb.planted-ads.example", "personal_fields": ["device.geo"],
+                         "fields": {"device": {"geo": {"lat": 48.85661, "lon": 2.35222}}}})
+
+
 def build_case(path: str | Path, *, violations: bool = True, offset: int = 0) -> Path:
     """Write the synthetic case to a new database at `path` (its evidence in `<path>.evidence/`)."""
     path = Path(path)
@@ -153,9 +229,12 @@ def build_case(path: str | Path, *, violations: bool = True, offset: int = 0) ->
                             tracker_lists=[{"name": "mouchard", "version": "2026.01", "sha256": "ab" * 32,
                                             "licence": "AGPL-3.0-or-later"}])
     _web_compliant(b, web, COMPLIANT)
+    _web_cycle(b, web, COMPLIANT, violations=False)
     _web_unverified(b, web)
     if violations:
         _web_violations(b, web)
+        _web_cycle(b, web, VIOLATOR, violations=True)
+        _vendors(b, web, VIOLATOR)
     store.finish_crawl(web, summary={"visits": store.count("visits")})
     app = store.start_crawl("import", command=["mouchard", "import", "capture.mitm"])
     _apps(b, app, violations)
@@ -172,6 +251,7 @@ def _web_compliant(b: _Builder, crawl: int, site: str) -> None:
     b.request(initial, f"static.{site}", third_party=0)
     b.consent(initial, "initial", cmp="didomi", framework="tcf", source="api", event_status="cmpuishown",
               raw="CQ-nothing", decoded=TC_NOTHING, action="none", reject_first_layer=1, time_ms=200)
+    b.consent(initial, "initial", cmp="didomi", source="action", action="none", layout=BALANCED_LAYOUT, time_ms=200)
     b.script(initial, f"https://static.{site}/app.js", canvas_fingerprinting=0, session_replay=0)
     b.store.insert("leaks", {"crawl_id": crawl, "visit_id": initial, "identifier": "email", "chain": "plain",
                              "location": "body", "destination_host": f"search.{site}", "destination_site": site,
@@ -217,6 +297,8 @@ def _web_violations(b: _Builder, crawl: int) -> None:
     b.consent(initial, "initial", cmp="onetrust", cmp_id=28, framework="tcf", source="api", event_status="tcloaded",
               raw="CQ-granted-before-choice", decoded=TC_ALL, action="none", reject_first_layer=0,
               screenshot_file_id=banner, time_ms=150)
+    b.consent(initial, "initial", cmp="onetrust", source="action", action="none", layout=TILTED_LAYOUT,
+              screenshot_file_id=banner, time_ms=150)
     canvas = b.script(initial, "https://fp.tracker.example/fp.js?v=123", canvas_fingerprinting=1,
                       canvas_font_fingerprinting=0, session_replay=0, tracker_category="fingerprinting")
     assert canvas
@@ -252,6 +334,37 @@ def _web_violations(b: _Builder, crawl: int) -> None:
     gpc = b.visit(crawl, site, "gpc")
     b.consent(gpc, "gpc", framework="usp", source="api", raw="1YNN")
     b.request(gpc, "bat.bing.com", category="advertising", entity="Microsoft", time_ms=700)
+
+
+def _web_cycle(b: _Builder, crawl: int, site: str, *, violations: bool) -> None:
+    """The revoke and second-site phases (crawler/consent/sequences.py): a withdrawal, then tracking after it or
+    not; no way to reopen the choices; a cookie set on site A sent back from site B, or a different one."""
+    accept = {"step": "accept", "action": "accept", "time_ms": 1000, "verified": 1, "verification": "cc_cookie"}
+    reopen = {"step": "reopen", "time_ms": 1800, "method": "link", "verified": 1, "verification": "reopened"}
+    withdraw = {"step": "withdraw", "action": "reject", "time_ms": 2000, "verified": 1, "verification": "cc_cookie"}
+    revoke = b.visit(crawl, site, "revoke")
+    b.consent(revoke, "revoke", cmp="vanilla-cookieconsent", source="action", action="revoke", verified=1,
+              steps=[accept, reopen, withdraw], time_ms=1000)
+    b.request(revoke, "www.facebook.com", category="advertising", entity="Meta", time_ms=1500)  # before: allowed
+    if violations:
+        b.request(revoke, "www.facebook.com", category="advertising", entity="Meta", time_ms=2600)
+        closed = b.visit(crawl, site, "revoke", depth=1, path="/news/2")
+        b.consent(closed, "revoke", cmp="vanilla-cookieconsent", source="action", action="revoke", verified=0,
+                  steps=[accept, {"step": "reopen", "method": None, "verified": 0, "verification": "none found"}])
+    fr = "fr-value-set-on-site-a" if violations else "fr-value-set-on-site-b"
+    # site A's jar after the refusal: the value's hash only, as the crawler records it
+    snapshot = [{"domain": "facebook.com", "name": "fr", "sha256": hashlib.sha256(b"fr-value-set-on-site-a").hexdigest()}]
+    second = b.visit(crawl, site, "second-site")
+    b.consent(second, "second-site", source="action", action="reject", verified=1, steps=[
+        {"step": "visit-a", "url": "https://www.site-a.example/"},
+        {"step": "reject-on-a", "action": "reject", "verified": 1, "verification": "TC string: no consent"},
+        {"step": "jar", "cookies": 1, "snapshot": snapshot, "site_a": "site-a.example"},
+        {"step": "visit-b", "site": site}])
+    b.store.insert("requests", {
+        "visit_id": second, "url": "https://www.facebook.com/tr/?id=1", "host": "www.facebook.com",
+        "site": "facebook.com", "method": "GET", "resource_type": "image", "third_party": 1, "status": 200,
+        "time_ms": 300, "tracker_category": None, "tracker_entity": "Meta",
+        "request_headers": {"Cookie": f"fr={fr}; other=1"}})
 
 
 def _apps(b: _Builder, crawl: int, violations: bool) -> None:
