@@ -155,3 +155,11 @@ def test_numbers_are_rounded_to_one_decimal_and_cells_may_be_empty():
         "12\u202f345", "2,5", "3", "12\u202f345,7", "3"]
     assert [i18n.format_number(v, "en") for v in (12345, 2.5, 2.96, 12345.67)] == ["12,345", "2.5", "3", "12,345.7"]
     assert i18n.format_cell(None, "fr") is None and i18n.format_cell(0.04, "en") == "0"
+
+
+def test_the_pages_know_the_crawls_consent_phases_in_their_order():
+    # the publishing layer does not import mouchard.settings: its copy of the phases is held equal here
+    from mouchard.publishing.pages.common import PHASES
+    from mouchard.settings import PHASES as CRAWL_PHASES
+
+    assert PHASES == CRAWL_PHASES

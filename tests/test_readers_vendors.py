@@ -343,7 +343,7 @@ def test_the_question_answers_declared_versus_observed_per_site_phase_and_vendor
          "declared_purposes_by_consent": "store information on a device (1), advertising on limited data (2), "
                                          "advertising performance measurement (7)",
          "declared_purposes_by_legitimate_interest": "advertising performance measurement (7)",
-         "declared_cookie_days": 90.0, "undisclosed_cookies": "XANDR_PANID",
+         "declared_cookie_days": 90.0, "undisclosed_cookies": "XANDR_PANID", "undisclosed_storage": None,
          "longer_cookies": "uuid2: 390.0 days, declared 90.0; anj: 90.0 days, declared session", "undisclosed_domains": "secure.adnxs.com",
          "purposes_without_basis": "personalised advertising (4), store information on a device (1)",
          "forbidden_legitimate_interest": None, "precise_location_bids_without_opt_in": None,
@@ -358,7 +358,7 @@ def test_the_question_answers_declared_versus_observed_per_site_phase_and_vendor
          "declared_purposes_by_consent": "store information on a device (1), advertising on limited data (2), "
                                          "advertising performance measurement (7)",
          "declared_purposes_by_legitimate_interest": "advertising performance measurement (7)",
-         "declared_cookie_days": 90.0, "undisclosed_cookies": None, "longer_cookies": None,
+         "declared_cookie_days": 90.0, "undisclosed_cookies": None, "undisclosed_storage": None, "longer_cookies": None,
          "undisclosed_domains": None, "purposes_without_basis": None,
          "forbidden_legitimate_interest": "personalised advertising profiles (3)",
          "precise_location_bids_without_opt_in": 2, "not_in_cmp_list": "yes", "deleted_from_gvl": None,
@@ -372,7 +372,7 @@ def test_the_question_answers_declared_versus_observed_per_site_phase_and_vendor
          "declared_purposes_by_consent": "store information on a device (1), advertising on limited data (2), "
                                          "advertising performance measurement (7)",
          "declared_purposes_by_legitimate_interest": None, "declared_cookie_days": 90.0,
-         "undisclosed_cookies": None, "longer_cookies": None, "undisclosed_domains": None,
+         "undisclosed_cookies": None, "undisclosed_storage": None, "longer_cookies": None, "undisclosed_domains": None,
          "purposes_without_basis": None, "forbidden_legitimate_interest": None,
          "precise_location_bids_without_opt_in": None, "not_in_cmp_list": None, "deleted_from_gvl": None,
          "gvl_version": 120, "evidence": "[]", "vendor_conduct_id": ids["c_opaque"], "vendors_id": declared[999]},
@@ -382,7 +382,7 @@ def test_the_question_answers_declared_versus_observed_per_site_phase_and_vendor
          "declared_purposes_by_consent": "store information on a device (1), advertising on limited data (2), "
                                          "advertising performance measurement (7)",
          "declared_purposes_by_legitimate_interest": None, "declared_cookie_days": 90.0,
-         "undisclosed_cookies": None, "longer_cookies": None, "undisclosed_domains": None,
+         "undisclosed_cookies": None, "undisclosed_storage": None, "longer_cookies": None, "undisclosed_domains": None,
          "purposes_without_basis": None, "forbidden_legitimate_interest": None,
          "precise_location_bids_without_opt_in": None, "not_in_cmp_list": None, "deleted_from_gvl": None,
          "gvl_version": 120, "evidence": "[]", "vendor_conduct_id": ids["c_rubicon"], "vendors_id": declared[52]}]
@@ -453,8 +453,8 @@ def test_broken_json_columns_are_read_as_empty(client, conn):
 JSONISH = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.floats() | st.text(max_size=20),
                        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
                                                                                      max_size=4), max_leaves=12)
-JSON_COLUMNS = ("undisclosed_cookies", "longer_cookies", "undisclosed_domains", "purposes_without_basis",
-                "forbidden_legitimate_interest", "evidence", "matched_by")
+JSON_COLUMNS = ("undisclosed_cookies", "undisclosed_storage", "longer_cookies", "undisclosed_domains",
+                "purposes_without_basis", "forbidden_legitimate_interest", "evidence", "matched_by")
 INT_COLUMNS = ("precise_geo_without_opt_in", "not_in_cmp_list", "deleted", "consent", "legitimate_interest")
 
 

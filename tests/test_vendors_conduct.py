@@ -115,6 +115,10 @@ class Case:
         self.r_xandr = self.request(v["accept"], "ib.adnxs.com", 2100, cookie=True)
         self.c_uuid2 = self.cookie(v["accept"], "uuid2", ".adnxs.com", 2150, 400, self.r_xandr)
         self.c_anj = self.cookie(v["accept"], "anj", ".adnxs.com", 2160, 90, self.r_xandr)
+        # its frame's localStorage: a key its disclosure (cookies only) does not declare
+        self.store.insert("storage_items", {
+            "visit_id": v["accept"], "origin": "https://ib.adnxs.com", "site": "adnxs.com", "third_party": 1,
+            "kind": "local", "name": "anj_profile", "value": "x", "value_size": 1})
         self.r_simple = self.request(v["accept"], "ib.adnxs-simple.com", 2200)
         self.r_bid = self.request(v["accept"], "ib.adnxs.com", 2250, path="/openrtb2", body=True)
         self.b_geo = store.insert("rtb", {
@@ -233,6 +237,7 @@ EXPECTED_FINDINGS = [
     ("vendors.purpose-without-basis", {"vendor": 52, "phase": "reject", "purposes": [1, 7]}),
     ("vendors.undisclosed-cookie", {"vendor": 32, "phase": "accept", "cookies": ["anj"]}),
     ("vendors.undisclosed-domain", {"vendor": 32, "phase": "accept", "hosts": ["ib.adnxs-simple.com"]}),
+    ("vendors.undisclosed-storage", {"vendor": 32, "phase": "accept", "keys": ["anj_profile"]}),
     ("vendors.undisclosed-domain", {"vendor": 755, "phase": "initial",
                                     "hosts": ["pagead2.googlesyndication.com"]}),
 ]

@@ -76,6 +76,22 @@ def undisclosed_cookie(ctx: Context) -> Iterator[Hit]:
         lambda c: {"cookies": c.undisclosed_cookies})
 
 
+@rule(id="vendors.undisclosed-storage", version="1", severity="medium",
+      title="Browser storage the vendor's disclosure does not declare",
+      needs=(*NEEDS, "storage_items"),
+      legal={"eu": f"{EPRIVACY}; GDPR arts. 5(1)(a) and 13; {TCF} (Device Storage Disclosure, type web)",
+             "fr": f"{CNIL}; GDPR arts. 5(1)(a) and 13"},
+      explanation="""A vendor's Device Storage Disclosure declares, besides cookies, the keys it keeps in the
+      browser's other storage (localStorage, sessionStorage, IndexedDB: type "web"). Its own origins stored keys the
+      disclosure does not list: storing on a device needs the same information and consent, whatever the means.""")
+def undisclosed_storage(ctx: Context) -> Iterator[Hit]:
+    yield from _hits(
+        ctx, "undisclosed_storage", lambda c: bool(c.undisclosed_storage), "storage not in the vendor's disclosure",
+        lambda c: (f"{_vendor(c)} stored {plural(len(c.undisclosed_storage), 'key')} in the browser's storage that "
+                   f"its Device Storage Disclosure does not declare ({listing(c.undisclosed_storage)})"),
+        lambda c: {"keys": c.undisclosed_storage})
+
+
 @rule(id="vendors.cookie-longer-than-declared", version="1", severity="medium",
       title="Cookie kept longer than the vendor declares",
       needs=NEEDS,
@@ -101,8 +117,8 @@ def cookie_longer_than_declared(ctx: Context) -> Iterator[Hit]:
       legal={"eu": f"GDPR arts. 5(1)(a) and 13; {TCF} (Device Storage Disclosure domains)",
              "fr": f"{CNIL}; GDPR arts. 5(1)(a) and 13"},
       explanation="""A vendor's Device Storage Disclosure lists the domains it uses. The browser contacted hosts of
-      this vendor (its known hosts, its bidding endpoints or hosts of the same company in the tracker lists) that
-      the disclosure does not name.""")
+      this vendor (hosts mouchard knows as the vendor's, or its bidding endpoints) that the disclosure does not name.
+      A host known only as its company's (any of the company's businesses) is never held to the disclosure.""")
 def undisclosed_domain(ctx: Context) -> Iterator[Hit]:
     yield from _hits(
         ctx, "undisclosed_domains", lambda c: bool(c.undisclosed_domains), "domain not in the vendor's disclosure",
@@ -193,5 +209,5 @@ def deleted_vendor_called(ctx: Context) -> Iterator[Hit]:
         lambda c: {"hosts": c.hosts})
 
 
-RULES = (undisclosed_cookie, cookie_longer_than_declared, undisclosed_domain, purpose_without_basis,
+RULES = (undisclosed_cookie, undisclosed_storage, cookie_longer_than_declared, undisclosed_domain, purpose_without_basis,
          forbidden_legitimate_interest, precise_geo_without_opt_in, not_in_cmp_list, deleted_vendor_called)

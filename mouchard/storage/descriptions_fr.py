@@ -776,6 +776,7 @@ COLUMNS["vendor_conduct"] = {
     "legitimate_interest": "1 si la chaîne TC en vigueur signalait l'intérêt légitime du fournisseur.",
     "tc_string_purposes": "Finalités consenties dans la chaîne TC en vigueur (liste JSON).",
     "undisclosed_cookies": "Cookies déposés sur ses domaines que sa déclaration ne mentionne pas (liste JSON de noms).",
+    "undisclosed_storage": "Éléments localStorage, sessionStorage ou IndexedDB de ses origines que sa déclaration ne mentionne pas (liste JSON de clés).",
     "longer_cookies": "Cookies gardés plus longtemps que déclaré : [{name, days, declared_days}] (JSON).",
     "undisclosed_domains": "Hôtes contactés que sa déclaration ne mentionne pas (liste JSON).",
     "purposes_without_basis": "Finalités qu'il revendique que la chaîne TC en vigueur n'autorisait ni par consentement ni "

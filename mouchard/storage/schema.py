@@ -672,6 +672,8 @@ TABLES: tuple[Table, ...] = (
         C("legitimate_interest", "integer", "1 if the TC string in force signalled the vendor's legitimate interest."),
         C("tc_string_purposes", "text", "Purposes consented in the TC string in force (JSON list)."),
         C("undisclosed_cookies", "text", "Cookies set on its domains that its disclosure does not declare (JSON list of names)."),
+        C("undisclosed_storage", "text", "localStorage, sessionStorage or IndexedDB items of its origins that its "
+          "disclosure does not declare (JSON list of keys)."),
         C("longer_cookies", "text", "Cookies kept longer than declared: [{name, days, declared_days}] (JSON)."),
         C("undisclosed_domains", "text", "Hosts contacted that its disclosure does not list (JSON list)."),
         C("purposes_without_basis", "text", "Purposes it claims that the TC string in force allowed neither by consent "

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from mouchard.decode.domains import host_of
 from mouchard.decode.tcf import ConsentStringError, decode_tc_string
 from mouchard.storage.store import Store, utcnow
 from mouchard.vendors.gvl import LI_FORBIDDEN_PURPOSES, PRECISE_GEOLOCATION, Vendor
@@ -63,6 +64,7 @@ class Conduct:
     legitimate_interest: int | None
     tc_string_purposes: list[int] | None
     undisclosed_cookies: list[str] | None
+    undisclosed_storage: list[str] | None
     longer_cookies: list[dict] | None
     undisclosed_domains: list[str] | None
     purposes_without_basis: list[int]
@@ -81,7 +83,7 @@ class Conduct:
         """The `vendor_conduct` row."""
         keep = ("crawl_id", "site", "phase", "vendor_id", "vendor_name", "vendor_list_version", "matched_by", "hosts",
                 "requests", "cookies", "consent", "legitimate_interest", "tc_string_purposes", "undisclosed_cookies",
-                "longer_cookies", "undisclosed_domains", "purposes_without_basis", "forbidden_legitimate_interest",
+                "undisclosed_storage", "longer_cookies", "undisclosed_domains", "purposes_without_basis", "forbidden_legitimate_interest",
                 "precise_geo_without_opt_in", "not_in_cmp_list", "deleted", "verdict", "evidence")
         return {**{k: getattr(self, k) for k in keep}, "built_at": built_at}
 
@@ -293,6 +295,7 @@ class _Acc:
     visits: set[int] = field(default_factory=set)
     requests: dict[int, tuple[str, int]] = field(default_factory=dict)  # request id -> (host, visit id)
     cookies: dict[int, dict] = field(default_factory=dict)
+    storage: dict[int, dict] = field(default_factory=dict)  # storage_items id -> row (its origin is the vendor's)
     bids: set[int] = field(default_factory=set)
     without_basis: set[int] = field(default_factory=set)
     proof: dict[str, set[tuple[str, int]]] = field(default_factory=dict)
@@ -364,6 +367,7 @@ class _Pass:
                 acc.requests[r["id"]] = (host if labels != {"entity"} else None, r["visit_id"])
                 self._event(acc, vendor_id, r["visit_id"], ("requests", r["id"]), r["time_ms"], reached)
         self._cookies(request_vendors)
+        self._storage()
         self._bids(bids, request_time)
         return self._finish()
 
@@ -444,6 +448,30 @@ class _Pass:
                 acc.matched_by |= {label for label in self.matcher.host(host).get(vendor_id, ())}
                 self._event(acc, vendor_id, c["visit_id"], ("cookies", c["id"]), c["set_at_ms"], True)
 
+    def _storage(self) -> None:
+        """localStorage, sessionStorage and IndexedDB items of the vendors' origins (its frames stored them)."""
+        conn = self.conn
+        sites = host_sites({d for f in self.facts.values() for d in f["domains"]}
+                           | {h for v in self.facts for h in known_hosts(v)}
+                           | {host for acc in self.accs.values() for host in acc.hosts})
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS vendor_conduct_sites (site TEXT PRIMARY KEY)")
+        try:
+            conn.executemany("INSERT OR IGNORE INTO temp.vendor_conduct_sites VALUES (?)", [(s,) for s in sites])
+            items = _indexed_rows(conn, STORAGE_SQL, {"crawl": self.crawl_id})
+        finally:
+            conn.execute("DELETE FROM temp.vendor_conduct_sites")
+        for item in items:
+            if item["visit_id"] not in self.visits:
+                continue
+            try:
+                host = clean_domain(host_of(item["origin"] or ""))
+            except (ValueError, UnicodeError):  # an origin no host can be read from: nobody's
+                continue
+            for vendor_id, labels in self.matcher.host(host).items():
+                acc = self._acc(item["visit_id"], vendor_id)
+                acc.matched_by |= labels
+                acc.storage[item["id"]] = item
+
     def _bids(self, bids: list[dict], request_time: dict[int, Any]) -> None:
         """Bid requests: to the vendors of their bidder codes (and gvlid) and of their exchange host."""
         for b in bids:
@@ -493,9 +521,14 @@ class _Pass:
             if last is not None:
                 break
         tc = last[1] if last else None
-        undisclosed = longer = domains = None
+        undisclosed = longer = domains = stored = None
         if disclosure is not None:
-            undisclosed, longer, domains = [], {}, []
+            undisclosed, longer, domains, stored = [], {}, [], []
+            for item in sorted(acc.storage.values(), key=lambda i: i["id"]):
+                if disclosure.declared_storage(item["name"] or "", item["origin"] or "") is None:
+                    stored.append(item["name"] or "")
+                    acc.prove("undisclosed_storage", ("storage_items", item["id"]))
+            stored = sorted(set(stored))
             for c in sorted(acc.cookies.values(), key=lambda c: c["id"]):
                 cookie_domain = clean_domain(c["domain"] or "")
                 item = _declared_cookie(disclosure, c["name"] or "", cookie_domain)
@@ -531,7 +564,7 @@ class _Pass:
         matched = set(acc.matched_by)
         if tc is not None and vendor_id in tc_vendor_ids(tc):
             matched.add("tc-string")
-        beyond = bool(undisclosed or longer or domains or forbidden or acc.geo or acc.not_in_list or deleted)
+        beyond = bool(undisclosed or stored or longer or domains or forbidden or acc.geo or acc.not_in_list or deleted)
         verdict = ("without-basis" if acc.without_basis else "beyond-declared" if beyond
                    else "as-declared" if disclosure is not None else "not-comparable")
         proof = {k: sorted(v)[:MAX_EVIDENCE] for k, v in acc.proof.items()}
@@ -548,7 +581,7 @@ class _Pass:
             consent=None if tc is None else int(vendor_id in int_set(tc.get("vendor_consents"))),
             legitimate_interest=None if tc is None else int(vendor_id in int_set(tc.get("vendor_legitimate_interests"))),
             tc_string_purposes=None if tc is None else sorted(int_set(tc.get("purposes_consent"))),
-            undisclosed_cookies=undisclosed, longer_cookies=longer, undisclosed_domains=domains,
+            undisclosed_cookies=undisclosed, undisclosed_storage=stored, longer_cookies=longer, undisclosed_domains=domains,
             purposes_without_basis=sorted(acc.without_basis), forbidden_legitimate_interest=sorted(forbidden),
             precise_geo_without_opt_in=len(acc.geo), not_in_cmp_list=int(acc.not_in_list), deleted=deleted,
             verdict=verdict, evidence=evidence, visit_ids=sorted(acc.visits), proof=proof,
@@ -574,6 +607,13 @@ REQUESTS_SQL = f"""
     ORDER BY 1"""
 
 _COOKIE_COLUMNS = "c.id, c.visit_id, c.name, c.domain, c.request_id, c.set_at_ms, c.lifetime_days, c.requested_lifetime_days"
+STORAGE_SQL = """
+    SELECT i.id, i.visit_id, i.origin, i.kind, i.name
+    FROM temp.vendor_conduct_sites AS s CROSS JOIN storage_items AS i ON i.site = s.site
+    CROSS JOIN visits AS v ON v.id = i.visit_id
+    WHERE v.crawl_id = :crawl
+    ORDER BY 1"""
+
 COOKIES_SQL = f"""
     SELECT {_COOKIE_COLUMNS}
     FROM temp.vendor_conduct_sites AS s CROSS JOIN cookies AS c ON c.site = s.site

@@ -18,11 +18,11 @@ Matching rules (case-insensitive; leading and trailing dots ignored):
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 
 from mouchard.errors import UserError
+from mouchard.vendors.gvl import read_json
 
 MAX_DISCLOSURE_BYTES = 1024 * 1024
 MAX_ITEMS = 2000  # disclosures of one vendor (the largest published ones hold a few hundred)
@@ -233,27 +233,12 @@ def _item(i: int, item) -> Disclosed:
                      purposes=_purposes(item.get("purposes"), f"{where}.purposes"), domains=domains)
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_disclosure(raw: bytes) -> Disclosure:
     """Read a Device Storage Disclosure from untrusted bytes; `DisclosureError` (one line) names what is wrong.
 
     Bounded: at most MAX_DISCLOSURE_BYTES, MAX_ITEMS items and MAX_DOMAINS domains; strings of bounded length.
     """
-    if not isinstance(raw, (bytes, bytearray)):
-        raise DisclosureError("not a Device Storage Disclosure: expected bytes")
-    if len(raw) > MAX_DISCLOSURE_BYTES:
-        raise DisclosureError(f"not a Device Storage Disclosure: larger than {MAX_DISCLOSURE_BYTES} bytes")
-    try:
-        data = json.loads(bytes(raw).decode("utf-8-sig"), parse_constant=_reject_constant)
-    except UnicodeDecodeError:
-        raise DisclosureError("not a Device Storage Disclosure: not UTF-8 text") from None
-    except RecursionError:
-        raise DisclosureError("not a Device Storage Disclosure: JSON nested too deep") from None
-    except ValueError as exc:
-        raise DisclosureError(f"not a Device Storage Disclosure: not JSON ({str(exc).splitlines()[0][:120]})") from None
+    data = read_json(raw, "a Device Storage Disclosure", MAX_DISCLOSURE_BYTES, DisclosureError)
     if not isinstance(data, dict):
         raise DisclosureError("not a Device Storage Disclosure: the top level is not an object")
     items_in = data.get("disclosures")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from mouchard.errors import UserError
 
@@ -221,24 +222,30 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
+def read_json(raw: bytes, what: str, limit: int, error: type[Exception]) -> Any:
+    """Untrusted bytes as JSON, or `error` with one line: "not <what>: ..." (too large, not UTF-8, nested too deep,
+    not JSON, NaN or Infinity). What the vendor list and the disclosures share."""
+    if not isinstance(raw, (bytes, bytearray)):
+        raise error(f"not {what}: expected bytes")
+    if len(raw) > limit:
+        raise error(f"not {what}: larger than {limit} bytes")
+    try:
+        return json.loads(bytes(raw).decode("utf-8-sig"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise error(f"not {what}: not UTF-8 text") from None
+    except RecursionError:
+        raise error(f"not {what}: JSON nested too deep") from None
+    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers of too many digits
+        raise error(f"not {what}: not JSON ({str(exc).splitlines()[0][:120]})") from None
+
+
 def parse_vendor_list(raw: bytes) -> VendorList:
     """Read a `vendor-list.json` (GVL v3, or v2) from untrusted bytes; `VendorListError` names what is wrong.
 
     Bounded: at most MAX_LIST_BYTES, MAX_VENDORS vendors, ids 1..65535 equal to their key, purpose ids 1..64,
     names and URLs of bounded length. Deleted vendors (`deletedDate`) are kept: a registry remembers them.
     """
-    if not isinstance(raw, (bytes, bytearray)):
-        raise VendorListError("not a Global Vendor List: expected bytes")
-    if len(raw) > MAX_LIST_BYTES:
-        raise VendorListError(f"not a Global Vendor List: larger than {MAX_LIST_BYTES} bytes")
-    try:
-        data = json.loads(bytes(raw).decode("utf-8-sig"), parse_constant=_reject_constant)
-    except UnicodeDecodeError:
-        raise VendorListError("not a Global Vendor List: not UTF-8 text") from None
-    except RecursionError:
-        raise VendorListError("not a Global Vendor List: JSON nested too deep") from None
-    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers of too many digits
-        raise VendorListError(f"not a Global Vendor List: not JSON ({str(exc).splitlines()[0][:120]})") from None
+    data = read_json(raw, "a Global Vendor List", MAX_LIST_BYTES, VendorListError)
     if not isinstance(data, dict):
         raise VendorListError("not a Global Vendor List: the top level is not an object")
     if "vendorListVersion" not in data or "vendors" not in data:

@@ -75,6 +75,10 @@ SELECT p.site,
             AND json_type(p.undisclosed_cookies) = 'array' THEN p.undisclosed_cookies ELSE '[]' END) AS j
         WHERE j.type = 'text')
            AS undisclosed_cookies,
+       (SELECT group_concat(j.value, ', ') FROM json_each(CASE WHEN json_valid(p.undisclosed_storage)
+            AND json_type(p.undisclosed_storage) = 'array' THEN p.undisclosed_storage ELSE '[]' END) AS j
+        WHERE j.type = 'text')
+           AS undisclosed_storage,
        (SELECT group_concat(json_extract(j.value, '$.name') || ': ' || round(json_extract(j.value, '$.days'))
                             || ' days, declared ' || coalesce(round(nullif(json_extract(j.value, '$.declared_days'),
                                                                            0)), 'session'), '; ')

@@ -11,13 +11,17 @@ from __future__ import annotations
 import sqlite3
 
 from mouchard.publishing.i18n import format_number, register, t
+from mouchard.publishing.pages.common import PHASES as ALL_PHASES
 from mouchard.publishing.pages.model import Chart
+
+# The chart compares the single-choice phases; revoke and second-site are sequences of choices (the site page
+# tells them).
+PHASES = ALL_PHASES[:4]
 
 TOP_COMPANIES = 20
 MAX_BINS = 200  # trackers per site: one bar per count, counts above this share the last bar
 BAND = 22  # pixels per bar of a horizontal bar chart
 MAX_POINTS = 500  # map: positions x receiving companies drawn at most
-PHASES = ("initial", "reject", "accept", "gpc")
 OUTCOMES = ("verified", "unverified", "found", "nothing")
 
 MESSAGES = {

@@ -15,6 +15,10 @@ from urllib.parse import quote, urlencode
 from mouchard.storage.json_columns import MAX_JSON, json_dict, json_list, json_value  # noqa: F401
 from mouchard.publishing.metadata import DATABASE
 
+# The consent phases in visiting order (mouchard.settings.PHASES, which this layer does not import; a test keeps the
+# two equal): the pages list a site's or a company's phases in this order.
+PHASES = ("initial", "reject", "accept", "gpc", "revoke", "second-site")
+
 TEXT_CUT = 200  # a crawled name longer than this is cut on the page (the row link shows it whole)
 EVIDENCE_PREFIX = "/-/evidence"  # where mouchard_evidence serves a registered evidence image
 

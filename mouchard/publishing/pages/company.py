@@ -22,13 +22,12 @@ from mouchard import __version__
 
 from mouchard.publishing.i18n import format_cell, format_number, plural, t
 from mouchard.publishing.pages import page_url
-from mouchard.publishing.pages.common import by_severity, cut, ranked_strings, row_url, rows_url
+from mouchard.publishing.pages.common import PHASES, by_severity, cut, ranked_strings, row_url, rows_url
 from mouchard.publishing.pages.company_text import ROWS, category_label, cut_caption, kind_label
 from mouchard.publishing.pages.model import Fact, Link, Page, Section, Table
 from mouchard.publishing.pages.site_vendors import gvl_facts
 
 SAMPLE = 500  # rows read to name the lists that classified a company (labels repeat: a few rules per company)
-PHASES = ("initial", "reject", "accept", "gpc")
 
 
 def exists(conn: sqlite3.Connection, sql: str, *params: object) -> bool:

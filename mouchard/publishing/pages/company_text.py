@@ -104,6 +104,11 @@ MESSAGES = {
                                   "{visits}.",
                             "en": "With the GPC signal (a refusal sent by the browser), {entity} was present in "
                                   "{visits}."},
+    "company.consent.revoke": {"fr": "Après acceptation puis retrait du consentement, {entity} était présent dans "
+                                     "{visits}.",
+                               "en": "After accepting, then withdrawing consent, {entity} was present in {visits}."},
+    "company.consent.second-site": {"fr": "Après un refus sur un autre site, {entity} était présent dans {visits}.",
+                                    "en": "After a refusal on another site, {entity} was present in {visits}."},
     "company.consent.before": {"fr": "{cookies} de {entity} a été déposé avant tout consentement.|{cookies} de "
                                      "{entity} ont été déposés avant tout consentement.",
                                "en": "{cookies} of {entity} was set before any consent.|{cookies} of {entity} were "
@@ -122,6 +127,8 @@ MESSAGES = {
     "company.phase.reject": {"fr": "refus", "en": "reject"},
     "company.phase.accept": {"fr": "acceptation", "en": "accept"},
     "company.phase.gpc": {"fr": "GPC", "en": "GPC"},
+    "company.phase.revoke": {"fr": "retrait", "en": "withdrawal"},
+    "company.phase.second-site": {"fr": "second site", "en": "second site"},
 
     "company.leaks.heading": {"fr": "Identifiants et positions reçus", "en": "Identifiers and positions received"},
     "company.leaks.fact": {"fr": "{entity} a reçu {values} : {kinds}.", "en": "{entity} received {values}: {kinds}."},

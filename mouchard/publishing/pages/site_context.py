@@ -11,11 +11,10 @@ import sqlite3
 from collections.abc import Iterable
 
 from mouchard.publishing import i18n
-from mouchard.publishing.pages.common import json_dict, rows_url
+from mouchard.publishing.pages.common import PHASES, json_dict, rows_url
 from mouchard.publishing.pages.model import Chart, Fact, Link, Section, Table, Verdict
 
 LOADED = ("ok", "partial")
-PHASES = ("initial", "reject", "accept", "gpc")
 MAX_VISITS = 200  # visits of one site in one crawl read for a page (phases x sampled pages: a few dozen at most)
 MAX_ROWS = 50  # rows of a section's table
 MAX_NAMES = 8  # names in one sentence before "and N more"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 
 from mouchard.publishing import i18n
-from mouchard.publishing.pages.common import cut, json_list, row_url, rows_url
+from mouchard.publishing.pages.common import PHASES, cut, json_list, row_url, rows_url
 from mouchard.publishing.pages.model import Fact, Link, Section, Table
 from mouchard.publishing.pages.site_context import MAX_ID_FILTER, MAX_ROWS, Context
 from mouchard.publishing.pages.site_text import MESSAGES as SITE_MESSAGES
@@ -21,14 +21,13 @@ from mouchard.storage.schema import BY_NAME
 
 MAX_CONDUCT = 500  # vendor_conduct rows of one site in one crawl read (phases x vendors: a few hundred at most)
 MAX_LIST = 20  # cookie names, hosts or purposes named in one sentence
-# Consent phases in the order a reader follows them; any other phase the crawl recorded comes after, by name.
-PHASE_ORDER = ("initial", "reject", "accept", "gpc", "revoke", "second-site")
 # A vendor's verdicts, worst first: a vendor seen in several phases is counted once, by its worst.
 VERDICTS = ("without-basis", "beyond-declared", "not-comparable", "as-declared")
 BAD = ("without-basis", "beyond-declared")
 # Which evidence tables prove each kind of fact (the row's evidence has them all; a fact links to its own).
 PROOF = {
-    "undisclosed_cookies": ("cookies", "storage_items"),
+    "undisclosed_cookies": ("cookies",),
+    "undisclosed_storage": ("storage_items",),
     "longer_cookies": ("cookies", "storage_items"),
     "undisclosed_domains": ("requests",),
     "purposes_without_basis": ("consent", "requests", "rtb"),
@@ -72,6 +71,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "en": "{vendor} (vendor {id}, {phase}): {what}."},
     "site.vendors.undisclosed_cookies": {"fr": "cookies que sa déclaration ne mentionne pas : {names}",
                                          "en": "cookies its disclosure does not list: {names}"},
+    "site.vendors.undisclosed_storage": {"fr": "stockage du navigateur que sa déclaration ne mentionne pas : {names}",
+                                         "en": "browser storage its disclosure does not list: {names}"},
     "site.vendors.longer_cookies": {"fr": "cookies gardés plus longtemps que déclaré : {items}",
                                     "en": "cookies kept longer than declared: {items}"},
     "site.vendors.longer_cookie": {"fr": "{name} {days} jours au lieu de {declared}",
@@ -142,7 +143,7 @@ i18n.register(SITE_MESSAGES)  # the purposes' and phases' names, also when the c
 i18n.register(MESSAGES)
 
 _COLUMNS = ("id", "phase", "vendor_id", "vendor_name", "vendor_list_version", "matched_by", "requests", "cookies",
-            "consent", "legitimate_interest", "undisclosed_cookies", "longer_cookies", "undisclosed_domains",
+            "consent", "legitimate_interest", "undisclosed_cookies", "undisclosed_storage", "longer_cookies", "undisclosed_domains",
             "purposes_without_basis", "forbidden_legitimate_interest", "precise_geo_without_opt_in",
             "not_in_cmp_list", "deleted", "verdict", "evidence")
 
@@ -165,7 +166,7 @@ def conduct_rows(conn: sqlite3.Connection, crawl_id: int, site: str) -> list[dic
         ORDER BY vc.phase, vc.vendor_id LIMIT ?""", (crawl_id, site, MAX_CONDUCT))
     names = [d[0] for d in cursor.description]
     found = [dict(zip(names, row)) for row in cursor.fetchall()]
-    order = {phase: i for i, phase in enumerate(PHASE_ORDER)}
+    order = {phase: i for i, phase in enumerate(PHASES)}
     return sorted(found, key=lambda r: (order.get(r["phase"], len(order)), str(r["phase"]), r["vendor_id"] or 0))
 
 
@@ -227,7 +228,7 @@ def _verdict(row: dict) -> str:
     if _ints(row["purposes_without_basis"]) or _ints(row["forbidden_legitimate_interest"]):
         return "without-basis"
     if verdict != "without-basis" and (
-            _strings(row["undisclosed_cookies"]) or _dicts(row["longer_cookies"])
+            _strings(row["undisclosed_cookies"]) or _strings(row["undisclosed_storage"]) or _dicts(row["longer_cookies"])
             or _strings(row["undisclosed_domains"]) or _positive(row["precise_geo_without_opt_in"])
             or row["not_in_cmp_list"] == 1 or row["deleted"] == 1):
         return "beyond-declared"
@@ -244,6 +245,9 @@ def _beyond(ctx: Context, row: dict) -> list[Fact]:
     cookies = _strings(row["undisclosed_cookies"])
     if cookies:
         whats.append(("undisclosed_cookies", ctx.t("site.vendors.undisclosed_cookies", names=_join(ctx, cookies))))
+    stored = _strings(row["undisclosed_storage"])
+    if stored:
+        whats.append(("undisclosed_storage", ctx.t("site.vendors.undisclosed_storage", names=_join(ctx, stored))))
     longer = _dicts(row["longer_cookies"])[:MAX_LIST]
     if longer:
         items = ", ".join(ctx.t("site.vendors.longer_cookie" if _days(ctx, item.get("declared_days"))

@@ -51,6 +51,7 @@ EXPECTED = {
     "brokers.policy-changed": SHADY,
     "brokers.gpc-ignored": SHADY,
     "vendors.undisclosed-cookie": VIOLATOR,
+    "vendors.undisclosed-storage": VIOLATOR,
     "vendors.cookie-longer-than-declared": VIOLATOR,
     "vendors.undisclosed-domain": VIOLATOR,
     "vendors.purpose-without-basis": VIOLATOR,
@@ -183,6 +184,9 @@ def _vendors(b: _Builder, crawl: int, site: str) -> None:
         store.insert("vendor_disclosures", {"vendor_list_id": gvl, "vendor_id": vid, "identifier": "pa_id",
                                             "type": "cookie", "max_age_seconds": 30 * day,
                                             "domain": f"*.{name.split()[0].lower()}-ads.example", "purposes": [1]})
+        store.insert("vendor_disclosures", {"vendor_list_id": gvl, "vendor_id": vid, "identifier": "pa_id",
+                                            "type": "web", "max_age_seconds": None,
+                                            "domain": f"*.{name.split()[0].lower()}-ads.example", "purposes": [1]})
     page = b.visit(crawl, site, "accept", depth=1, path="/vendors")
     b.consent(page, "accept", cmp="didomi", framework="tcf", source="api", event_status="tcloaded",
               raw=TC_PLANTED, action="accept", time_ms=100)  # no decoded: the consent rules read only `decoded`
@@ -202,6 +206,10 @@ def _vendors(b: _Builder, crawl: int, site: str) -> None:
                                  "site": "planted-ads.example", "lifetime_days": days, "requested_lifetime_days": days,
                                  "session": 0, "third_party": 1, "set_by": "header", "request_id": sync,
                                  "set_at_ms": 420, "before_consent": 0, "identifier": 0})
+    for key in ("pa_id", "pa_profile"):  # its frame's localStorage: pa_id declared (type web below), pa_profile not
+        store.insert("storage_items", {"visit_id": page, "origin": "https://sync.planted-ads.example",
+                                       "site": "planted-ads.example", "third_party": 1, "kind": "local", "name": key,
+                                       "value": "x" * 12, "value_size": 12})
     bid = store.insert("requests", {
         "visit_id": page, "url": "https://rtb.planted-ads.example/openrtb2", "host": "rtb.planted-ads.example",
         "site": "planted-ads.example", "method": "POST", "resource_type": "fetch", "third_party": 1, "status": 200,
