@@ -1,5 +1,5 @@
 # The two set-up commands of the README: `make demo` (install, crawl the demo web, open Datasette) and
-# `make test` (install, run the test suite). `make test-oldest` (CI) checks requires-python on the oldest
+# `make test` (install, run the test suite). `make test-oldest` (by hand, before a release) checks requires-python on the oldest
 # supported Python, in its own virtualenv .venv-oldest: mouchard installs there and every module of every package
 # imports (tests/test_core_import_all.py). The tests run once, in `make test`, on the newest Python (CI has 20
 # minutes; `make test-oldest PYTEST_ARGS=tests/` runs them all on the oldest).

@@ -25,3 +25,20 @@ def modules() -> list[str]:
 @pytest.mark.parametrize("name", modules())
 def test_every_module_imports(name):
     importlib.import_module(name)
+
+
+def test_every_module_parses_as_the_oldest_supported_python():
+    # `make test` runs on the newest Python only (CI's time); this keeps syntax newer than requires-python out of
+    # every module there too. `make test-oldest` is the whole check: an install and every import on the oldest.
+    import ast
+    import re
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    requires = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["requires-python"]
+    oldest = tuple(int(part) for part in re.fullmatch(r">=\s*(\d+)\.(\d+)", requires).groups())
+    files = sorted(p for name in PACKAGES for p in (root / name).rglob("*.py") if "__pycache__" not in p.parts)
+    assert len(files) > 200
+    for path in files:
+        ast.parse(path.read_text(encoding="utf-8"), filename=str(path), feature_version=oldest)
