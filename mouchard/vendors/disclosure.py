@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 
 from mouchard.errors import UserError
-from mouchard.vendors.gvl import read_json
+from mouchard.vendors.gvl import bounded_str, read_json
 
 MAX_DISCLOSURE_BYTES = 1024 * 1024
 MAX_ITEMS = 2000  # disclosures of one vendor (the largest published ones hold a few hundred)
@@ -170,13 +170,7 @@ def _fail(where: str, what: str) -> DisclosureError:
 
 
 def _str(value, where: str, limit: int, *, optional: bool = True) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
-        raise _fail(where, f"expected a string, got {type(value).__name__}")
-    if len(value) > limit:
-        raise _fail(where, f"longer than {limit} characters")
-    return value
+    return bounded_str(value, where, limit, _fail, optional=optional)
 
 
 def _seconds(value, where: str) -> int | None:

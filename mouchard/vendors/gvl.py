@@ -108,14 +108,20 @@ def _bool(value, where: str) -> bool | None:
     raise _fail(where, f"expected true or false, got {type(value).__name__}")
 
 
-def _str(value, where: str, limit: int, *, optional: bool = True) -> str | None:
+def bounded_str(value, where: str, limit: int, fail, *, optional: bool = True) -> str | None:
+    """A string field of untrusted JSON, at most `limit` characters; `fail(where, what)` makes the error raised.
+    What the vendor list and the disclosures share."""
     if value is None and optional:
         return None
     if not isinstance(value, str):
-        raise _fail(where, f"expected a string, got {type(value).__name__}")
+        raise fail(where, f"expected a string, got {type(value).__name__}")
     if len(value) > limit:
-        raise _fail(where, f"longer than {limit} characters")
+        raise fail(where, f"longer than {limit} characters")
     return value
+
+
+def _str(value, where: str, limit: int, *, optional: bool = True) -> str | None:
+    return bounded_str(value, where, limit, _fail, optional=optional)
 
 
 def _ids(value, where: str, high: int = MAX_PURPOSE_ID) -> tuple[int, ...]:
