@@ -23,7 +23,7 @@ from pathlib import Path
 from mouchard.errors import UserError
 
 from audits import vantage
-from audits.diff import FindingsDiff, diff_findings, load_findings
+from audits.diff import FindingsDiff, diff_findings, load_findings, with_reasons
 from audits.engine import Evaluation
 from audits.rules.base import JURISDICTIONS
 from audits.runner import AuditResult
@@ -34,13 +34,14 @@ from audits.verify import Verification
 VerifyResult = Verification
 DiffResult = FindingsDiff
 
-__all__ = ["AuditResult", "DiffResult", "VerifyResult", "audit", "diff", "rebuild_findings", "rules", "verify"]
+__all__ = ["AuditResult", "DiffResult", "VerifyResult", "audit", "diff", "rebuild_findings", "replay_audit", "rules",
+           "verify"]
 
 
 def audit(spec: str | os.PathLike | AuditSpec, out: str | os.PathLike, *, from_db: str | os.PathLike | None = None,
           browser: str | None = None, no_sandbox: bool = False, sign_key: str | os.PathLike | None = None,
           timestamp_request: bool = False, vantage_lookup: bool = False, vantage_url: str = vantage.DEFAULT_URL,
-          progress: Callable[[str], None] | None = None) -> AuditResult:
+          progress: Callable[[str], None] | None = None, warc: bool | None = None) -> AuditResult:
     """Run the audit a spec describes and write its evidence bundle to `out` (a new or empty folder).
 
     `spec` is a YAML file (or an `AuditSpec` from `audits.spec.load_spec`); it is data from another party, so the
@@ -50,7 +51,9 @@ def audit(spec: str | os.PathLike | AuditSpec, out: str | os.PathLike, *, from_d
     `result.steps`, not an exception. With `from_db`, no collector runs: that database (and its evidence folder) is
     judged. `sign_key` (an Ed25519 private key, PEM) signs the manifest; `timestamp_request` writes an RFC 3161
     request for the digest; `vantage_lookup` asks `vantage_url` for the public address the sites saw. `progress`
-    receives the plan (what will run) before anything starts, then a line per collector step.
+    receives the plan (what will run) before anything starts, then a line per collector step. `warc` archives each
+    web visit as WARC in the bundle (None: as the spec's `warc` says), so the bundle can be replayed
+    (`replay_audit`).
 
         result = audit("case.yml", "bundles/CNIL-2026-0042", browser="/usr/bin/chromium")
         print(result.digest, [f["rule_id"] for f in result.evaluation.findings])
@@ -64,12 +67,47 @@ def audit(spec: str | os.PathLike | AuditSpec, out: str | os.PathLike, *, from_d
         load_private_key(sign_key)  # a bad key is said before anything runs
     parsed = spec if isinstance(spec, AuditSpec) else load_spec(spec)
     result = run_audit(parsed, out, from_db=from_db, vantage_lookup=vantage_lookup, vantage_url=vantage_url,
-                       timestamp=timestamp_request, echo=progress, browser=browser, no_sandbox=no_sandbox)
-    if sign_key is not None:
-        from audits.sign import sign_bundle
+                       timestamp=timestamp_request, echo=progress, browser=browser, no_sandbox=no_sandbox, warc=warc)
+    return _signed(result, sign_key)
 
-        result = dataclasses.replace(result, signer=sign_bundle(result.out, sign_key))
-    return result
+
+def replay_audit(spec: str | os.PathLike | AuditSpec, bundle: str | os.PathLike, out: str | os.PathLike, *,
+                 browser: str | None = None, no_sandbox: bool = False, warc: bool = False,
+                 sign_key: str | os.PathLike | None = None, timestamp_request: bool = False,
+                 progress: Callable[[str], None] | None = None) -> AuditResult:
+    """Run the web visits of a spec again against the web archived in `bundle` (audited with `warc`), into a new
+    bundle at `out`: no request leaves the machine, each page's clock starts at its capture time.
+
+    `bundle` must verify (else UserError: a tampered archive is never replayed) and hold WARC files (else
+    UserError). App captures and broker steps are recorded `not-run`. `warc` archives the replayed visits too.
+    The new bundle's provenance.json has `replay`: the original digest and case, how many responses the archive
+    served (exactly or fuzzily matched) and the requests it did not hold. `diff(bundle, out)` then says which
+    findings changed, and why.
+
+        original = audit("case.yml", "bundles/case-1", warc=True)
+        again = replay_audit("case.yml", "bundles/case-1", "bundles/case-1-replay")
+        print(diff(original.out, again.out).identical)
+    """
+    from audits.replay import replay_audit as run_replay
+    from audits.spec import load_spec
+
+    if sign_key is not None:
+        from audits.sign import load_private_key
+
+        load_private_key(sign_key)
+    parsed = spec if isinstance(spec, AuditSpec) else load_spec(spec)
+    result = run_replay(parsed, bundle, out, browser=browser, no_sandbox=no_sandbox, warc=warc,
+                        timestamp=timestamp_request, echo=progress)
+    return _signed(result, sign_key)
+
+
+def _signed(result: AuditResult, sign_key: str | os.PathLike | None) -> AuditResult:
+    """The result, its manifest signed with `sign_key` when one is given."""
+    if sign_key is None:
+        return result
+    from audits.sign import sign_bundle
+
+    return dataclasses.replace(result, signer=sign_bundle(result.out, sign_key))
 
 
 def rebuild_findings(db: str | os.PathLike, *, crawl_ids: Sequence[int] | None = None,
@@ -114,12 +152,15 @@ def verify(bundle: str | os.PathLike, *, public_key: str | os.PathLike | None = 
 def diff(before: str | os.PathLike, after: str | os.PathLike) -> DiffResult:
     """The findings that appeared, disappeared or changed between two bundles (or two databases).
 
-    Raises `UserError` when either cannot be read as a bundle folder or a database.
+    Raises `UserError` when either cannot be read as a bundle folder or a database. For every finding that differs,
+    `result.reasons[fingerprint]` says why, from its site's traffic: requests only in A (a replay did not ask for
+    them), only in B (and not in the archive a replay served), served by a fuzzy match, cookies only on one side
+    (at most 20 lines each).
 
         result = diff("bundles/case-1", "bundles/case-1-rerun")
         print(result.identical, [f["rule_id"] for f in result.appeared])
     """
-    return diff_findings(load_findings(Path(before)), load_findings(Path(after)))
+    return with_reasons(diff_findings(load_findings(Path(before)), load_findings(Path(after))), before, after)
 
 
 def rules(jurisdiction: str | None = None) -> list[dict]:

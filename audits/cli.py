@@ -34,6 +34,11 @@ JSON_HELP = "Print JSON instead of text."
                    "a spec never names one.")
 @click.option("--no-sandbox", "no_sandbox", is_flag=True,
               help="Run the collectors' Chromium without its sandbox (unsafe on hostile sites; recorded as a warning).")
+@click.option("--warc", "warc", is_flag=True, default=None,
+              help="Archive each web visit as WARC in the bundle (as the spec's warc: true), so it can be replayed.")
+@click.option("--replay", "replay_bundle", type=click.Path(file_okay=False), metavar="BUNDLE",
+              help="Replay the spec's web visits from BUNDLE's WARC archive (audited with --warc) instead of the "
+                   "network; BUNDLE must verify.")
 @click.option("--list-rules", is_flag=True, help="Describe every rule (id, version, severity, legal references) and exit.")
 @click.option("--json", "as_json", is_flag=True, help="With --list-rules: " + JSON_HELP)
 @db_option
@@ -44,13 +49,17 @@ JSON_HELP = "Print JSON instead of text."
 @click.option("--jurisdiction", type=click.Choice(JURISDICTIONS),
               help="Without SPEC: the law findings refer to (default eu). With --list-rules: show only its references.")
 def audit(spec, out, from_db, vantage_lookup, vantage_url, timestamp_request, sign_key, browser, no_sandbox,
-          list_rules, as_json, db, crawl_ids, rule_ids, jurisdiction) -> None:
+          warc, replay_bundle, list_rules, as_json, db, crawl_ids, rule_ids, jurisdiction) -> None:
     """Run a declarative audit and write a verifiable evidence bundle.
 
     \b
     mouchard audit SPEC.yml --out DIR      collect, judge, and write the bundle to DIR
     mouchard audit SPEC.yml --out DIR --from-db old.db
                                            judge data collected earlier (no collector runs)
+    mouchard audit SPEC.yml --out DIR --warc
+                                           also archive every web visit as WARC
+    mouchard audit SPEC.yml --out DIR --replay OLD
+                                           replay the web visits from bundle OLD's archive
     mouchard audit [--db PATH]             rebuild the findings of a database in place
     mouchard audit --list-rules            the rule catalogue
     """
@@ -60,8 +69,8 @@ def audit(spec, out, from_db, vantage_lookup, vantage_url, timestamp_request, si
         _print_rules(api.rules(jurisdiction), jurisdiction, as_json)
         return
     if spec is None:
-        if out or from_db or sign_key:
-            raise UserError("--out, --from-db and --sign-key need a SPEC file")
+        if out or from_db or sign_key or warc or replay_bundle:
+            raise UserError("--out, --from-db, --sign-key, --warc and --replay need a SPEC file")
         result = api.rebuild_findings(db, crawl_ids=crawl_ids, rules=rule_ids, jurisdiction=jurisdiction or "eu",
                                       command=sys.argv)
         click.echo(f"{db}: {len(result.findings)} findings over {len(result.scope)} runs" + _counts(result)
@@ -73,9 +82,20 @@ def audit(spec, out, from_db, vantage_lookup, vantage_url, timestamp_request, si
         raise UserError("--out DIR is required with a spec: the bundle folder to create")
     if crawl_ids or rule_ids or jurisdiction:
         raise UserError("with a spec, rules and jurisdiction come from the spec (its rules and jurisdiction keys)")
-    result = api.audit(spec, out, from_db=from_db, browser=browser, no_sandbox=no_sandbox, sign_key=sign_key,
-                       timestamp_request=timestamp_request, vantage_lookup=vantage_lookup, vantage_url=vantage_url,
-                       progress=lambda line: click.echo(line, err=True))
+    if warc and from_db:
+        raise UserError("--warc archives the visits a collector makes: with --from-db no collector runs")
+    progress = lambda line: click.echo(line, err=True)  # noqa: E731
+    if replay_bundle:
+        if from_db or vantage_lookup:
+            raise UserError("--replay runs the visits again from the archive: --from-db and --vantage-lookup do not "
+                            "apply")
+        result = api.replay_audit(spec, replay_bundle, out, browser=browser, no_sandbox=no_sandbox,
+                                  warc=bool(warc), sign_key=sign_key, timestamp_request=timestamp_request,
+                                  progress=progress)
+    else:
+        result = api.audit(spec, out, from_db=from_db, browser=browser, no_sandbox=no_sandbox, sign_key=sign_key,
+                           timestamp_request=timestamp_request, vantage_lookup=vantage_lookup, vantage_url=vantage_url,
+                           progress=progress, warc=warc)
     click.echo(f"bundle {result.out}: {len(result.evaluation.findings)} findings" + _counts(result.evaluation))
     for step in result.steps:
         if step.status != "finished":

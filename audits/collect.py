@@ -19,13 +19,14 @@ from typing import Any
 from mouchard.errors import UserError
 from mouchard.lifecycle import StopSignals, Stopped, signal_name
 from mouchard.net import NetworkOptions
-from mouchard.settings import RunSettings, phases_for
+from mouchard.settings import ReplaySettings, RunSettings, phases_for
 from mouchard.storage.store import utcnow
 
 from audits.spec import AuditSpec
 
 # The mouchard.api job each kind of step calls.
 JOBS = {"web": "crawl", "app": "import_capture", "brokers-fetch": "fetch_brokers", "brokers-crawl": "crawl_brokers"}
+REPLAY_SKIPPED = "replay covers the archived web visits only"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Step:
     kind: str  # web, app, brokers-fetch, brokers-crawl
     options: Mapping[str, Any]  # keyword arguments of mouchard.api.<JOBS[kind]>
     needs: str | None = None  # a kind that must have finished first
+    skip: str | None = None  # why this step is planned but never run (a replay runs the web steps only)
 
     @property
     def job(self) -> str:
@@ -102,9 +104,12 @@ def crawl_phases(phases: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(phases_for(consent, "gpc" in wanted, "revoke" in wanted, "second-site" in wanted))
 
 
-def plan(spec: AuditSpec, db: Path, *, browser: str | None = None, no_sandbox: bool = False) -> list[Step]:
+def plan(spec: AuditSpec, db: Path, *, browser: str | None = None, no_sandbox: bool = False,
+         warc: bool | None = None) -> list[Step]:
     """The collector jobs for a spec, in order (pure: nothing is started). `browser` and `no_sandbox` come from the
-    command line, never from the spec; the network is the spec's alone (what the plan shows is what runs)."""
+    command line, never from the spec; the network is the spec's alone (what the plan shows is what runs). The web
+    steps archive each visit as WARC when `warc` says so (the command line's `--warc`), else when the spec does."""
+    warc = spec.warc if warc is None else warc
     steps: list[Step] = []
     db = str(db)
     for label, urls, pages in (("sites", spec.targets.sites, spec.pages_per_site), ("urls", spec.targets.urls, 0)):
@@ -113,7 +118,7 @@ def plan(spec: AuditSpec, db: Path, *, browser: str | None = None, no_sandbox: b
         run = RunSettings.from_options(
             db=db, pages_per_site=pages, seed=spec.seed, timeout=spec.timeout, concurrency=spec.concurrency,
             screenshots=True, har=True, browser=browser, browser_args=spec.browser.args, no_sandbox=no_sandbox)
-        run = dataclasses.replace(run, network=spec.network, phases=crawl_phases(spec.phases))
+        run = dataclasses.replace(run, network=spec.network, phases=crawl_phases(spec.phases), warc=warc)
         what = f"web: {len(urls)} {label if len(urls) != 1 else label[:-1]}, consent phases {', '.join(run.phases)}"
         steps.append(Step(what, "web", {"urls": tuple(urls), "settings": run}))
     for capture in spec.targets.app_capture:
@@ -134,6 +139,21 @@ def plan(spec: AuditSpec, db: Path, *, browser: str | None = None, no_sandbox: b
     return steps
 
 
+def for_replay(steps: list[Step], replay: ReplaySettings, *, warc: bool = False) -> list[Step]:
+    """A plan made against the replay proxy's network (the caller's `plan(spec with that network)`), turned into a
+    replay's: the web steps replay the archive (`replay`: the bundle digest and each visit's capture time) and
+    archive again only with `warc`; every other kind of step is kept in the plan but never run (`skip`), so the
+    provenance says what the original audit did that this replay does not."""
+    replayed = []
+    for step in steps:
+        if step.kind == "web":
+            settings = dataclasses.replace(step.options["settings"], replay=replay, warc=warc)
+            replayed.append(dataclasses.replace(step, options={**step.options, "settings": settings}))
+        else:
+            replayed.append(dataclasses.replace(step, skip=REPLAY_SKIPPED))
+    return replayed
+
+
 def run(steps: list[Step], logs: Path, *, echo: Callable[[str], None] | None = None) -> list[StepResult]:
     """Run each step in order in a child process, its output to `logs/NN-kind.log`; never raises for a collector's
     failure. A stop signal (SIGINT, SIGTERM, SIGHUP) is passed on to the running job, whose run ends `interrupted`;
@@ -143,7 +163,9 @@ def run(steps: list[Step], logs: Path, *, echo: Callable[[str], None] | None = N
     results: list[StepResult] = []
     with StopSignals(raising=False) as stops:  # run_in_child's own handlers note their stops here too
         for number, step in enumerate(steps, start=1):
-            if stops.received is not None:
+            if step.skip:
+                skipped = step.skip
+            elif stops.received is not None:
                 skipped = f"the audit was stopped by {signal_name(stops.received)}"
             elif step.needs and not any(r.kind == step.needs and r.status == "finished" for r in results):
                 skipped = f"needs a finished {step.needs} step first"

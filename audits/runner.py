@@ -48,27 +48,24 @@ def prepare_out(out: Path) -> None:
 
 def run_audit(spec: AuditSpec, out: str | Path, *, from_db: str | Path | None = None, vantage_lookup: bool = False,
               vantage_url: str = vantage.DEFAULT_URL, timestamp: bool = False, echo=None, browser: str | None = None,
-              no_sandbox: bool = False) -> AuditResult:
+              no_sandbox: bool = False, warc: bool | None = None) -> AuditResult:
     """Run the audit a spec describes and write its bundle to `out`.
 
     The spec is data (it may come from another party): `browser` and `no_sandbox` come from the command line, and
     what will run (targets, phases, network, browser and its flags, the collector jobs) goes to `echo` before
-    anything starts.
+    anything starts. `warc` (the command line's `--warc`; None: the spec's `warc`) archives each web visit.
     """
     out = Path(out)
     if from_db is not None and not Path(from_db).is_file():
         raise UserError(f"no database at {from_db}")
     browser_info = _browser(spec, browser, no_sandbox)
     planned = [] if from_db is not None else collect.plan(spec, out / bundle.DATABASE, browser=browser_info["path"],
-                                                          no_sandbox=no_sandbox)
+                                                          no_sandbox=no_sandbox, warc=warc)
     if echo:
         for line in describe_plan(spec, planned, browser_info, from_db=from_db):
             echo(line)
-    prepare_out(out)
-    started = utcnow()
+    started, spec_name = start_bundle(spec, out)
     db = out / bundle.DATABASE
-    spec_name = "spec" + (Path(spec.path).suffix or ".yml")
-    shutil.copyfile(spec.path, out / spec_name)
     if from_db is not None:
         source = Path(from_db)
         refused = bundle.copy_database(source, db)
@@ -81,6 +78,26 @@ def run_audit(spec: AuditSpec, out: str | Path, *, from_db: str | Path | None = 
     else:
         steps = tuple(collect.run(planned, out / "logs", echo=echo))
     vantage_info = (vantage.lookup_vantage(spec.network, vantage_url) if vantage_lookup else vantage.unknown())
+    return finish_audit(spec, out, steps, started=started, spec_name=spec_name, browser_info=browser_info,
+                        vantage_info=vantage_info, timestamp=timestamp)
+
+
+def start_bundle(spec: AuditSpec, out: Path) -> tuple[str, str]:
+    """Create the (new or empty) bundle folder and copy the spec into it: (start time, the spec's name there)."""
+    prepare_out(out)
+    started = utcnow()
+    spec_name = "spec" + (Path(spec.path).suffix or ".yml")
+    shutil.copyfile(spec.path, out / spec_name)
+    return started, spec_name
+
+
+def finish_audit(spec: AuditSpec, out: Path, steps: tuple[collect.StepResult, ...], *, started: str, spec_name: str,
+                 browser_info: dict, vantage_info: dict, timestamp: bool = False,
+                 extra: dict | None = None) -> AuditResult:
+    """What every audit does once its database is collected (a run, a copy or a replay): evaluate the rules,
+    write the provenance (`extra`: more top-level fields, e.g. a replay's), the exports and the report, seal the
+    database, then hash it all into the manifest."""
+    db = out / bundle.DATABASE
     store = Store(db)
     try:
         evaluation = engine.evaluate(store, jurisdiction=spec.jurisdiction, rules=spec.rules,
@@ -89,6 +106,7 @@ def run_audit(spec: AuditSpec, out: str | Path, *, from_db: str | Path | None = 
         finished = utcnow()
         provenance = _provenance(store, spec, spec_name, steps, evaluation, vantage_info, started, finished,
                                  browser_info)
+        provenance.update(extra or {})
         bundle.write_json(out / "provenance.json", provenance)
         bundle.export_consent(store.conn, out / "consent-strings.json")
         bundle.export_findings(store.conn, out / "findings.json")
@@ -140,7 +158,8 @@ def describe_plan(spec: AuditSpec, steps: list[collect.Step], browser: dict, *, 
                "off": "WITHOUT its sandbox (--no-sandbox)"}[browser["sandbox"]]
         lines.append(f"  browser: {browser['path'] or 'none found'} ({browser['version']}), {who}; "
                      f"flags from the spec: {' '.join(spec.browser.args) or 'none'}")
-    lines += [f"  will run: mouchard.api.{step.describe()}" for step in steps]
+    lines += [f"  will not run ({step.skip}): mouchard.api.{step.describe()}" if step.skip
+              else f"  will run: mouchard.api.{step.describe()}" for step in steps]
     return lines
 
 
@@ -172,4 +191,6 @@ def _provenance(store: Store, spec: AuditSpec, spec_name: str, steps, evaluation
         "rules_not_applicable": [r.id for r in evaluation.not_applicable],
         "rule_errors": list(evaluation.errors),
         "findings": evaluation.by_severity(),
+        "warc": any(s.kind == "web" and s.status != "not-run" and bool(s.options.get("settings", {}).get("warc"))
+                    for s in steps),
     }

@@ -15,6 +15,7 @@ Every key is checked once, at start: an unknown key or a bad value is one line n
     seed: 42
     timeout: 30                 # seconds per page (crawl --timeout)
     concurrency: 2              # pages in flight (crawl --concurrency)
+    warc: false                 # archive each web visit as WARC (audit --warc; replayable with --replay)
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from audits.rules import JURISDICTIONS, select
 PHASES = ("initial", "reject", "accept", "gpc", "revoke", "second-site")
 REGISTRIES = (*STATES, "all", *(n for n in REGISTRY_NAMES if n not in STATES))  # mouchard.registries
 KEYS = ("case", "jurisdiction", "targets", "phases", "pages_per_site", "rules", "network", "browser", "seed",
-        "timeout", "concurrency")
+        "timeout", "concurrency", "warc")
 TARGET_KEYS = ("sites", "urls", "app_capture", "profile", "app", "brokers")
 NETWORK_KEYS = ("host_map", "ignore_https_errors", "proxy", "ca_file")
 BROWSER_KEYS = ("path", "args")
@@ -126,6 +127,7 @@ class AuditSpec:
     seed: int | None = None
     timeout: float | None = None
     concurrency: int | None = None
+    warc: bool = False  # archive each web visit as WARC (`mouchard audit --warc` wins when given)
     data: dict = field(default_factory=dict, compare=False)
 
 
@@ -270,6 +272,7 @@ def parse_spec(data, *, source: str = "spec", folder: str | Path = ".") -> Audit
         seed=None if data.get("seed") is None else check.integer(data["seed"], "seed", 0),
         timeout=None if data.get("timeout") is None else check.number(data["timeout"], "timeout", 1, 3600),
         concurrency=None if data.get("concurrency") is None else check.integer(data["concurrency"], "concurrency", 1, 64),
+        warc=False if data.get("warc") is None else check.boolean(data["warc"], "warc"),
         data=data)
 
 

@@ -4,7 +4,9 @@ What `verify` proves, and nothing more (the report and docs/audits.md say the sa
 - without `--key`: every file listed in MANIFEST.json has the listed size and SHA-256, no other file is in the
   folder (but the unlisted MANIFEST.json, timestamp.tsq/.tsr and MANIFEST.json.sig), and the manifest is the one
   canonical encoding of that list with its digest. So the folder is exactly the set of files that digest names:
-  anyone holding the digest (published, in a letter, timestamped) can tell these are those files;
+  anyone holding the digest (published, in a letter, timestamped) can tell these are those files; and every WARC
+  file whose hash matched (`*.warc.gz`, `*.warc`) reads back record by record with each record's digests matching
+  its content (kind "warc"), so a WARC edited and listed in a regenerated manifest does not verify;
 - with `--key PUBKEY`: also that MANIFEST.json.sig is a valid Ed25519 signature of that manifest by the holder of
   the matching private key;
 - nothing about whether the findings are true, whether the collection was complete, or when it happened (a TSA
@@ -35,6 +37,8 @@ ENTRY_KEYS = {"path", "sha256", "size"}
 HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_SMALL_FILE = 1024 * 1024  # timestamp request, signature, provenance read for display
 MAX_SIZE = (1 << 63) - 1
+WARC_SUFFIXES = (".warc.gz", ".warc")  # listed files whose records `verify` also checks (check_warc)
+WARC_PROBLEMS_SHOWN = 20
 
 PROVES = ("The listed files are byte for byte those the digest names, and the folder holds no other file; "
           "this says nothing about whether the findings are true.")
@@ -43,7 +47,7 @@ PROVES = ("The listed files are byte for byte those the digest names, and the fo
 @dataclass(frozen=True)
 class Problem:
     path: str
-    kind: str  # changed, missing, added, refused, manifest, timestamp, signature
+    kind: str  # changed, missing, added, refused, manifest, timestamp, signature, warc
     detail: str
 
     def __str__(self) -> str:
@@ -123,6 +127,7 @@ def verify_bundle(root: str | os.PathLike, *, public_key: str | os.PathLike | No
     if bundle_digest(entries) != digest:
         problems.append(Problem(MANIFEST, "manifest", "modified: the digest does not match the file list"))
     present = {rel for rel in walk.files if rel not in UNLISTED}
+    archives: list[str] = []  # WARC files whose hash matched: their records are checked next
     for path in sorted(set(listed) | present):
         if path in refused:
             continue  # named above
@@ -141,10 +146,29 @@ def verify_bundle(root: str | os.PathLike, *, public_key: str | os.PathLike | No
                 size = f"{info.size}" if info.size <= want["size"] else f"more than {want['size']}"
                 problems.append(Problem(path, "changed", f"sha256 {info.sha256[:16]}… (size {size}), manifest says "
                                                          f"{want['sha256'][:16]}… (size {want['size']})"))
+            elif path.endswith(WARC_SUFFIXES):
+                archives.append(path)
+    for path in archives:
+        problems.extend(_check_archive(root, path))
     timestamp = _check_timestamp(root, manifest, digest, set(walk.files), problems)
     signature, signer = _check_signature(root, raw, key, set(walk.files), problems)
     return Verification(str(root), tuple(problems), len(entries), digest, _case(root, listed), timestamp,
                         signature, signer)
+
+
+def _check_archive(root: Path, path: str) -> list[Problem]:
+    """A WARC file's records read back and their digests recomputed (mouchard.archive.index.check_warc): a WARC
+    edited and re-listed in a regenerated manifest still fails here. At most WARC_PROBLEMS_SHOWN lines per file."""
+    from mouchard.archive.index import check_warc
+
+    try:
+        found = check_warc(root / path)
+    except Exception as exc:  # noqa: BLE001 — fail closed: a WARC that cannot be checked does not verify
+        return [Problem(path, "warc", f"could not be checked: {type(exc).__name__}: {str(exc)[:160]}")]
+    shown = [Problem(path, "warc", " ".join(p.detail.split())[:200]) for p in found[:WARC_PROBLEMS_SHOWN]]
+    if len(found) > WARC_PROBLEMS_SHOWN:
+        shown.append(Problem(path, "warc", f"and {len(found) - WARC_PROBLEMS_SHOWN} more problem(s)"))
+    return shown
 
 
 def read_manifest(raw: bytes) -> dict:

@@ -1,6 +1,7 @@
 """Browser crawl throughput: instrumented `mouchard crawl` vs a bare Playwright baseline on the same pages.
 
     .venv/bin/python benchmarks/crawl.py [--pages 100] [--concurrency 1 4] [--dwell 5] [--latency-ms 0] [--write]
+    .venv/bin/python benchmarks/crawl.py --warc [--pages 20] [--concurrency 1] [--dwell 5] [--write]
 
 The pages are test-web articles carrying real third-party libraries from npm: FingerprintJS, rrweb, posthog-js
 and a Prebid.js auction (demoweb/sites/npm_libs.py `/article/<n>`), reached through the test web's proxy. Both
@@ -17,6 +18,12 @@ Playwright's driver, every Chromium process), sampled every 0.2 s. `--latency-ms
 round trip; 0, the default, is the worst case for the ratio: the instrumentation's fixed costs per page and per
 renderer process weigh most when pages load at loopback speed). `--write` replaces the "## crawl" section of
 benchmarks/RESULTS.md.
+
+`--warc` measures what archiving costs instead (docs/archive.md): the same pages crawled by the same instrumented
+crawl twice, without and with `warc=True` (same dwell, interactions and collectors: the baseline is the full crawl,
+never a lighter one), in alternating order over `--rounds`; it reports the time ratio, the time added per page, and
+the disk added per page (the WARC files' bytes from `evidence_files`, documents "warc"). `--write` then replaces
+the "## crawl --warc" section.
 """
 
 from __future__ import annotations
@@ -207,6 +214,95 @@ def run_pair(web, urls: list[str], concurrency: int, folder: str, dwell_s: float
             "bare_ppm": len(urls) / bare_time * 60, "crawl_ppm": len(urls) / crawl_time * 60}
 
 
+def crawl_once(web, urls: list[str], concurrency: int, folder: str, dwell_s: float, *, warc: bool,
+               tag: str) -> dict:
+    """One instrumented crawl of `urls` (`warc` on or off), timed; what it recorded and the WARC bytes it wrote."""
+    import sqlite3
+
+    from mouchard import api
+
+    site_list = Path(folder) / f"pages-{tag}.txt"
+    site_list.write_text("\n".join(urls) + "\n")
+    db = Path(folder) / f"crawl-{tag}.db"
+    log = Path(folder) / f"crawl-{tag}.log"
+    before = os.times()
+    try:
+        elapsed, peak, run = measure_call(lambda: api.crawl(
+            list_file=site_list, log=log, db=str(db), consent="none", concurrency=concurrency, timeout=30,
+            dwell=dwell_s, warc=warc, browser_args=tuple(chromium_args(web))))
+    except (api.JobFailed, UserError) as exc:
+        raise SystemExit(f"crawl failed: {exc}\n{log.read_text(errors='replace')[-2000:]}") from None
+    if run.status != "finished":
+        raise SystemExit(f"crawl ended {run.status}: {log.read_text(errors='replace')[-2000:]}")
+    after = os.times()
+    # CPU of the crawl's process tree (reaped children include their own reaped descendants: Chromium, the
+    # Playwright driver): what a loaded machine inflates much less than wall time.
+    cpu = (after.children_user + after.children_system) - (before.children_user + before.children_system)
+    conn = sqlite3.connect(db)
+    try:
+        ok = conn.execute("SELECT count(*) FROM visits WHERE status = 'ok'").fetchone()[0]
+        requests = conn.execute("SELECT count(*) FROM requests").fetchone()[0]
+        files, size = conn.execute("SELECT count(*), coalesce(sum(size), 0) FROM evidence_files "
+                                   "WHERE documents = 'warc'").fetchone()
+    finally:
+        conn.close()
+    return {"s": elapsed, "cpu": cpu, "peak": peak, "ok": ok, "requests": requests, "warc_files": files,
+            "warc_bytes": size, "db_bytes": db.stat().st_size}
+
+
+def run_warc_pair(web, urls: list[str], concurrency: int, folder: str, dwell_s: float, rounds: int) -> dict:
+    """The same pages crawled without and with --warc, `rounds` times each in alternating order (a machine whose
+    load drifts during the run favours neither side); the sums of both sides."""
+    sides = {False: [], True: []}
+    for number in range(rounds):
+        for warc in ((False, True) if number % 2 == 0 else (True, False)):
+            sides[warc].append(crawl_once(web, urls, concurrency, folder, dwell_s, warc=warc,
+                                          tag=f"{concurrency}-{number}-{'warc' if warc else 'plain'}"))
+    total = {warc: {key: sum(r[key] for r in runs) for key in runs[0] if key != "peak"} | {
+        "peak": max(r["peak"] for r in runs)} for warc, runs in sides.items()}
+    return {"concurrency": concurrency, "pages": len(urls) * rounds, "rounds": rounds, "plain": total[False],
+            "warc": total[True]}
+
+
+def report_warc(results: list[dict], pages: int, load: float, latency_ms: float, dwell_s: float) -> str:
+    kib, mib = 1024, 1024 * 1024
+    lines = [
+        "## crawl --warc", "",
+        f"`benchmarks/crawl.py --warc --pages {pages} --rounds {results[0]['rounds']} --dwell {dwell_s:g} "
+        f"--latency-ms {latency_ms:g}` on "
+        f"{platform.node()} ({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}), "
+        f"{dt.date.today().isoformat()}: the same {pages} test-web articles (real npm libraries: FingerprintJS, rrweb, "
+        "posthog-js, a Prebid.js auction) crawled by the same instrumented crawl "
+        "(`mouchard.api.crawl(consent=\"none\")`, "
+        f"every default collector, dwell {dwell_s:g} s, the same interactions) without and with `warc=True`, in "
+        "alternating order. With it, every response body is fetched from the browser as its request finishes and "
+        "each visit is written as a gzip-per-record WARC (crawler/collectors/archive.py, mouchard.archive.warc). "
+        "Disk: the WARC files' bytes as `evidence_files` registers them. "
+        f"Load average at the start: {load:.1f}; the machine was shared with other jobs (other helpers' test runs): "
+        "compare the two columns of one row, not runs.", "",
+        "| concurrency | pages | without s/page | with s/page | time ratio | added per page | CPU s/page (without / "
+        "with) | CPU ratio | WARC KiB per page | database KiB per page (without / with) | peak MiB (without / with) | "
+        "recorded (without / with) |",
+        "|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|---|",
+    ]
+    for r in results:
+        plain, warc, n = r["plain"], r["warc"], r["pages"]
+        added_ms = (warc["s"] - plain["s"]) / n * 1000 * r["concurrency"]
+        lines.append(
+            f"| {r['concurrency']} | {n} | {plain['s'] / n:.2f} | {warc['s'] / n:.2f} | {warc['s'] / plain['s']:.2f} | "
+            f"{added_ms:.0f} ms | {plain['cpu'] / n:.2f} / {warc['cpu'] / n:.2f} | "
+            f"{warc['cpu'] / max(plain['cpu'], 1e-9):.2f} | {warc['warc_bytes'] / max(warc['ok'], 1) / kib:.0f} | "
+            f"{plain['db_bytes'] / n / kib:.0f} / {warc['db_bytes'] / n / kib:.0f} | "
+            f"{plain['peak'] / mib:.0f} / {warc['peak'] / mib:.0f} | "
+            f"{plain['ok']} / {warc['ok']} ok visits, {plain['requests']} / {warc['requests']} requests, "
+            f"{warc['warc_files']} WARC files |")
+    lines += ["", "\"Added per page\" is the extra wall time per page of one worker (at concurrency c, c pages run at "
+                  "once); CPU is the crawl's whole process tree (Python, the Playwright driver, every Chromium "
+                  "process); "
+                  "\"WARC KiB per page\" divides the WARC bytes by the visits that ended ok.", ""]
+    return "\n".join(lines)
+
+
 def report(results: list[dict], pages: int, load: float, latency_ms: float, dwell_s: float) -> str:
     mib = 1024 * 1024
     lines = [
@@ -266,6 +362,9 @@ def main() -> None:
     parser.add_argument("--dwell", type=float, default=DEFAULT_DWELL,
                         help="seconds on each page after load, the same on both sides")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument("--warc", action="store_true",
+                        help="compare the crawl without and with --warc (time and disk per page) instead of bare")
+    parser.add_argument("--rounds", type=int, default=1, help="with --warc: crawls of each side, alternating")
     parser.add_argument("--bare", metavar="URLS_JSON", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
@@ -280,10 +379,14 @@ def main() -> None:
     try:
         urls = page_urls(web, args.pages)
         with tempfile.TemporaryDirectory(prefix="mouchard-bench-") as folder:
-            results = [run_pair(web, urls, c, folder, args.dwell) for c in args.concurrency]
+            if args.warc:
+                results = [run_warc_pair(web, urls, c, folder, args.dwell, max(1, args.rounds))
+                           for c in args.concurrency]
+            else:
+                results = [run_pair(web, urls, c, folder, args.dwell) for c in args.concurrency]
     finally:
         web.stop()
-    text = report(results, args.pages, load, args.latency_ms, args.dwell)
+    text = (report_warc if args.warc else report)(results, args.pages, load, args.latency_ms, args.dwell)
     print(text)
     if args.write:
         write_section(text)

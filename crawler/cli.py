@@ -10,7 +10,8 @@ from __future__ import annotations
 import click
 
 from mouchard.errors import UserError
-from mouchard.commands.options import browser_options, db_option, dwell_option, network_options, run_options
+from mouchard.commands.options import (browser_options, collector_option, collectors_from, db_option, dwell_option,
+                                       network_options, run_options)
 from mouchard.settings import DEFAULT_SEED, RunSettings
 
 from crawler.summary import print_summary
@@ -28,6 +29,8 @@ from crawler.summary import print_summary
               help="Seed of the internal-link sample (recorded with the crawl).")
 @click.option("--screenshots", is_flag=True, help="Keep a screenshot of each page (in <db>.evidence/).")
 @click.option("--har", is_flag=True, help="Keep a HAR file of each visit (in <db>.evidence/).")
+@click.option("--warc", is_flag=True,
+              help="Archive each visit's traffic, bodies included, as a WARC file in <db>.evidence/ (docs/archive.md).")
 @click.option("--consent", type=click.Choice(["none", "reject", "accept", "all"]), default="all", show_default=True,
               help="Consent phases besides 'initial' (no interaction): reject all, accept all, or both; each in a "
                    "fresh profile.")
@@ -46,11 +49,12 @@ from crawler.summary import print_summary
                    "then merge the shards into --db (docs/scale.md).")
 @click.option("--scheduler", metavar="URL",
               help="Run the crawl on an existing Dask cluster (tcp://host:8786: SLURM, Kubernetes...; docs/scale.md).")
+@collector_option
 @browser_options
 @network_options
-def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, screenshots, har, consent, dwell, gpc,
-          revoke, second_site, retry_failed, workers, scheduler, browser, browser_args, no_sandbox, proxy, host_map,
-          ignore_https_errors, ca_file):
+def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, screenshots, har, warc, consent, dwell, gpc,
+          revoke, second_site, retry_failed, workers, scheduler, collector_values, browser, browser_args, no_sandbox,
+          proxy, host_map, ignore_https_errors, ca_file):
     """Visit websites in Chromium, each in a fresh profile, and record requests, cookies and storage.
 
     URLS are pages to visit; or give --list FILE. Each visit is one row of `visits`, with its requests, cookies,
@@ -63,8 +67,9 @@ def crawl(urls, list_file, db, concurrency, timeout, pages_per_site, seed, scree
         click.echo(f"mouchard: warning: {warning}", err=True)
     run = RunSettings.from_options(  # the run's settings, validated once; recorded in crawls.config
         db=db, concurrency=concurrency, timeout=timeout, pages_per_site=pages_per_site, seed=seed,
-        screenshots=screenshots, har=har, consent=consent, gpc=gpc, revoke=revoke, second_site=second_site,
-        dwell=dwell, browser=browser, browser_args=browser_args, no_sandbox=no_sandbox, proxy=proxy, host_map=host_map,
+        screenshots=screenshots, har=har, warc=warc, consent=consent, gpc=gpc, revoke=revoke, second_site=second_site,
+        dwell=dwell, collectors=collectors_from(collector_values), browser=browser, browser_args=browser_args,
+        no_sandbox=no_sandbox, proxy=proxy, host_map=host_map,
         ignore_https_errors=ignore_https_errors, ca_file=ca_file)
     from crawler.summary import ProgressBar
 

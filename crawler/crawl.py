@@ -93,8 +93,11 @@ def crawl_sites(targets: Sequence, run: RunSettings, *, list_file: str | None = 
     executable = find_browser(run.browser.executable)
     version = browser_version(executable)
     plan = LaunchPlan(executable, run.network, run.browser.args, version=version,
-                      sandbox=sandbox(not run.browser.sandbox))
-    for warning in plan.warnings:
+                      sandbox=sandbox(not run.browser.sandbox), replay=run.replay is not None)
+    plan.options()  # a plan that cannot start (a replay without its proxy) stops here, before any crawl row
+    # a replay says so with the run's warnings (crawls.warnings): its pages are not the live web
+    warnings = [*plan.warnings, *([replay_warning(run)] if run.replay is not None else [])]
+    for warning in warnings:
         log.warning("warning: %s", warning)
     config = {
         "targets": len(targets), "targets_sha256": targets_digest(targets), "list": list_file, **run.as_record(),
@@ -109,7 +112,7 @@ def crawl_sites(targets: Sequence, run: RunSettings, *, list_file: str | None = 
         resumed = crawl_id is not None
         if crawl_id is None:
             crawl_id = store.start_crawl("web", config=config, network=run.network.as_record(), browser=executable,
-                                         browser_version=version, browser_args=plan.args, warnings=plan.warnings,
+                                         browser_version=version, browser_args=plan.args, warnings=warnings,
                                          shard=(distributed or {}).get("worker"))
         else:
             store.update("crawls", crawl_id, {"status": "running", "finished_at": None})
@@ -131,7 +134,17 @@ def crawl_sites(targets: Sequence, run: RunSettings, *, list_file: str | None = 
         if (failed := rebuild_at_end(store, [crawl_id])) is not None:
             summary["rollups_failed"] = failed
         store.finish_crawl(crawl_id, status, summary)
-    return CrawlResult(crawl_id, status, summary, run.db, resumed, list(plan.warnings))
+    return CrawlResult(crawl_id, status, summary, run.db, resumed, list(warnings))
+
+
+def replay_warning(run: RunSettings) -> str:
+    """The line a replayed run records in `crawls.warnings`: which archive it replays (the proxy's address is in
+    `crawls.network`)."""
+    replay = run.replay
+    bundle = (replay.bundle if replay is not None and replay.bundle else "an archive")[:100]
+    pinned = len(replay.clock) if replay is not None else 0
+    return (f"replay of bundle {bundle}: every request answered by the replay proxy, never the network; "
+            f"page clocks pinned for {pinned} archived visit(s)")
 
 
 def end_on_error(db: str, crawl_id: int, exc: BaseException) -> None:
@@ -255,7 +268,7 @@ def _run(targets: Sequence, ledger: Ledger, *, run: RunSettings, crawl_id: int, 
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(BrowserSpider)
     process.crawl(crawler, specs=specs, pending=pending, pages_per_site=run.pages_per_site, seed=run.seed,
-                  evidence_dir=str(run.evidence_dir), screenshots=run.screenshots, har=run.har,
+                  evidence_dir=str(run.evidence_dir), screenshots=run.screenshots, har=run.har, warc=run.warc,
                   visit_settings=VisitSettings(timeout=run.timeout, dwell=run.dwell), profile_root=profile_root,
                   skip_keys=ledger.done, retry_failed=retry_failed)
     try:  # Scrapy stops gracefully on SIGINT and SIGTERM; run_stoppable adds SIGHUP

@@ -37,6 +37,7 @@ EXPORTS: dict[str, str] = {
     "load_profile": "mouchard.identify.profile:load_profile",
     # audits and evidence
     "audit": "audits.api:audit",
+    "replay_audit": "audits.api:replay_audit",
     "rebuild_findings": "audits.api:rebuild_findings",
     "verify": "audits.api:verify",
     "diff": "audits.api:diff",

@@ -212,6 +212,57 @@ class CollectorSettings:
 
 
 @dataclass(frozen=True)
+class ReplaySettings:
+    """A crawl replayed from archived traffic (`mouchard audit SPEC --replay BUNDLE`, mouchard.archive): every request
+    goes to the replay proxy (`RunSettings.network` says where), and each visit's page clock starts at the capture
+    time of the archived visit of the same phase and URL (`clock`: (phase, url, ISO time) triples; a visit with no
+    archived twin keeps the real clock). `proxies`: (phase, proxy URL) pairs, the replay proxy's port that prefers
+    that phase's captures when a URL was archived by several visits (a visit of the phase goes through it; else
+    through the run's proxy). `bundle` is the replayed bundle's digest, recorded with the run."""
+
+    bundle: str | None = None
+    clock: tuple[tuple[str, str, str], ...] = ()
+    proxies: tuple[tuple[str, str], ...] = ()
+
+    def proxy_for(self, phase: str) -> str | None:
+        """The replay proxy URL of this phase's captures (None: the run's proxy)."""
+        return next((url for recorded, url in self.proxies if recorded == phase), None)
+
+    def capture_time(self, phase: str, url: str) -> str | None:
+        """The ISO capture time of the archived visit of this phase and URL (None: not archived)."""
+        for recorded_phase, recorded_url, when in self.clock:
+            if recorded_phase == phase and recorded_url == url:
+                return when
+        return None
+
+    def as_record(self) -> dict:
+        return {"bundle": self.bundle, "clock": [list(entry) for entry in self.clock],
+                "proxies": [list(entry) for entry in self.proxies]}
+
+    @classmethod
+    def from_record(cls, record: "Mapping[str, Any] | None") -> "ReplaySettings | None":
+        """From `as_record()` (a queued or recorded config: every value is checked); None stays None."""
+        if record is None:
+            return None
+        if not isinstance(record, Mapping):
+            raise UserError("replay settings: expected a mapping")
+        bundle = record.get("bundle")
+        clock = record.get("clock") or []
+        proxies = record.get("proxies") or []
+
+        def entries(values: Any, size: int) -> bool:
+            return isinstance(values, list) and len(values) <= 100_000 and all(
+                isinstance(e, (list, tuple)) and len(e) == size and all(isinstance(v, str) and len(v) <= 4096
+                                                                        for v in e) for e in values)
+
+        if (bundle is not None and not isinstance(bundle, str)) or not entries(clock, 3) or not entries(proxies, 2) \
+                or not all(url.startswith("http://127.0.0.1:") for _, url in proxies):
+            raise UserError("replay settings: expected a bundle digest, [phase, url, time] entries and "
+                            "[phase, http://127.0.0.1:PORT] proxies")
+        return cls(bundle, tuple(tuple(e) for e in clock), tuple(tuple(e) for e in proxies))
+
+
+@dataclass(frozen=True)
 class RunSettings:
     """Everything a crawl run is configured with, validated, from options and environment (see the module doc)."""
 
@@ -226,6 +277,8 @@ class RunSettings:
     seed: int = DEFAULT_SEED
     screenshots: bool = False
     har: bool = False
+    warc: bool = False  # archive each visit's traffic as WARC (mouchard.archive; <db>.evidence/warc/)
+    replay: ReplaySettings | None = None  # replay archived traffic instead of the network (see ReplaySettings)
     scheduler: str | None = None  # a Dask scheduler's address (tcp:// or tls://): the crawl runs on that cluster
     workers: int = 0  # worker processes of a local Dask cluster (0: none, the crawl runs in one process)
     debug: bool = False
@@ -234,7 +287,7 @@ class RunSettings:
     OPTIONS = frozenset({
         "db", "proxy", "host_map", "ignore_https_errors", "ca_file", "browser", "browser_args", "no_sandbox",
         "concurrency", "timeout", "dwell", "consent", "gpc", "revoke", "second_site", "pages_per_site", "seed",
-        "screenshots", "har",
+        "screenshots", "har", "warc", "replay",
         "scheduler", "workers", "collectors",
     })
 
@@ -268,6 +321,9 @@ class RunSettings:
             seed=_number("seed", given("seed", default=DEFAULT_SEED), -(1 << 63), (1 << 63) - 1, integer=True),
             screenshots=bool(options.get("screenshots")),
             har=bool(options.get("har")),
+            warc=bool(options.get("warc")),
+            replay=options.get("replay") if isinstance(options.get("replay"), ReplaySettings)
+            else ReplaySettings.from_record(options.get("replay")),
             scheduler=scheduler_address(given("scheduler", ENV_SCHEDULER)),
             workers=_number("workers", given("workers", default=0), 0, 256, integer=True),
             debug=debug_enabled(env),
@@ -282,7 +338,8 @@ class RunSettings:
         if not all(isinstance(p, str) and p in PHASES for p in phases):
             raise UserError(f"recorded phases {list(phases)!r}: expected some of {', '.join(PHASES)}")
         values: dict[str, Any] = {"phases": phases, "screenshots": bool(record.get("screenshots")),
-                                  "har": bool(record.get("har")),
+                                  "har": bool(record.get("har")), "warc": bool(record.get("warc")),
+                                  "replay": ReplaySettings.from_record(record.get("replay")),
                                   "collectors": CollectorSettings.build(record.get("collectors") or {})}
         limits = {"concurrency": (1, 64, True), "timeout": (1, 3600, False), "dwell": (0, 300, False),
                   "pages_per_site": (0, 100, True), "seed": (-(1 << 63), (1 << 63) - 1, True)}
@@ -300,5 +357,6 @@ class RunSettings:
         """The run's settings as `crawls.config` stores them (the network and browser have their own columns)."""
         return {"phases": list(self.phases), "concurrency": self.concurrency, "timeout": self.timeout,
                 "pages_per_site": self.pages_per_site, "seed": self.seed, "screenshots": self.screenshots,
-                "har": self.har, "dwell": self.dwell, "collectors": self.collectors.as_record(),
+                "har": self.har, "warc": self.warc, "replay": self.replay.as_record() if self.replay else None,
+                "dwell": self.dwell, "collectors": self.collectors.as_record(),
                 "workers": self.workers, "scheduler": self.scheduler}

@@ -17,6 +17,11 @@ STRICT_ENV = "MOUCHARD_TEST_STRICT"  # set by `make test` and `make test-oldest`
 # dwell itself is tested with explicit --dwell values (tests/test_crawler_dwell.py).
 os.environ.setdefault("MOUCHARD_DWELL", "0")
 
+# Crawl options of the test crawls that check consent, not scripts: the JS-API call recorder (conditional DevTools
+# breakpoints on ~200 APIs, crawler/collectors/calls.py) is a quarter of such a crawl's CPU and none of what they
+# check. Fingerprinting is checked with it on (tests/test_crawler_apis.py, test_crawler_npm_libs.py, the demo...).
+NO_CALLS = ("--collector", "fingerprinting=false")
+
 
 def strict() -> bool:
     """Whether a missing test dependency must fail the run: in CI (CI=true) and under `make test`."""

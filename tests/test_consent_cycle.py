@@ -22,7 +22,7 @@ from audits.engine import evaluate
 from audits.rules import select
 from audits.rules.base import Context
 from audits.rules.consent import cookie_pairs, parse_steps, snapshot_entries
-from conftest import needs
+from conftest import NO_CALLS, needs
 from crawler.consent.sequences import jar_entry, jar_snapshot, prime_urls, reopen_expression, unpaired
 from demoweb.sites.consent_cycle import CYCLE_EXPECTED, CYCLE_URLS, REOPEN_METHOD
 from demoweb.sites.consent_lib import missing_packages
@@ -140,7 +140,7 @@ def crawl_db(testweb, tmp_path_factory):
     needs(missing_packages())
     path = tmp_path_factory.mktemp("consent-cycle") / "cycle.db"
     args = [sys.executable, "-m", "mouchard", "crawl", "--db", str(path), "--consent", "none", "--revoke",
-            "--second-site", "--timeout", "20", "--concurrency", "2", "--dwell", "0"]
+            "--second-site", "--timeout", "20", "--concurrency", "2", "--dwell", "0", *NO_CALLS]
     args += [f"--browser-arg={flag}" for flag in testweb.chromium_args(proxy=True)]
     result = subprocess.run([*args, *CYCLE_URLS], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from audits.engine import evaluate
 from audits.rules.base import fingerprint
-from conftest import needs
+from conftest import NO_CALLS, needs
 from crawler.consent.layout import (
     NAMED, Banner, background_of, colour_text, contrast_ratio, control_facts, looks_like, measure, parse_colour, summarise,
 )
@@ -40,7 +40,7 @@ def crawl(testweb, tmp_path_factory):
     needs(missing_packages(("klaro", "@duckduckgo/autoconsent")))
     path = tmp_path_factory.mktemp("consent-layout") / "layout.db"
     args = [sys.executable, "-m", "mouchard", "crawl", "--db", str(path), "--consent", "all", "--timeout", "20",
-            "--concurrency", "2", *(f"--browser-arg={flag}" for flag in testweb.chromium_args(proxy=True))]
+            "--concurrency", "2", *NO_CALLS, *(f"--browser-arg={flag}" for flag in testweb.chromium_args(proxy=True))]
     result = subprocess.run([*args, *(f"https://{host}/" for host in HOSTS)], capture_output=True, text=True,
                             timeout=400)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -7,6 +7,7 @@ builds the graph with `ast` from the source alone):
 |---|---|---|
 | ground | mouchard (the package), errors, budget, versions, paths, lifecycle | — |
 | decode | mouchard/decode/ | ground |
+| archive | mouchard/archive/ (WARC, index, replay proxy) | ground |
 | shared | net, settings, browser, sitelist, registries (top level) | ground, decode (net undoes Content-Encoding) |
 | storage | mouchard/storage/ | ground, shared |
 | identify | mouchard/identify/ | ground, decode |
@@ -14,7 +15,7 @@ builds the graph with `ast` from the source alone):
 | classification | mouchard/classification/ | ground, shared, decode, identify, storage, vendors |
 | detect | mouchard/detect/ | ground, decode, identify, classification |
 | ingest | mouchard/ingest/ | ground, decode, classification, storage |
-| publishing | mouchard/publishing/ | ground, storage, identify |
+| publishing | mouchard/publishing/ | ground, storage, identify, archive (redacted WARC copies) |
 | commands | mouchard/commands/ | everything |
 | root | cli, api, __main__ (top level) | everything |
 
@@ -35,11 +36,12 @@ TOP = {
     "shared": {"mouchard.net", "mouchard.settings", "mouchard.browser", "mouchard.sitelist", "mouchard.registries"},
     "root": {"mouchard.cli", "mouchard.api", "mouchard.__main__"},
 }
-FOLDERS = ("decode", "storage", "identify", "vendors", "classification", "detect", "ingest", "publishing", "commands")
+FOLDERS = ("decode", "archive", "storage", "identify", "vendors", "classification", "detect", "ingest", "publishing", "commands")
 EVERYTHING = frozenset(TOP) | frozenset(FOLDERS)
 MAY_IMPORT: dict[str, frozenset[str]] = {
     "ground": frozenset(),
     "decode": frozenset({"ground"}),
+    "archive": frozenset({"ground"}),  # WARC writing, reading and replay: warcio and the standard library
     "shared": frozenset({"ground", "decode"}),
     "storage": frozenset({"ground", "shared"}),
     "identify": frozenset({"ground", "decode"}),
@@ -47,7 +49,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "classification": frozenset({"ground", "shared", "decode", "identify", "storage", "vendors"}),
     "detect": frozenset({"ground", "decode", "identify", "classification"}),
     "ingest": frozenset({"ground", "decode", "classification", "storage"}),
-    "publishing": frozenset({"ground", "storage", "identify"}),
+    "publishing": frozenset({"ground", "storage", "identify", "archive"}),
     "commands": EVERYTHING,
     "root": EVERYTHING,
 }

@@ -202,12 +202,26 @@ def test_as_record_is_what_crawls_config_keeps():
     run = RunSettings.from_options(env={}, consent="none", gpc=True, screenshots=True, dwell=2, seed=7,
                                    pages_per_site=3, concurrency=4, timeout=10)
     assert run.as_record() == {"phases": ["initial", "gpc"], "concurrency": 4, "timeout": 10.0, "pages_per_site": 3,
-                               "seed": 7, "screenshots": True, "har": False, "dwell": 2.0, "collectors": {
+                               "seed": 7, "screenshots": True, "har": False, "warc": False, "replay": None,
+                               "dwell": 2.0, "collectors": {
                                    "session_replay": True, "keylogging": True, "keylogging_wait": 2.0,
                                    "keylogging_fields": 12, "pixels": True, "id_syncs": True, "fingerprinting": True,
                                    "fingerprinting_workers": True, "autoconsent": True, "consent_wait": 6.0,
                                    "consent_reload": True, "max_requests": None, "visit_body_budget": None,
                                    "async_stack_depth": None}, "workers": 0, "scheduler": None}
+
+
+def test_replay_settings_go_through_a_record_and_refuse_what_is_not_theirs():
+    replay = {"bundle": "ab" * 32, "clock": [["accept", "https://a.example/", "2026-01-02T03:04:05Z"]],
+              "proxies": [["accept", "http://127.0.0.1:4242"]]}
+    run = RunSettings.from_options(env={}, warc=True, replay=replay)
+    assert (run.warc, run.replay.capture_time("accept", "https://a.example/"), run.replay.proxy_for("accept"),
+            run.replay.proxy_for("reject")) == (True, "2026-01-02T03:04:05Z", "http://127.0.0.1:4242", None)
+    assert RunSettings.from_record(run.as_record(), db="x.db").replay == run.replay
+    for bad in ({"clock": [["a", "b"]]}, {"proxies": [["accept", "http://10.0.0.1:80"]]}, {"bundle": 3},
+                {"clock": "x"}, ["not", "a", "mapping"]):
+        with pytest.raises(UserError, match="replay settings"):
+            RunSettings.from_options(env={}, replay=bad)
 
 
 # -- dead keys and the evidence folder -----------------------------------------------------------------------------
@@ -364,3 +378,37 @@ def test_a_hostile_record_is_refused_in_one_line(record, message):
     with pytest.raises(UserError) as error:
         RunSettings.from_record(record, db="a.db")
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+# -- `mouchard crawl --collector NAME=VALUE` ---------------------------------------------------------------------
+
+def test_collector_option_values_become_the_collector_settings():
+    from mouchard.commands.options import collectors_from
+
+    changes = collectors_from(("fingerprinting=false", "keylogging=off", "consent_wait=2.5", "max_requests=500",
+                               "async_stack_depth=none", " pixels = True "))
+    assert changes == {"fingerprinting": False, "keylogging": False, "consent_wait": 2.5, "max_requests": 500,
+                       "async_stack_depth": None, "pixels": True}
+    switches = RunSettings.from_options(env={}, collectors=changes).collectors
+    assert (switches.fingerprinting, switches.consent_wait, switches.max_requests) == (False, 2.5, 500)
+
+
+@pytest.mark.parametrize("pair, message", [
+    ("fingerprinting", "expected NAME=VALUE"), ("=1", "expected NAME=VALUE"),
+    ("consent_wait=soon", "is not true, false, none or a number")])
+def test_a_bad_collector_option_is_one_line(pair, message):
+    from mouchard.commands.options import collectors_from
+
+    with pytest.raises(UserError, match=message) as caught:
+        collectors_from((pair,))
+    assert "\n" not in str(caught.value)
+
+
+@given(st.lists(st.text(max_size=40), max_size=5))
+def test_any_collector_option_is_a_setting_or_a_one_line_error(pairs):
+    from mouchard.commands.options import collectors_from
+
+    try:
+        RunSettings.from_options(env={}, collectors=collectors_from(tuple(pairs)))
+    except UserError as exc:
+        assert str(exc) and "\n" not in str(exc)

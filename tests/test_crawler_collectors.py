@@ -14,10 +14,10 @@ import pytest
 
 from crawler.collectors import discover
 
-DEFAULTS = ["network.RecordRequests", "script_cookies.RecordScriptCookies", "cookies.RecordCookies",
+DEFAULTS = ["network.RecordRequests", "clock.PinClock", "script_cookies.RecordScriptCookies", "cookies.RecordCookies",
             "storage.RecordStorage", "consent.RecordConsent", "bidding.RecordBidding", "replay.DetectSessionReplay",
             "keylogging.DetectKeyLogging", "pixels.RecordPixels", "idsync.DetectIdSyncs",
-            "fingerprinting.RecordFingerprinting", "evidence.KeepEvidence"]
+            "fingerprinting.RecordFingerprinting", "evidence.KeepEvidence", "archive.RecordArchive"]
 
 
 def test_the_default_collectors_are_those_of_crawler_collectors_in_their_order():

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import needs
+from conftest import NO_CALLS, needs
 from demoweb.sites.consent_lib import missing_packages
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -27,7 +27,7 @@ def db(testweb, tmp_path_factory):
     needs(missing_packages())
     path = tmp_path_factory.mktemp("consent-crawl") / "consent.db"
     args = [sys.executable, "-m", "mouchard", "crawl", "--db", str(path), "--consent", "all", "--gpc",
-            "--timeout", "20", "--concurrency", "2"]
+            "--timeout", "20", "--concurrency", "2", *NO_CALLS]
     args += [f"--browser-arg={flag}" for flag in testweb.chromium_args(proxy=True)]
     result = subprocess.run([*args, *(f"https://{host}/" for host in HOSTS)], capture_output=True, text=True,
                             timeout=400)

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import needs
+from conftest import NO_CALLS, needs
 from demoweb import Headers, Request
 from demoweb.sites.consent_lib import missing_packages
 from demoweb.sites.consent_vendors import (CMP_GVL_VERSION, DELETED, DELETED_DATE, DISCLOSURES, GVL_HOST, GVL_SITE,
@@ -48,7 +48,7 @@ def crawl_path(testweb, tmp_path_factory):
     needs(missing_packages())
     path = tmp_path_factory.mktemp("vendors-web") / "vendors.db"
     args = [sys.executable, "-m", "mouchard", "crawl", "--db", str(path), "--consent", "all",
-            "--timeout", "20", "--concurrency", "2"]
+            "--timeout", "20", "--concurrency", "2", *NO_CALLS]
     args += [f"--browser-arg={flag}" for flag in testweb.chromium_args(proxy=True)]
     result = subprocess.run([*args, *(f"https://{host}/" for host in HOSTS)], capture_output=True, text=True,
                             timeout=400)

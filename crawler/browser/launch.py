@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from crawler.browser.dwell import leave_launch_args
+from mouchard.errors import UserError
 from mouchard.browser import Sandbox, browser_version, launch_options, sandbox
 from mouchard.net import NetworkOptions
 
@@ -22,6 +23,12 @@ STEALTH_ARGS = ("--disable-blink-features=AutomationControlled",)
 # Options of the browser itself (Playwright's launch()); the others belong to a context. A non-persistent launch
 # (scrapy-playwright's own, for broker pages) takes these as PLAYWRIGHT_LAUNCH_OPTIONS.
 LAUNCH_KEYS = ("executable_path", "headless", "args", "ignore_default_args", "timeout", "chromium_sandbox")
+# A replay's browser reaches the replay proxy and nothing else: the run's own browser flags may not route around it
+# (another proxy, a bypass list, resolver rules, a PAC file), loopback goes through the proxy too, and WebRTC
+# may not send UDP outside it (STUN would reach the network).
+REPLAY_DROPPED = ("--proxy-server", "--proxy-bypass-list", "--host-resolver-rules", "--proxy-pac-url",
+                  "--no-proxy-server", "--proxy-auto-detect", "--force-webrtc-ip-handling-policy")
+REPLAY_ARGS = ("--proxy-bypass-list=<-loopback>", "--force-webrtc-ip-handling-policy=disable_non_proxied_udp")
 
 
 def user_agent(version_text: str, system: str | None = None) -> str:
@@ -52,12 +59,20 @@ def ca_args(ca_file: str | None) -> list[str]:
     return [f"--ignore-certificate-errors-spki-list={','.join(pins)}"] if pins else []
 
 
+def replay_args(args: list[str] | tuple[str, ...]) -> list[str]:
+    """A replay's browser flags: `args` without any flag that could route around the replay proxy
+    (REPLAY_DROPPED, in either `--flag=value` or bare form), plus REPLAY_ARGS."""
+    kept = [arg for arg in args if str(arg).split("=", 1)[0].strip().lower() not in REPLAY_DROPPED]
+    return [*kept, *REPLAY_ARGS]
+
+
 @dataclass(frozen=True)
 class LaunchPlan:
     """Everything needed to start one visit's browser; `options()` gives Playwright's persistent-context kwargs.
 
     `sandbox` is how Chromium is confined (mouchard.browser.sandbox: as an unprivileged user when run as root;
-    off only on --no-sandbox); its warnings belong in crawls.warnings.
+    off only on --no-sandbox); its warnings belong in crawls.warnings. `replay`: the run replays an archive
+    (`RunSettings.replay`): the browser reaches the replay proxy (`net.proxy`) only (`replay_args`).
     """
 
     executable: str
@@ -67,13 +82,20 @@ class LaunchPlan:
     launch_timeout_ms: float = 30000
     version: str = field(default="")
     sandbox: Sandbox = field(default_factory=sandbox)
+    replay: bool = False
 
     @property
     def launch(self) -> dict:
         """executable_path (our launcher when root), args and chromium_sandbox."""
+        args = [*STEALTH_ARGS, *self.net.chromium_args(), *ca_args(self.net.ca_file), *self.extra_args]
+        if self.replay:
+            if not self.net.proxy:  # fail closed: without its proxy a replay would visit the live web
+                raise UserError("a replay needs the replay proxy as the run's proxy (NetworkOptions.proxy)")
+            # the run's proxy is the replay server: kept; every other route (browser args, the host map) dropped
+            proxy = [arg for arg in self.net.chromium_args() if arg.startswith("--proxy-server=")]
+            args = [*proxy, *replay_args(args)]
         # RenderDocument off, so the page's beacons on leaving are seen (crawler/browser/dwell.py `leave`)
-        return launch_options(self.executable, leave_launch_args([
-            *STEALTH_ARGS, *self.net.chromium_args(), *ca_args(self.net.ca_file), *self.extra_args]), box=self.sandbox)
+        return launch_options(self.executable, leave_launch_args(args), box=self.sandbox)
 
     @property
     def args(self) -> list[str]:

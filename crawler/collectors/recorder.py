@@ -60,7 +60,11 @@ _SHA256_K = (
 _RECORDER = r"""let __NAME__ = (() => {
   "use strict";
   const G = self, R = Reflect, apply = R.apply, gopd = R.getOwnPropertyDescriptor, E = Error;
-  const capture = E.captureStackTrace, now = Date.now, indexOf = String.prototype.indexOf;
+  const capture = E.captureStackTrace, indexOf = String.prototype.indexOf;
+  // Times from the performance clock (epoch ms: timeOrigin + now()), not Date: a replay shifts Date to the capture
+  // time (mouchard.archive.clock) and the recorder's times must stay the visit's.
+  const P = G.performance, pnow = P && P.now, origin = P ? +P.timeOrigin : 0;
+  const now = pnow && origin ? () => origin + apply(pnow, P, []) : Date.now;
   const slice = String.prototype.slice, charCodeAt = String.prototype.charCodeAt, href = "" + G.location.href;
   const isArray = Array.isArray, U8 = Uint8Array, I32 = Int32Array, hasOwn = Object.prototype.hasOwnProperty;
   const APIS = __APIS__;

@@ -21,13 +21,15 @@ class Evidence:
 
     screenshot: str | None = None
     har: str | None = None
+    warc: str | None = None  # the visit's WARC file (--warc: RecordArchive writes it in collect)
     screenshot_taken: bool = False  # KeepEvidence took it (before_leave); collect then makes its row
 
     @classmethod
     def of(cls, paths: dict | None) -> "Evidence":
-        """From the spider's request meta (`{"screenshot": path, "har": path}`, either absent)."""
+        """From the spider's request meta (`{"screenshot": path, "har": path, "warc": path}`, any absent)."""
         paths = paths or {}
-        return cls(screenshot=paths.get("screenshot") or None, har=paths.get("har") or None)
+        return cls(screenshot=paths.get("screenshot") or None, har=paths.get("har") or None,
+                   warc=paths.get("warc") or None)
 
 
 @dataclass

@@ -30,8 +30,9 @@ from crawler.browser.profile import new_profile, remove_profile
 from crawler.browser.visit import VisitRecord, VisitRun, VisitSettings, VisitSpec
 from crawler.consent.gpc import gpc_launch_args
 from crawler.consent.sequences import Shots, prime, prime_urls, unpaired
-from crawler.settings import collector_paths, crawl_id_of, db_of, switched_on
+from crawler.settings import collector_paths, crawl_id_of, db_of, run_settings, switched_on
 from mouchard.decode.domains import site_of
+from mouchard.settings import ReplaySettings
 from mouchard.storage.store import Store, utcnow
 
 log = logging.getLogger("mouchard.spider")
@@ -82,7 +83,7 @@ class BrowserSpider(scrapy.Spider):
 
     def __init__(self, specs: list[VisitSpec], *, pending: list[VisitSpec] = (), pages_per_site: int = 0,
                  seed: int = 0, evidence_dir: str | None = None, screenshots: bool = False, har: bool = False,
-                 visit_settings: VisitSettings = VisitSettings(), profile_root: str | None = None,
+                 warc: bool = False, visit_settings: VisitSettings = VisitSettings(), profile_root: str | None = None,
                  skip_keys: Iterable[str] = (), retry_failed: int = 0, **kwargs: Any):
         super().__init__(**kwargs)
         self.specs = list(specs)
@@ -92,6 +93,8 @@ class BrowserSpider(scrapy.Spider):
         self.evidence_dir = evidence_dir
         self.screenshots = screenshots
         self.har = har
+        self.warc = warc  # --warc: each visit's traffic archived (crawler/collectors/archive.py)
+        self.replay: ReplaySettings | None = None  # set by from_crawler from the run's settings
         self.visit_settings = visit_settings
         self.profile_root = profile_root
         self.scheduled: set[str] = set(skip_keys)  # keys done (resume ledger) or already requested
@@ -105,6 +108,7 @@ class BrowserSpider(scrapy.Spider):
         from scrapy.exceptions import NotConfigured
 
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.replay = run_settings(crawler.settings).replay  # a replay: per-phase proxies (visit_request)
         for path in collector_paths(crawler.settings):
             factory = load_object(path)
             if not switched_on(crawler.settings, factory):  # its `switch` field is off in the run's settings
@@ -143,7 +147,7 @@ class BrowserSpider(scrapy.Spider):
 
     # --- requests ----------------------------------------------------------------------------------------------
     def _evidence_paths(self, spec: VisitSpec) -> dict:
-        if not self.evidence_dir or not (self.screenshots or self.har):
+        if not self.evidence_dir or not (self.screenshots or self.har or self.warc):
             return {}
         stem = hashlib.sha256(spec.key.encode()).hexdigest()[:16]
         folder = os.path.join(self.evidence_dir, f"crawl-{crawl_id_of(self.settings) or 0}")
@@ -153,6 +157,12 @@ class BrowserSpider(scrapy.Spider):
             paths["screenshot"] = os.path.join(folder, f"{stem}.png")
         if self.har:
             paths["har"] = os.path.join(folder, f"{stem}.har")
+        if self.warc:  # a name made from the visit key, never from page data (mouchard.archive.warc)
+            from mouchard.archive.warc import warc_name
+
+            # a retry gets a file of its own: the earlier try keeps its row, and its file must keep its hash
+            key = spec.key if spec.attempt <= 1 else f"{spec.key} attempt {spec.attempt}"
+            paths["warc"] = os.path.join(folder, warc_name(key))
         return paths
 
     def visit_request(self, spec: VisitSpec) -> scrapy.Request:
@@ -161,9 +171,13 @@ class BrowserSpider(scrapy.Spider):
         context_kwargs: dict[str, Any] = {"user_data_dir": profile}
         if evidence.get("har"):
             context_kwargs.update(record_har_path=evidence["har"], record_har_content="omit")
+        launch_args = self.settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS").get("args") or []
         if spec.phase == "gpc":  # GPC from Chromium itself: a launch flag of this visit's browser only
-            launch_args = self.settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS").get("args") or []
-            context_kwargs["args"] = gpc_launch_args(launch_args)
+            context_kwargs["args"] = launch_args = gpc_launch_args(launch_args)
+        phase_proxy = self.replay.proxy_for(spec.phase) if self.replay is not None else None
+        if phase_proxy:  # a replay: the proxy port that serves this phase's captures first (ReplaySettings)
+            context_kwargs["args"] = [*(arg for arg in launch_args if not str(arg).startswith("--proxy-server=")),
+                                      f"--proxy-server={phase_proxy}"]
         name = f"visit-{hashlib.sha256(f'{spec.key} {spec.attempt} {profile}'.encode()).hexdigest()[:20]}"
         return scrapy.Request(
             spec.url, callback=self.visited, errback=self.failed, dont_filter=True,

@@ -45,8 +45,12 @@ def serve(db: str, port: int, host: str, open_browser: bool, sql_time_limit_ms: 
 @click.option("--source-url", default=None, help="Link to the source.")
 @click.option("--force", is_flag=True,
               help="Replace an earlier publication in DIR: only the files its manifest lists are deleted.")
+@click.option("--warc", is_flag=True,
+              help="Also publish the crawl's WARC archives, redacted as the database is (secret headers, personal "
+                   "values in URLs, headers and text bodies; binary and POST bodies dropped), then re-scanned "
+                   "(docs/archive.md). Without it no WARC is ever copied.")
 def publish(db: str, out: str, redact: bool, profiles: tuple[str, ...], title: str | None, license_: str | None,
-            license_url: str | None, source: str | None, source_url: str | None, force: bool) -> None:
+            license_url: str | None, source: str | None, source_url: str | None, force: bool, warc: bool) -> None:
     """Prepare a redacted copy and a ready Datasette deployment in DIR."""
     from mouchard.publishing.publish import PublishOptions, publish as run
 
@@ -57,10 +61,15 @@ def publish(db: str, out: str, redact: bool, profiles: tuple[str, ...], title: s
         Path(db), Path(out), redact=redact, profiles=tuple(Path(p) for p in profiles),
         title=title or defaults.title, license=license_ or defaults.license,
         license_url=license_url if license_url is not None else (None if license_ else defaults.license_url),
-        source=source or defaults.source, source_url=source_url or defaults.source_url, force=force))
+        source=source or defaults.source, source_url=source_url or defaults.source_url, force=force, warc=warc))
     for step, count in result.redactions.items():
         click.echo(f"  {count:>8,}  {step}")
     click.echo(f"  {result.evidence_files:>8,}  evidence images copied")
+    if warc:
+        published = [entry for entry in result.warc_files if "sha256" in entry]
+        click.echo(f"  {len(published):>8,}  WARC files redacted and copied"
+                   + (f" ({len(result.warc_files) - len(published)} not: see redaction.json)"
+                      if len(published) < len(result.warc_files) else ""))
     click.echo(f"Wrote {result.out}/. Deploy it from inside that folder with one of:")
     for name in ("cloudrun", "package", "serve"):
         click.echo(f"  {result.commands[name]}")

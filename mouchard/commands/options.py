@@ -68,11 +68,44 @@ def dwell_option(fn: Callable) -> Callable:
                              f"network is quiet; env {ENV_DWELL}).")(fn)
 
 
+def collector_option(fn: Callable) -> Callable:
+    """--collector NAME=VALUE (repeatable): a field of `mouchard.settings.CollectorSettings`, checked there."""
+    return click.option("--collector", "collector_values", multiple=True, metavar="NAME=VALUE",
+                        help="Change a collector switch or limit, e.g. fingerprinting=false, keylogging=false, "
+                             "consent_wait=2, max_requests=5000 (repeatable; the names: docs/crawl.md).")(fn)
+
+
+def collectors_from(values: tuple[str, ...]) -> dict:
+    """`("fingerprinting=false", "consent_wait=2")` to `{"fingerprinting": False, "consent_wait": 2.0}`; the
+    values' ranges are checked by `CollectorSettings.build`, a malformed pair is a one-line UserError."""
+    from mouchard.errors import UserError
+
+    changes: dict = {}
+    for pair in values:
+        name, sep, raw = pair.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if not sep or not name:
+            raise UserError(f"--collector {pair[:80]!r}: expected NAME=VALUE")
+        lowered = raw.lower()
+        if lowered in ("true", "yes", "on"):
+            changes[name] = True
+        elif lowered in ("false", "no", "off"):
+            changes[name] = False
+        elif lowered in ("none", "default"):
+            changes[name] = None
+        else:
+            try:
+                changes[name] = float(raw) if any(c in raw for c in ".eE") else int(raw)
+            except ValueError:
+                raise UserError(f"--collector {name[:40]}: {raw[:40]!r} is not true, false, none or a number") from None
+    return changes
+
+
 def network_from(proxy: str | None, host_map: tuple[str, ...], ignore_https_errors: bool, ca_file: str | None):
     from mouchard.net import NetworkOptions
 
     return NetworkOptions.build(proxy, host_map, ignore_https_errors, ca_file)
 
 
-__all__ = ["DEFAULT_DWELL", "ENV_DWELL", "browser_options", "db_option", "dwell_option", "network_from",
+__all__ = ["DEFAULT_DWELL", "ENV_DWELL", "browser_options", "collector_option", "collectors_from", "db_option", "dwell_option", "network_from",
            "network_options", "run_options"]

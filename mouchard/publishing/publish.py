@@ -25,10 +25,10 @@ from pathlib import Path
 
 from mouchard import __version__
 from mouchard.identify.emails import personal_email
-from mouchard.paths import UnsafePath, check_relative
+from mouchard.paths import UnsafePath, check_relative, open_inside
 from mouchard.identify.profile import DeviceProfile, load_profile
-from mouchard.publishing.scrub import POSITION_COLUMNS, POSITION_DECIMALS, REDACTED, Scrubber, drop_foreign_objects, \
-    scan_database, scrub_database
+from mouchard.publishing.scrub import POSITION_COLUMNS, POSITION_DECIMALS, REDACTED, SECRET_HEADERS, Scrubber, \
+    drop_foreign_objects, scan_database, scrub_database
 from mouchard.storage.store import connect_readonly, evidence_dir, file_sha256
 from mouchard.errors import UserError
 from mouchard.publishing.metadata import DATABASE, LICENSE, LICENSE_URL, SOURCE, SOURCE_URL, TITLE, build_metadata
@@ -37,9 +37,6 @@ from mouchard.publishing.serve import check_database, config_dir, datasette_sett
 
 PUBLISHED_DB = f"{DATABASE}.db"
 EVIDENCE_DIR = f"{PUBLISHED_DB}.evidence"
-# Header values that carry credentials or identifiers (cookie values are removed from `cookies` too).
-SECRET_HEADERS = {"cookie", "set-cookie", "authorization", "proxy-authorization", "x-api-key", "x-auth-token",
-                  "x-csrf-token", "x-xsrf-token", "x-forwarded-for", "x-real-ip", "forwarded"}
 HEADER_COLUMNS = (("requests", "request_headers"), ("requests", "response_headers"),
                   ("flows", "request_headers"), ("flows", "response_headers"))
 MANIFEST = ".mouchard-publish.json"  # what a publication wrote: the only files --force may delete
@@ -61,6 +58,7 @@ class PublishOptions:
     source: str = SOURCE
     source_url: str | None = SOURCE_URL
     force: bool = False
+    warc: bool = False  # also publish each registered WARC, redacted (mouchard.publishing.warc); never without redaction
 
 
 @dataclass
@@ -68,6 +66,7 @@ class PublishResult:
     out: Path
     redactions: dict[str, int] = field(default_factory=dict)
     evidence_files: int = 0
+    warc_files: list[dict] = field(default_factory=list)  # per registered WARC: what its redacted copy is, or why not
     commands: dict[str, str] = field(default_factory=dict)
 
 
@@ -269,6 +268,52 @@ def copy_evidence_images(conn: sqlite3.Connection, source_db: Path, output: "_Ou
     return copied
 
 
+WARC_MAX_FILES = 100_000  # registered WARC files a publication looks at
+
+
+def copy_redacted_warcs(conn: sqlite3.Connection, source_db: Path, output: "_Output",
+                        scrubber: Scrubber) -> list[dict]:
+    """The redacted copy (mouchard.publishing.warc.redact_warc: the database's redaction, then a re-scan) of every
+    WARC registered in `evidence_files` (documents "warc"), at the same relative place in the publication's evidence
+    folder. A file that is missing, unsafe (symlink, odd path) or whose hash differs from its row is not published
+    and listed with the reason; a WARC the redaction refuses stops the whole publication (UserError)."""
+    from mouchard.publishing.warc import redact_warc
+
+    done: list[dict] = []
+    root = evidence_dir(source_db)
+    rows = conn.execute("SELECT path, sha256 FROM evidence_files WHERE documents = 'warc' ORDER BY id LIMIT ?",
+                        (WARC_MAX_FILES,)).fetchall()
+    for relative, sha256 in rows:
+        try:
+            relative = check_relative(relative)
+        except UnsafePath:
+            done.append({"path": None, "skipped": "unsafe path"})
+            continue
+        try:
+            with open_inside(root, relative) as handle:
+                digest = hashlib.sha256()
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+                if digest.hexdigest() != sha256:
+                    done.append({"path": relative, "skipped": "hash differs from evidence_files.sha256"})
+                    continue
+                handle.seek(0)
+                written = redact_warc(handle, output.path(f"{EVIDENCE_DIR}/{relative}"), scrubber)
+        except FileNotFoundError:
+            done.append({"path": relative, "skipped": "missing"})
+            continue
+        except UnsafePath as exc:
+            done.append({"path": relative, "skipped": str(exc)[:200]})
+            continue
+        except UserError as exc:
+            raise UserError(f"{exc}; nothing was published") from None
+        done.append({"path": relative, "source_sha256": sha256, "sha256": written.sha256, "size": written.size,
+                     "records": written.records, "bodies_kept": written.bodies_kept,
+                     "bodies_dropped": written.bodies_dropped, "headers_redacted": written.headers_redacted,
+                     "records_failed": written.records_failed})
+    return done
+
+
 def _plugin_pins() -> list[str]:
     """Datasette and the plugins of mouchard's `datasette` extra, at the versions installed here (the ones tested)."""
     wanted = ["datasette"]
@@ -406,6 +451,8 @@ def publish(options: PublishOptions) -> PublishResult:
     file of this run."""
     source = Path(options.db)
     check_database(source)
+    if options.warc and not options.redact:
+        raise UserError("--warc publishes archives only redacted: drop --no-redact (or --warc)")
     scrubber = Scrubber(_profiles(options.profiles)) if options.redact else None
     folder = config_dir()
     out = Path(options.out)
@@ -429,6 +476,8 @@ def publish(options: PublishOptions) -> PublishResult:
         conn = sqlite3.connect(target)
         try:
             result.evidence_files = copy_evidence_images(conn, source, output)
+            if options.warc and scrubber is not None:
+                result.warc_files = copy_redacted_warcs(conn, source, output, scrubber)
         finally:
             conn.close()
         metadata = build_metadata(title=options.title, license=options.license, license_url=options.license_url,
@@ -441,7 +490,8 @@ def publish(options: PublishOptions) -> PublishResult:
             for file in sorted((folder / name).rglob("*")):
                 if file.is_file() and "__pycache__" not in file.parts and file.suffix != ".pyc":
                     shutil.copyfile(file, output.path(f"{name}/{file.relative_to(folder / name).as_posix()}"))
-        result.commands = deployment_commands(settings, result.evidence_files > 0)
+        has_warc = any("sha256" in entry for entry in result.warc_files)
+        result.commands = deployment_commands(settings, result.evidence_files > 0 or has_warc)
         _write_instructions(output, options, result, source)
         output.save("complete")
     except BaseException:
@@ -494,6 +544,7 @@ def _write_instructions(output: _Output, options: PublishOptions, result: Publis
         "profiles": [_profile_name(p) for p in options.profiles],
         "steps": result.redactions,
         "evidence_images": result.evidence_files,
+        "warc": result.warc_files if options.warc else "not published (publish --warc publishes them redacted)",
     }, indent=2) + "\n", encoding="utf-8")
     script = ["#!/bin/sh", "# Deploy this folder with Datasette: run ONE of these from inside it.",
               "# Google Cloud Run (needs gcloud, logged in):", f"# {result.commands['cloudrun']}",

@@ -47,6 +47,11 @@ POSITION_DECIMALS = 2  # about 1.1 km of latitude: a town, not a house
 MAX_NODES = 200_000  # JSON nodes walked per column value before the value is replaced whole
 MAX_NESTING = 4  # JSON documents inside JSON strings
 MAX_ROUNDS = 3  # passes of the string rules until nothing changes
+# Header values that carry credentials or identifiers (cookie values are removed from `cookies` too): redacted in
+# the database's header columns (mouchard.publishing.publish) and in published WARC copies (publishing.warc).
+SECRET_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization", "x-api-key",
+                            "x-auth-token", "x-csrf-token", "x-xsrf-token", "x-forwarded-for", "x-real-ip",
+                            "forwarded"})
 REDACTED = "[redacted]"
 EMAIL_TOKEN = token("email")
 USER_ID_TOKEN = token("user_id")

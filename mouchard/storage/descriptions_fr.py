@@ -573,7 +573,8 @@ COLUMNS.update({
         "size": "Taille du fichier.",
         "media_type": "Type de média, par exemple image/png.",
         "documents": "Ce qu'il documente : screenshot (capture d'écran), har, banner (bandeau), banner-after (la "
-                     "page après le clic sur le bandeau), snapshot (instantané), registry (registre), capture.",
+                     "page après le clic sur le bandeau), snapshot (instantané), registry (registre), capture, "
+                     "warc (le trafic de la visite, contenus compris, en fichier WARC : docs/archive.md).",
         "created_at": "Quand (UTC).",
     },
     "failures": {

@@ -489,7 +489,8 @@ TABLES: tuple[Table, ...] = (
         C("size", "integer", "File size.", unit="bytes"),
         C("media_type", "text", "Media type, e.g. image/png."),
         C("documents", "text", "What it documents: screenshot, har, banner, banner-after (the page once the "
-          "banner reacted to the click), snapshot, registry, capture."),
+          "banner reacted to the click), snapshot, registry, capture, warc (the visit's traffic, bodies included, "
+          "as a WARC file: docs/archive.md)."),
         C("created_at", "text", "When (UTC)."),
     )),
     Table("failures", "What could not be recorded or analysed in full: a collector that failed on a visit, a flow "
