@@ -142,6 +142,9 @@ def test_the_replay_never_reaches_the_network(audits):
     assert replay["archive_problems"] == 0 and provenance["warc"] is False
     assert provenance["network"]["proxy"].startswith("http://127.0.0.1:") and provenance["network"]["host_map"] == []
     assert provenance["runs"][0]["config"]["replay"]["bundle"] == first_digest
+    report = (audits["second"] / "report.html").read_text()
+    assert f"<dt>Replay of</dt><dd>bundle <span class=\"mono\">{first_digest}</span> (case TEST-E2E-1)" in report
+    assert "<dt>Archive</dt>" in (audits["first"] / "report.html").read_text()
     (warnings,) = conn.execute("SELECT warnings FROM crawls WHERE kind = 'web'").fetchone()
     assert f"replay of bundle {first_digest}" in warnings
 
