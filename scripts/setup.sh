@@ -101,6 +101,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   pip_into "$venv/bin/python" -e ".[test,scale,datasette]"
   touch "$stamp"
 fi
+# mouchard's own modules, compiled once here for the same reason (skipped when up to date; a module edited later is
+# still read from its source: Python checks each file's time and size).
+"$venv/bin/python" -m compileall -q -j 0 mouchard crawler addons audits demoweb >/dev/null
 # pywb (the archives' replay in tests/test_archive_pywb.py and docs/archive.md) lives in its own virtualenv beside
 # $venv, made with the same Python: pywb 2.10.0 pins redis 2.10 and fakeredis 0.16, which must not enter $venv.
 # MOUCHARD_PYWB=0 skips it (the pywb test then skips locally, and fails under `make test` and in CI).
