@@ -175,7 +175,7 @@ def _clean(text: object, limit: int = URL_SHOWN) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _replay_mark(headers: object) -> str | None:
+def replay_mark(headers: object) -> str | None:
     """The X-Mouchard-Replay value of a requests.response_headers JSON (any case), else None."""
     if not isinstance(headers, str) or REPLAY_HEADER not in headers.lower():
         return None
@@ -208,7 +208,7 @@ def _traffic(conn: sqlite3.Connection, site: str) -> _SiteTraffic:
             "WHERE v.site = ? ORDER BY r.id LIMIT ?", (site, ROWS_READ)):
         key = (str(phase), str(method), str(url))
         requests[key] += 1
-        mark = _replay_mark(headers)
+        mark = replay_mark(headers)
         if mark:
             marks[key] = mark
     cookies = {(str(phase), str(name), str(domain)) for phase, name, domain in conn.execute(

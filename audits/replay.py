@@ -47,7 +47,7 @@ def replayed_bundle(source: str | Path) -> tuple[str, str | None]:
 def page_requests_not_archived(db: Path, limit: int = 100_000) -> list[tuple[str, str]]:
     """(method, url) of the replayed pages' requests the replay proxy answered `not-archived`, in request order
     (bounded; an unreadable database gives none: the crawl step's own status says why)."""
-    from audits.diff import REPLAY_HEADER, _replay_mark
+    from audits.diff import REPLAY_HEADER, replay_mark
     from mouchard.storage.store import connect_readonly
 
     try:
@@ -61,7 +61,7 @@ def page_requests_not_archived(db: Path, limit: int = 100_000) -> list[tuple[str
         rows = []
     finally:
         conn.close()
-    return [(str(method), str(url)) for method, url, headers in rows if _replay_mark(headers) == "not-archived"]
+    return [(str(method), str(url)) for method, url, headers in rows if replay_mark(headers) == "not-archived"]
 
 
 def load_archive(source: str | Path):

@@ -69,11 +69,6 @@ class _Counts:
         self.records = self.kept = self.dropped = self.headers = self.failed = 0
 
 
-def _secret_headers() -> frozenset[str]:
-    """The database's list of secret headers (scrub.SECRET_HEADERS)."""
-    return SECRET_HEADERS
-
-
 def _secret(name: str, secrets: frozenset[str]) -> bool:
     """A secret header, also under the `X-Archive-Orig-` prefix archives keep original headers with."""
     lowered = name.strip().lower()
@@ -140,7 +135,7 @@ def _redact(src: BinaryIO, target: Path, scrubber: Scrubber, name: str) -> Redac
         raise UserError(f"{name} is larger than {FILE_MAX} bytes: not redacted, not published")
     temporary = target.with_name(f".{target.name}.redacting")
     counts = _Counts()
-    secrets = _secret_headers()
+    secrets = SECRET_HEADERS
     try:
         with _create(temporary) as out:
             writer = WARCWriter(out, gzip=True, warc_version="1.1")
