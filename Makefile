@@ -20,7 +20,7 @@ HEAVY_TESTS = tests/test_demo.py tests/test_readers_browser.py tests/test_audits
 	tests/test_crawler_hostile.py tests/test_consent_layout.py tests/test_vendors_web.py \
 	tests/test_crawler_distributed.py tests/test_crawler_consent.py tests/test_addons_sdks.py tests/test_crawler_resume.py \
 	tests/test_crawler_apis.py tests/test_crawler_consent_crawl.py tests/test_crawler_recall.py \
-	tests/test_crawler_brokers_markup.py tests/test_api.py
+	tests/test_crawler_brokers_markup.py tests/test_api.py tests/test_me_e2e.py
 
 test: setup
 	MOUCHARD_TEST_STRICT=1 .venv/bin/python -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS) $(HEAVY_TESTS) tests/

@@ -43,8 +43,9 @@ def crawl(urls: Iterable[str] = (), *, list_file: str | os.PathLike | None = Non
 
     `options` are the command's options by their Python names (db, consent, gpc, revoke, second_site, dwell,
     timeout, concurrency, pages_per_site, seed, screenshots, har, warc, replay, browser, browser_args, no_sandbox,
-    proxy, host_map, ignore_https_errors, ca_file, collectors), validated into one `RunSettings`; or pass `settings`
-    itself. `warc=True` archives each visit's traffic, bodies included, as a WARC file in `<db>.evidence/`
+    proxy, host_map, ignore_https_errors, ca_file, collectors, browser_profile), validated into one `RunSettings`; or
+    pass `settings` itself. `browser_profile` (a person's own Chromium profile folder: each visit starts from a copy of
+    it) is accepted only into a private database (`api.me_prepare`). `warc=True` archives each visit's traffic, bodies included, as a WARC file in `<db>.evidence/`
     (crawler/collectors/archive.py, docs/archive.md); `replay` (a `mouchard.settings.ReplaySettings`, set by
     `mouchard audit --replay`) replays an archive: the browser reaches only the run's proxy, the replay server, and
     each archived visit's page clock starts at its capture time (crawler/collectors/clock.py).

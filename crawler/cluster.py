@@ -60,6 +60,8 @@ def crawl_on_cluster(targets: Sequence, run: RunSettings, *, workers: int = 0, s
         >>> from crawler.cluster import crawl_on_cluster
         >>> result = crawl_on_cluster(targets, RunSettings(db="top.db"), workers=4)
     """
+    if run.browser.user_profile:
+        raise UserError("a crawl with a person's own browser profile runs on their machine only, not on a cluster")
     import dask
     from distributed import Client, LocalCluster
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from mouchard.errors import UserError
 from mouchard.settings import RunSettings
 
 log = logging.getLogger("mouchard.crawl")
@@ -73,6 +74,18 @@ def find_unfinished(store, config: dict, *, finished_too: bool = False) -> int |
     return None
 
 
+def own_profile_checks(run: RunSettings) -> None:
+    """A crawl with a person's own browser profile (their cookies, logged in) records their data: it goes only
+    into a private database (`mouchard me crawl` makes one), never a crawl's that could be published."""
+    from crawler.browser.profile import check_template
+    from mouchard.storage.private import is_private_file
+
+    check_template(run.browser.user_profile)
+    if not is_private_file(run.db):
+        raise UserError(f"{run.db} is not a private database: a crawl with your own browser profile records your "
+                        "data; run it with `mouchard me crawl`")
+
+
 def crawl_sites(targets: Sequence, run: RunSettings, *, list_file: str | None = None, retry_failed: int = 0,
                 progress: CrawlProgress | None = None, distributed: dict | None = None) -> CrawlResult:
     """Crawl `targets` (mouchard.sitelist.Target) with the run's settings into `run.db`, in this process.
@@ -90,6 +103,8 @@ def crawl_sites(targets: Sequence, run: RunSettings, *, list_file: str | None = 
     from crawler.summary import crawl_summary, quiet_logs
 
     quiet_logs()  # our warnings on stderr ("mouchard: ..."); Scrapy's and Playwright's chatter only on errors
+    if run.browser.user_profile:
+        own_profile_checks(run)
     executable = find_browser(run.browser.executable)
     version = browser_version(executable)
     plan = LaunchPlan(executable, run.network, run.browser.args, version=version,

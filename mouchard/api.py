@@ -5,6 +5,8 @@
     >>> api.import_capture("phone.har", db="phone.db")                  # a phone's traffic, offline
     >>> api.audit("spec.yaml", "bundle/")                              # findings and an evidence bundle
     >>> api.publish(api.PublishOptions(db=Path("news.db"), out=Path("site/")))
+    >>> api.me_prepare("me.db", "me.yml"); api.import_capture("phone.pcapng", db="me.db")  # a person's own
+    >>> api.me_report("me.db", "me-report/")                            # their page and letters
 
 Each name is imported from the package that does the work only when it is first used, so `import mouchard.api`
 stays light (no Scrapy, Playwright or mitmproxy until a job needs them). docs/api.md has an example per job.
@@ -52,6 +54,15 @@ EXPORTS: dict[str, str] = {
     "serve": "mouchard.publishing.serve:serve",
     "ServeOptions": "mouchard.publishing.serve:ServeOptions",
     "Store": "mouchard.storage.store:Store",
+    # a person's own data (private databases, never published): prepare, then import/proxy/crawl into it
+    "me_prepare": "mouchard.me.jobs:prepare",
+    "me_report": "mouchard.me.jobs:report",
+    "me_contacts": "mouchard.me.jobs:fetch_contacts",
+    "me_sent": "mouchard.me.jobs:sent",
+    "me_answer": "mouchard.me.jobs:answer",
+    "me_status": "mouchard.me.jobs:status",
+    "me_update": "mouchard.me.jobs:update",
+    "MeReport": "mouchard.me.jobs:MeReport",
     # running a job in a child process (a Scrapy job runs once per process): what audits and the demo use
     "run_in_child": "crawler.child:run_in_child",
     "JobFailed": "crawler.child:JobFailed",

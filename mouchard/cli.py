@@ -30,19 +30,36 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "vendors": ("mouchard.commands.vendors:vendors", "Record IAB Europe's Global Vendor List and vendors' storage disclosures."),
     "demo": ("mouchard.commands.demo:demo", "Start the demo web on 127.0.0.1, crawl it, and open the results."),
     "merge": ("mouchard.commands.merge:merge", "Combine SQLite shards into one database without duplicates."),
+    "me": ("mouchard.cli:me", "Your own data: what companies received about you, and letters to ask for the rest."),
+}
+
+
+# `mouchard me`'s subcommands: its captures run the addons' and the crawler's jobs into a private database.
+ME_COMMANDS: dict[str, tuple[str, str]] = {
+    "import": ("addons.me_cli:import_", "Record a capture of your own traffic (HAR, PCAPdroid, iOS report)."),
+    "proxy": ("addons.me_cli:proxy", "Record your phone's traffic through mouchard until Ctrl-C."),
+    "crawl": ("crawler.me_cli:crawl", "Visit the sites you use in your own browser profile."),
+    "contacts": ("mouchard.commands.me:contacts", "Fetch companies' privacy contacts (datenanfragen.de, CC0)."),
+    "report": ("mouchard.commands.me:report", "Your page and letters: what each company received about you."),
+    "sent": ("mouchard.commands.me:sent", "Note that you sent a letter: its deadline starts."),
+    "answer": ("mouchard.commands.me:answer", "Note a company's answer, import its export, or an extension."),
+    "update": ("mouchard.commands.me:update", "Note a reminder sent, a complaint filed, or a request closed."),
+    "status": ("mouchard.commands.me:status", "Your requests: deadlines, reminders and complaints due."),
 }
 
 
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on use."""
 
+    commands_table: dict[str, tuple[str, str]] = COMMANDS
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
+        return list(self.commands_table)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
+        if name not in self.commands_table:
             return None
-        target, short_help = COMMANDS[name]
+        target, short_help = self.commands_table[name]
         module, _, attr = target.partition(":")
         command = getattr(importlib.import_module(module), attr)
         command.short_help = command.short_help or short_help
@@ -50,7 +67,11 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
-            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+            formatter.write_dl([(name, help_) for name, (_, help_) in self.commands_table.items()])
+
+
+class MeGroup(LazyGroup):
+    commands_table = ME_COMMANDS
 
 
 def _print_versions(ctx: click.Context, _param, value: bool) -> None:
@@ -80,6 +101,22 @@ def cli() -> None:
     Crawl websites, record a phone's traffic, check data brokers, audit, and publish with Datasette.
     """
     install_rules()
+
+
+@click.group("me", cls=MeGroup)
+def me() -> None:
+    """Your own data: what companies received about you, and the letters to ask them for the rest.
+
+    \b
+    1. Capture into your private database: `mouchard me import` (a HAR from your browser, a PCAPdroid capture
+       of your phone, the iOS App Privacy Report), `mouchard me proxy` (your phone through mouchard) or
+       `mouchard me crawl` (the sites you use, with your own browser profile).
+    2. `mouchard me contacts` fetches companies' privacy contacts; `mouchard me report` writes your page and
+       letters (French and English: text, HTML, PDF, e-mail).
+    3. `mouchard me sent`, `mouchard me answer`, `mouchard me status`: deadlines, reminders, answers, complaints.
+
+    Nothing leaves your machine: `mouchard publish` refuses a private database (docs/me.md).
+    """
 
 
 def install_rules() -> None:

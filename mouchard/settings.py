@@ -157,6 +157,9 @@ class BrowserSettings:
     executable: str | None = None
     args: tuple[str, ...] = ()
     sandbox: bool = True
+    # A person's own Chromium profile folder (`mouchard me crawl --browser-profile`): each visit starts from a copy
+    # of it (their cookies, logged in); the folder itself is never written to.
+    user_profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,7 @@ class RunSettings:
 
     OPTIONS = frozenset({
         "db", "proxy", "host_map", "ignore_https_errors", "ca_file", "browser", "browser_args", "no_sandbox",
+        "browser_profile",
         "concurrency", "timeout", "dwell", "consent", "gpc", "revoke", "second_site", "pages_per_site", "seed",
         "screenshots", "har", "warc", "replay",
         "scheduler", "workers", "collectors",
@@ -311,7 +315,7 @@ class RunSettings:
             network=NetworkOptions.build(given("proxy", ENV_PROXY), tuple(options.get("host_map") or ()),
                                          bool(options.get("ignore_https_errors")), given("ca_file", ENV_CA_FILE)),
             browser=BrowserSettings(given("browser", ENV_BROWSER), tuple(options.get("browser_args") or ()),
-                                    sandbox=not options.get("no_sandbox")),
+                                    sandbox=not options.get("no_sandbox"), user_profile=options.get("browser_profile")),
             concurrency=_number("concurrency", given("concurrency", default=DEFAULT_CONCURRENCY), 1, 64, integer=True),
             timeout=_number("timeout", given("timeout", default=DEFAULT_TIMEOUT), 1, 3600),
             dwell=_number("dwell", dwell_raw, 0, 300, env=ENV_DWELL if options.get("dwell") is None else None),

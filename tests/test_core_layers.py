@@ -16,6 +16,7 @@ builds the graph with `ast` from the source alone):
 | detect | mouchard/detect/ | ground, decode, identify, classification |
 | ingest | mouchard/ingest/ | ground, decode, classification, storage |
 | publishing | mouchard/publishing/ | ground, storage, identify, archive (redacted WARC copies) |
+| me | mouchard/me/ (a person's own data and letters) | ground, shared, decode, identify, storage, vendors, classification |
 | commands | mouchard/commands/ | everything |
 | root | cli, api, __main__ (top level) | everything |
 
@@ -36,7 +37,8 @@ TOP = {
     "shared": {"mouchard.net", "mouchard.settings", "mouchard.browser", "mouchard.sitelist", "mouchard.registries"},
     "root": {"mouchard.cli", "mouchard.api", "mouchard.__main__"},
 }
-FOLDERS = ("decode", "archive", "storage", "identify", "vendors", "classification", "detect", "ingest", "publishing", "commands")
+FOLDERS = ("decode", "archive", "storage", "identify", "vendors", "classification", "detect", "ingest", "publishing", "me",
+           "commands")
 EVERYTHING = frozenset(TOP) | frozenset(FOLDERS)
 MAY_IMPORT: dict[str, frozenset[str]] = {
     "ground": frozenset(),
@@ -50,6 +52,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "detect": frozenset({"ground", "decode", "identify", "classification"}),
     "ingest": frozenset({"ground", "decode", "classification", "storage"}),
     "publishing": frozenset({"ground", "storage", "identify", "archive"}),
+    "me": frozenset({"ground", "shared", "decode", "identify", "storage", "vendors", "classification"}),
     "commands": EVERYTHING,
     "root": EVERYTHING,
 }

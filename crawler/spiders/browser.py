@@ -95,6 +95,7 @@ class BrowserSpider(scrapy.Spider):
         self.har = har
         self.warc = warc  # --warc: each visit's traffic archived (crawler/collectors/archive.py)
         self.replay: ReplaySettings | None = None  # set by from_crawler from the run's settings
+        self.user_profile: str | None = None  # a person's own Chromium profile copied per visit (mouchard me)
         self.visit_settings = visit_settings
         self.profile_root = profile_root
         self.scheduled: set[str] = set(skip_keys)  # keys done (resume ledger) or already requested
@@ -109,6 +110,7 @@ class BrowserSpider(scrapy.Spider):
 
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.replay = run_settings(crawler.settings).replay  # a replay: per-phase proxies (visit_request)
+        spider.user_profile = run_settings(crawler.settings).browser.user_profile  # a person's own (mouchard me)
         for path in collector_paths(crawler.settings):
             factory = load_object(path)
             if not switched_on(crawler.settings, factory):  # its `switch` field is off in the run's settings
@@ -166,7 +168,7 @@ class BrowserSpider(scrapy.Spider):
         return paths
 
     def visit_request(self, spec: VisitSpec) -> scrapy.Request:
-        profile = new_profile(self.profile_root)
+        profile = new_profile(self.profile_root, self.user_profile)
         evidence = self._evidence_paths(spec)
         context_kwargs: dict[str, Any] = {"user_data_dir": profile}
         if evidence.get("har"):

@@ -32,6 +32,7 @@ from mouchard.publishing.scrub import POSITION_COLUMNS, POSITION_DECIMALS, REDAC
 from mouchard.storage.store import connect_readonly, evidence_dir, file_sha256
 from mouchard.errors import UserError
 from mouchard.publishing.metadata import DATABASE, LICENSE, LICENSE_URL, SOURCE, SOURCE_URL, TITLE, build_metadata
+from mouchard.storage.private import PrivateDatabaseError, is_private, refuse_private
 from mouchard.storage.schema import TABLES
 from mouchard.publishing.serve import check_database, config_dir, datasette_settings
 
@@ -443,6 +444,17 @@ def _prepare_out(out: Path, source: Path, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+def _refuse_private_copy(work: Path) -> None:
+    conn = sqlite3.connect(work)
+    try:
+        private = is_private(conn)
+    finally:
+        conn.close()
+    if private:
+        raise PrivateDatabaseError(f"{work.name}: the database became private (mouchard me) while it was copied; "
+                                   "nothing published")
+
+
 def publish(options: PublishOptions) -> PublishResult:
     """Write the publication folder; returns what was redacted and the deployment commands.
 
@@ -451,6 +463,7 @@ def publish(options: PublishOptions) -> PublishResult:
     file of this run."""
     source = Path(options.db)
     check_database(source)
+    refuse_private(source, "publish")  # before the output folder is touched: nothing of a person's is written
     if options.warc and not options.redact:
         raise UserError("--warc publishes archives only redacted: drop --no-redact (or --warc)")
     scrubber = Scrubber(_profiles(options.profiles)) if options.redact else None
@@ -465,6 +478,7 @@ def publish(options: PublishOptions) -> PublishResult:
         output.path(f"{WORKING_DB}-journal")
         output.save("writing")
         _copy_database(source, work)
+        _refuse_private_copy(work)  # made private between the check and the snapshot: the copy goes too
         _scrub_copy(work, result, scrubber)
         if scrubber is not None:
             _final_scan(work, scrubber, out)

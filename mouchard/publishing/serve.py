@@ -19,8 +19,9 @@ from pathlib import Path
 
 from mouchard.errors import UserError
 from mouchard.lifecycle import StopSignals
-from mouchard.publishing.metadata import CONFIG_DIR, DATABASE, build_metadata
-from mouchard.storage.schema import SCHEMA_VERSION, TABLES
+from mouchard.publishing.metadata import CONFIG_DIR, DATABASE, build_metadata, table_metadata
+from mouchard.storage.private import PrivateDatabaseError, is_private_file
+from mouchard.storage.schema import PRIVATE_TABLES, SCHEMA_VERSION, TABLES
 from mouchard.storage.store import connect_readonly
 
 SETTINGS_FILE = CONFIG_DIR / "settings.json"
@@ -99,7 +100,12 @@ def build_datasette(db: Path | str, *, live: bool = False, sql_time_limit_ms: in
     path = Path(db).resolve()
     folder = config_dir()
     kwargs = {"files": [str(path)]} if live else {"immutables": [str(path)]}
-    ds = Datasette(**kwargs, metadata=metadata if metadata is not None else build_metadata(),
+    if metadata is None:
+        metadata = build_metadata()
+        if is_private_file(path):  # a person's own database (on 127.0.0.1 only): its me_* tables described too
+            metadata["databases"][DATABASE]["tables"].update(
+                {table.name: table_metadata(table) for table in PRIVATE_TABLES})
+    ds = Datasette(**kwargs, metadata=metadata,
                    template_dir=str(folder / "templates"), plugins_dir=str(folder / "plugins"),
                    settings=datasette_settings(sql_time_limit_ms), cors=False)
     # Datasette names a database after its file; our metadata, questions and robots.txt use one fixed name.
@@ -134,6 +140,17 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None = None,
           stop: threading.Event | None = None) -> None:
     """Serve until interrupted, or until `stop` is set. `on_ready(url)` runs once the server accepts connections
@@ -144,6 +161,9 @@ def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None = Non
 
     db = Path(options.db)
     check_database(db)
+    if is_private_file(db) and not _loopback(options.host):  # a person's own data: this machine only
+        raise PrivateDatabaseError(f"{db.name} is a private database (mouchard me): it is served on 127.0.0.1 only, "
+                                   f"not on {options.host}")
     live = options.live or wal_in_use(db)
     ds = build_datasette(db, live=live, sql_time_limit_ms=options.sql_time_limit_ms)
     asyncio.run(ds.invoke_startup())

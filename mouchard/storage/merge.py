@@ -43,6 +43,7 @@ from mouchard import __version__
 from mouchard.errors import UserError
 from mouchard.storage.idmap import IdMap, copy_order, foreign_keys
 from mouchard.paths import UnsafePath, check_relative, copy_verified, hash_inside
+from mouchard.storage.private import is_private_file, refuse_private
 from mouchard.storage.schema import SCHEMA_VERSION, TABLES, Table
 from mouchard.storage.store import Store, connect_readonly, evidence_dir, utcnow
 
@@ -108,6 +109,9 @@ def merge(shards: Sequence[str | os.PathLike], into: str | os.PathLike, *, progr
             raise UserError(f"cannot merge {path} into itself: choose another --into")
     if len({p.resolve() for p in paths}) != len(paths):
         raise UserError("a shard is named twice")
+    if not is_private_file(into_path):  # a person's captures merge only into another private database
+        for path in paths:
+            refuse_private(path, "merge")
     result = MergeResult(str(into))
     with Store(into) as store:
         for path in paths:

@@ -690,7 +690,152 @@ TABLES: tuple[Table, ...] = (
     ), unique=(("crawl_id", "site", "phase", "vendor_id"),), derived=True),
 )
 
-BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+
+# A person's own database (`mouchard me`): created only in a database marked private (mouchard.storage.private),
+# never in a crawl's, and never published: `publish` refuses any database whose me_person table has a row.
+PRIVATE_TABLES: tuple[Table, ...] = (
+    Table("me_person", "The person whose own captures this private database holds (one row): what the letters are "
+          "signed with. Its presence makes the database private: publish and merge refuse it.", (
+        ID,
+        C("created_at", "text", "When the database was made private (UTC)."),
+        C("name", "text", "The person's name, as the letters are signed."),
+        C("email", "text", "The person's e-mail address: where the companies should answer."),
+        C("postal_address", "text", "The person's postal address (several lines)."),
+        C("country", "text", "Country of residence (ISO 3166 alpha-2): which authority a complaint goes to."),
+        C("region", "text", "State or region (e.g. CA for California: CCPA letters apply)."),
+        C("language", "text", "Language of the letters and the page: fr or en."),
+        C("profile", "text", "The person's own values searched in the traffic: identifiers, position, contacts "
+          "(JSON, the device profile's format)."),
+        C("profile_file", "text", "Name of the file the values were read from."),
+    )),
+    Table("me_companies", "One organisation that received data about the person, resolved from the tracker lists, "
+          "the IAB vendor list and the broker registries (derived by `mouchard me analyse`).", (
+        ID,
+        C("key", "text", "Stable key of the organisation (lower-case slug of its name): what requests refer to.",
+          index=True),
+        C("name", "text", "Organisation name."),
+        C("domains", "text", "Registrable domains seen for it (JSON list)."),
+        C("sources", "text", "How it was identified: trackers:<list>, gvl:<vendor id>, broker:<registry>, "
+          "domain (JSON list)."),
+        C("gvl_vendor_id", "integer", "Its id in the IAB Europe vendor list, when it is a vendor."),
+        C("leg_int_purposes", "text", "TCF purposes it claims on legitimate interest in the vendor list: what an "
+          "Art. 21 objection names (JSON list of ids)."),
+        C("broker_registries", "text", "US data-broker registries it is registered in (JSON list)."),
+        C("regimes", "text", "Laws whose letters apply: gdpr, ccpa (JSON list)."),
+        C("items", "integer", "Distinct things it received (me_received rows)."),
+        C("first_seen", "text", "First time it received something (UTC)."),
+        C("last_seen", "text", "Last time it received something (UTC)."),
+        C("recipients", "text", "Organisations it was seen passing the person's data to: bidders of its auctions, "
+          "targets of its id syncs (JSON list)."),
+        C("contact_email", "text", "Privacy contact e-mail (from contact_source)."),
+        C("contact_url", "text", "Privacy page or form."),
+        C("contact_address", "text", "Postal address for letters."),
+        C("contact_source", "text", "Where the contact came from: datenanfragen, gvl, broker:<registry>, none."),
+        C("contact_source_id", "integer", "The contact database fetched (me_contact_sources.id).",
+          "me_contact_sources.id"),
+        C("contact_source_url", "text", "Where the contact was read: the contact database, the vendor list or the "
+          "broker registry file (URL or path)."),
+        C("contact_fetched_at", "text", "When that source was fetched (UTC)."),
+        C("built_at", "text", "When this row was computed (UTC)."),
+    ), unique=(("key",),), derived=True),
+    Table("me_received", "One thing an organisation received about the person: a cookie id and its value, an "
+          "advertising id, a hashed e-mail, a position, a bid request's personal field, an id synced onward "
+          "(derived).", (
+        ID,
+        C("company_id", "integer", "The organisation (me_companies.id).", "me_companies.id"),
+        C("kind", "text", "cookie, advertising_id, android_id, imei, email, email_hash, phone, phone_hash, "
+          "location, bid_field, id_sync, page_view, connection, or another identifier kind of leaks.", index=True),
+        C("name", "text", "Cookie name, parameter, header or JSON path it travelled in."),
+        C("value", "text", "The exact value received, as quoted in the letters (the person's own data: this "
+          "database never leaves the machine)."),
+        C("host", "text", "Host that received or set it."),
+        C("source", "text", "Site visited or app that sent it."),
+        C("source_kind", "text", "site or app."),
+        C("first_seen", "text", "First time (UTC)."),
+        C("last_seen", "text", "Last time (UTC)."),
+        C("times", "integer", "How many times it was seen."),
+        C("consent", "text", "Consent state when it was sent: none-asked, no-choice (banner shown, no answer), "
+          "refused, accepted, gpc, or empty for app traffic."),
+        C("precision_m", "real", "For positions: distance from the true position.", unit="metres"),
+        C("recipients", "text", "Organisations it went on to (JSON list)."),
+        C("evidence", "text", "Rows that prove it: [{table, id}] (JSON, bounded)."),
+    ), derived=True),
+    Table("me_contact_sources", "One company contact database fetched at run time (datenanfragen.de's, CC0), with "
+          "its provenance.", (
+        ID,
+        C("source", "text", "datenanfragen, or another named source."),
+        C("url", "text", "Where it was fetched from."),
+        C("fetched_at", "text", "When (UTC)."),
+        C("sha256", "text", "SHA-256 of the file as fetched."),
+        C("licence", "text", "Licence it is published under."),
+        C("records", "integer", "Company records read."),
+        C("rejected", "integer", "Records left out (invalid or over budget)."),
+    )),
+    Table("me_contacts", "One company record of a contact database: where to send privacy requests.", (
+        ID,
+        C("source_id", "integer", "Contact database (me_contact_sources.id).", "me_contact_sources.id"),
+        C("slug", "text", "The record's id in its database.", index=True),
+        C("name", "text", "Company name."),
+        C("domains", "text", "Registrable domains of its websites (JSON list).", index=True),
+        C("runs", "text", "Other names it answers for: services, brands, former names (JSON list)."),
+        C("email", "text", "Privacy contact e-mail."),
+        C("url", "text", "Website or privacy form."),
+        C("address", "text", "Postal address."),
+        C("country", "text", "Relevant countries (JSON list)."),
+        C("medium", "text", "Suggested way to send: email, letter, fax, webform."),
+    )),
+    Table("me_letters", "One letter made for the person: access, objection, erasure, CCPA, reminder or complaint.", (
+        ID,
+        C("company_key", "text", "The organisation (me_companies.key).", index=True),
+        C("kind", "text", "access (GDPR Art. 15), objection (Art. 21), erasure (Art. 17), ccpa-know, ccpa-delete, "
+          "reminder, complaint."),
+        C("language", "text", "fr or en."),
+        C("recipient", "text", "Where it is addressed: e-mail, form or postal address."),
+        C("subject", "text", "Subject line."),
+        C("text", "text", "The letter as plain text."),
+        C("files", "text", "Files written: text, HTML, PDF, e-mail (JSON {format: file name})."),
+        C("created_at", "text", "When it was made (UTC)."),
+    )),
+    Table("me_requests", "One request the person sent, and where it stands: deadline, reminders, answer.", (
+        ID,
+        C("company_key", "text", "The organisation (me_companies.key).", index=True),
+        C("kind", "text", "Letter kind sent (access, objection, erasure, ccpa-know, ccpa-delete)."),
+        C("letter_id", "integer", "The letter sent (me_letters.id).", "me_letters.id"),
+        C("regime", "text", "gdpr or ccpa: which deadlines apply."),
+        C("channel", "text", "email, post, webform."),
+        C("sent_on", "text", "Date sent (YYYY-MM-DD)."),
+        C("received_on", "text", "Date the company received it (YYYY-MM-DD): the deadline runs from it."),
+        C("due_on", "text", "Deadline (YYYY-MM-DD): one month for the GDPR (Art. 12(3)), 45 days for the CCPA."),
+        C("extended_to", "text", "Deadline after the company extended it (YYYY-MM-DD), if it did."),
+        C("answered_on", "text", "Date an answer arrived (YYYY-MM-DD)."),
+        C("reminder_sent_on", "text", "Date a reminder was sent (YYYY-MM-DD)."),
+        C("complaint_on", "text", "Date a complaint was filed (YYYY-MM-DD)."),
+        C("status", "text", "waiting, answered, overdue, extended, complained or closed."),
+        C("notes", "text", "The person's notes."),
+    )),
+    Table("me_answers", "A company's answer export imported (CSV or JSON): what it says it holds.", (
+        ID,
+        C("request_id", "integer", "The request answered (me_requests.id).", "me_requests.id"),
+        C("company_key", "text", "The organisation.", index=True),
+        C("imported_at", "text", "When it was imported (UTC)."),
+        C("file_name", "text", "Name of the file imported."),
+        C("sha256", "text", "SHA-256 of the file."),
+        C("format", "text", "csv, json or zip (of CSV and JSON files)."),
+        C("items", "integer", "Values read."),
+        C("status", "text", "ok, partial (a budget cut it: see reason) or failed."),
+        C("reason", "text", "Why it is not ok, in one line."),
+    )),
+    Table("me_answer_items", "One value a company's answer says it holds, next to what mouchard saw it receive.", (
+        ID,
+        C("answer_id", "integer", "The answer (me_answers.id).", "me_answers.id"),
+        C("path", "text", "Where in the export: column or JSON path, and row."),
+        C("value", "text", "The value as exported (bounded)."),
+        C("matched_kind", "text", "Kind of the observed item it matches (me_received.kind), if any."),
+        C("matched_name", "text", "Name of the observed item it matches (cookie name, field)."),
+    )),
+)
+
+BY_NAME: dict[str, Table] = {t.name: t for t in (*TABLES, *PRIVATE_TABLES)}
 
 
 def table(name: str) -> Table:

@@ -22,7 +22,7 @@ import sqlite_utils
 
 from mouchard import __version__
 from mouchard.errors import UserError
-from mouchard.storage.schema import BY_NAME, SCHEMA_VERSION, TABLES, Table
+from mouchard.storage.schema import BY_NAME, PRIVATE_TABLES, SCHEMA_VERSION, TABLES, Table
 from mouchard.settings import DEFAULT_DB, ENV_DB, default_db, evidence_dir  # noqa: F401  (re-exported)
 
 BODY_LIMIT = 256 * 1024  # bytes of a body kept in `bodies`; the hash always covers the whole body
@@ -295,13 +295,15 @@ class Store:
             raise UserError(f"{self.path} was written by a newer mouchard (schema {current} > {SCHEMA_VERSION}): upgrade mouchard")
         # Up to date only when every table has every column: a database made between two releases of the same
         # schema version can lack a column added since (one PRAGMA per table, cheap next to a crawl).
-        if current == SCHEMA_VERSION and all(self._complete(t) for t in TABLES):
+        private = self.db.table("me_person").exists()  # a private database keeps its me_* tables complete too
+        tables = (*TABLES, *PRIVATE_TABLES) if private else TABLES
+        if current == SCHEMA_VERSION and all(self._complete(t) for t in tables):
             return
         with self.transaction():
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 if version in MIGRATIONS and current > 0:
                     MIGRATIONS[version](self.conn)
-            for spec in TABLES:
+            for spec in tables:
                 self._ensure_table(spec)
             self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
