@@ -388,3 +388,20 @@ def test_a_jar_cookie_counts_only_where_the_visit_reached_its_site(store):
         cookie(store, visit, "uuid2", UUID2, ".adnxs.com", "Microsoft", setter_url=None)
     items = [r for c in analyse(store.conn, PERSON) for r in c.received if r.kind == "cookie"]
     assert [(r.name, r.value, r.source) for r in items] == [("uuid2", UUID2, "busy.fr")]
+
+
+def test_an_earlier_choice_kept_in_the_person_s_profile_is_the_consent_state(store):
+    """`me crawl` in the person's own profile clicks nothing: a TC string already in force as the page loaded is
+    their own earlier choice (any purpose consented: accepted; none: refused); a banner shown is still no choice."""
+    cases = {"earlier-yes": ("tcloaded", [1, 2, 3]), "earlier-no": ("tcloaded", []),
+             "banner": ("cmpuishown", None), "cookie-yes": (None, [1])}
+    for label, (event, purposes) in cases.items():
+        v = visit(store, "initial", site=f"{label}.fr")
+        decoded = json.dumps({"purposes_consent": purposes}) if purposes is not None else None
+        store.insert("consent", {"visit_id": v, "phase": "initial", "framework": "tcf",
+                                 "source": "api" if event else "cookie", "event_status": event, "decoded": decoded,
+                                 "cmp": "didomi"})
+        cookie(store, v, "uuid2", label, ".adnxs.com", "Microsoft")
+    received = only(analyse(store.conn, PERSON), "Microsoft").received
+    assert {r.value: r.consent for r in received} == {"earlier-yes": "accepted", "earlier-no": "refused",
+                                                       "banner": "no-choice", "cookie-yes": "accepted"}

@@ -35,6 +35,7 @@ from mouchard.identify.identifiers import TOKENS, normal_forms
 from mouchard.identify.location import geohash
 from mouchard.me.model import Company, Contact, Person, Received
 from mouchard.me.organisations import (
+    JSON_LIMIT,
     MAX_DOMAINS,
     MAX_EVIDENCE,
     MAX_RECIPIENTS,
@@ -180,9 +181,26 @@ class _Flow:
     tracker_list: Any
 
 
+def _stored_choices(conn: sqlite3.Connection) -> dict[int, str]:
+    """Visit -> "accepted" or "refused" when a TC string was already in force as the page loaded, before any click
+    of this visit: the person's own earlier choice, kept in their browser profile (`me crawl --browser-profile`). A
+    string with any purpose consented counts as accepted; one with none as refused."""
+    choices: dict[int, str] = {}
+    for vid, decoded in _rows(conn, "SELECT visit_id, substr(decoded, 1, ?) FROM consent WHERE framework = 'tcf' "
+                                    "AND source IN ('cookie', 'api') AND (event_status IS NULL OR event_status IN "
+                                    "('', 'tcloaded')) AND (action IS NULL OR action IN ('', 'none')) LIMIT ?",
+                              (JSON_LIMIT + 1, MAX_ROWS)):
+        data = _json(decoded)
+        purposes = data.get("purposes_consent") if isinstance(data, dict) else None
+        if _int(vid) is not None and isinstance(purposes, list):
+            choices[vid] = "accepted" if purposes or choices.get(vid) == "accepted" else "refused"
+    return choices
+
+
 def _visits(conn: sqlite3.Connection) -> dict[int, _Visit]:
     with_cmp = {r[0] for r in _rows(conn, "SELECT DISTINCT visit_id FROM consent WHERE cmp != '' OR framework != '' "
                                           "OR cmp_id IS NOT NULL LIMIT ?", (MAX_ROWS,))}
+    stored = _stored_choices(conn)
     out = {}
     for vid, site, url, phase, started in _rows(conn, "SELECT id, site, substr(url, 1, 4096), phase, started_at "
                                                       "FROM visits "
@@ -191,7 +209,7 @@ def _visits(conn: sqlite3.Connection) -> dict[int, _Visit]:
             continue
         phase = _text(phase, 40)
         if phase in (None, "", "initial"):
-            consent = "no-choice" if vid in with_cmp else "none-asked"
+            consent = stored.get(vid) or ("no-choice" if vid in with_cmp else "none-asked")
         else:
             consent = CONSENT_BY_PHASE.get(phase)
         out[vid] = _Visit(_site(_host(site)) or (_text(site, NAME_LIMIT) or ""), _text(url),
