@@ -77,8 +77,10 @@ def person(testweb, tmp_path_factory):
     request_cleanup = lambda: shutil.rmtree(browser_root, ignore_errors=True)  # noqa: E731
     profile, cookies = asyncio.run(_read_the_news(testweb, Path(browser_root)))
     browser = [f"--browser-arg={flag}" for flag in testweb.chromium_args(proxy=True)]
+    sites = folder / "sites.txt"  # the sites the person uses, e.g. from their bookmarks
+    sites.write_text(f"https://{INFIDELE}/\n", encoding="utf-8")
     mouchard("me", "crawl", "--me", str(ME), "--db", str(db), "--browser-profile", profile, "--timeout", "20",
-             *NO_CALLS, *browser, "https://www.example-news.fr/", f"https://{INFIDELE}/")
+             *NO_CALLS, *browser, "--list", str(sites), "https://www.example-news.fr/")
     mouchard("me", "import", str(_phone_capture(folder / "phone")), "--me", str(ME), "--db", str(db))
     mouchard("vendors", "fetch", "--db", str(db), "--source", testweb.url(GVL_HOST, "/v3/vendor-list.json"),
              "--host-map", "*=127.0.0.1", "--ca-file", testweb.ca_pem_path, "--no-disclosures")

@@ -158,10 +158,12 @@ def test_served_on_this_machine_a_private_database_describes_its_own_tables(priv
 
     ds = build_datasette(private_db)
 
-    async def page() -> tuple[int, str]:
+    async def pages() -> list[tuple[int, str]]:
         await ds.invoke_startup()
-        response = await ds.client.get("/mouchard/me_person")
-        return response.status_code, response.text
+        return [(r.status_code, r.text) for r in [await ds.client.get("/mouchard/me_person"),
+                                                  await ds.client.get("/mouchard/me_person?lang=en")]]
 
-    status, text = asyncio.run(page())
-    assert status == 200 and "The person whose own captures this private database holds" in text
+    (fr_status, french), (en_status, english) = asyncio.run(pages())
+    assert fr_status == en_status == 200
+    assert "La personne dont cette base privée contient les propres captures" in french  # French first
+    assert "The person whose own captures this private database holds" in english

@@ -22,13 +22,13 @@ from mouchard.errors import UserError
 from mouchard.identify.profile import DeviceProfile
 from mouchard.me import contacts, followup, letters, page, received
 from mouchard.me.model import LANGUAGES, LETTER_KINDS, REQUEST_KINDS, Company, Person
+from mouchard.me.page import LETTERS_FOLDER
 from mouchard.me.person import as_person_fields, load_person, person_from_row
 from mouchard.storage.private import is_private_file, mark_private, person_row
 from mouchard.storage.store import Store, utcnow
 
 DEFAULT_DB = "me.db"
 PAGE_NAMES = {"fr": "index.html", "en": "index.en.html"}  # French first: the page a person opens is index.html
-LETTERS_FOLDER = "letters"
 
 
 @dataclass

@@ -8,6 +8,8 @@ filter on them. A test fails when a table or column has no French description: a
 
 from __future__ import annotations
 
+from mouchard.storage import descriptions_fr_private as private_fr
+
 # Units as French readers write them (the schema's unit names are English).
 UNITS = {"ms": "ms", "bytes": "octets", "days": "jours", "metres": "mètres", "characters": "caractères",
          "seconds": "secondes"}
@@ -794,6 +796,10 @@ COLUMNS["vendor_conduct"] = {
     "evidence": "Lignes qui le prouvent : [{table, id}] (JSON, borné).",
     "built_at": "Moment du calcul de cette ligne (UTC).",
 }
+
+# The private tables of a person's own database (mouchard me): in a module of their own.
+TABLES.update(private_fr.TABLES)
+COLUMNS.update(private_fr.COLUMNS)
 
 DERIVED = "Dérivée : reconstruite par `mouchard classify` ou `mouchard audit`."
 

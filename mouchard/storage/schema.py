@@ -709,7 +709,7 @@ PRIVATE_TABLES: tuple[Table, ...] = (
         C("profile_file", "text", "Name of the file the values were read from."),
     )),
     Table("me_companies", "One organisation that received data about the person, resolved from the tracker lists, "
-          "the IAB vendor list and the broker registries (derived by `mouchard me analyse`).", (
+          "the IAB vendor list and the broker registries (derived by `mouchard me report`).", (
         ID,
         C("key", "text", "Stable key of the organisation (lower-case slug of its name): what requests refer to.",
           index=True),
@@ -755,7 +755,7 @@ PRIVATE_TABLES: tuple[Table, ...] = (
         C("last_seen", "text", "Last time (UTC)."),
         C("times", "integer", "How many times it was seen."),
         C("consent", "text", "Consent state when it was sent: none-asked, no-choice (banner shown, no answer), "
-          "refused, accepted, gpc, or empty for app traffic."),
+          "refused, accepted, gpc, withdrawn, or empty for app traffic."),
         C("precision_m", "real", "For positions: distance from the true position.", unit="metres"),
         C("recipients", "text", "Organisations it went on to (JSON list)."),
         C("evidence", "text", "Rows that prove it: [{table, id}] (JSON, bounded)."),
@@ -813,7 +813,7 @@ PRIVATE_TABLES: tuple[Table, ...] = (
         C("status", "text", "waiting, answered, overdue, extended, complained or closed."),
         C("notes", "text", "The person's notes."),
     )),
-    Table("me_answers", "A company's answer export imported (CSV or JSON): what it says it holds.", (
+    Table("me_answers", "A company's answer export imported (CSV, JSON or a ZIP of them): what it says it holds.", (
         ID,
         C("request_id", "integer", "The request answered (me_requests.id).", "me_requests.id"),
         C("company_key", "text", "The organisation.", index=True),
