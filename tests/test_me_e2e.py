@@ -134,6 +134,7 @@ def test_the_companies_and_what_each_received_are_the_expected_ones(person):
     names = [r[0] for r in conn.execute("SELECT name FROM me_companies ORDER BY lower(name)")]
     assert names == sorted(COMPANIES, key=str.lower)
     assert printed.splitlines()[0].startswith("12 companies received data about you")
+    assert printed.splitlines()[1] == "10 companies without a known privacy contact: their letters say so"
     items = received(db)
     # The person's own browser profile was used: each tracker got the id their own browser already held.
     for company, cookie, host in (("Microsoft", "uuid2", "adnxs.com"), ("Google", "IDE", "doubleclick.net"),

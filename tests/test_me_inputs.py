@@ -35,6 +35,8 @@ def imported(tmp_path_factory) -> tuple[Path, Path]:
     printed = mouchard("me", "report", "--db", str(db), "--out", str(out), "--today", "2026-12-07")
     assert printed.splitlines()[0] == ("11 companies received data about you (140 items); 44 letters, 0 reminders "
                                        "and 0 complaint drafts written")
+    assert printed.splitlines()[1] == ("11 companies without a known privacy contact; run `mouchard me contacts` to "
+                                       "fetch companies' privacy contacts")
     return db, out
 
 

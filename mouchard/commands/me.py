@@ -69,6 +69,10 @@ def report(out, today, since, db) -> None:
     click.echo(f"{result.companies} companies received data about you ({result.items} items); "
                f"{result.letters} letters, {result.reminders} reminders and {result.complaints} complaint drafts "
                f"written")
+    if result.without_contact:
+        hint = ("; run `mouchard me contacts` to fetch companies' privacy contacts" if not result.contact_databases
+                else ": their letters say so")
+        click.echo(f"{result.without_contact} companies without a known privacy contact{hint}")
     click.echo(f"open {result.pages.get('fr') or next(iter(result.pages.values()), result.out)}")
 
 

@@ -45,6 +45,8 @@ class MeReport:
     complaints: int = 0  # complaint drafts written (requests overdue, no complaint filed)
     first_seen: str | None = None
     last_seen: str | None = None
+    without_contact: int = 0  # companies whose privacy contact was found nowhere
+    contact_databases: int = 0  # company contact databases fetched into this database (mouchard me contacts)
 
 
 def prepare(db: str | os.PathLike, person_file: str | os.PathLike) -> tuple[Person, DeviceProfile]:
@@ -126,6 +128,8 @@ def report(db: str | os.PathLike, out: str | os.PathLike | None = None, *, today
         by_key = {company.key: company for company in companies}
         result.companies = len(companies)
         result.items = sum(len(c.received) for c in companies)
+        result.without_contact = sum(1 for c in companies if c.contact.source == "none")
+        result.contact_databases = store.conn.execute("SELECT count(*) FROM me_contact_sources").fetchone()[0]
         result.first_seen = min((c.first_seen for c in companies if c.first_seen), default=None)
         result.last_seen = max((c.last_seen for c in companies if c.last_seen), default=None)
         written: dict[str, list[dict]] = {}
