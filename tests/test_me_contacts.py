@@ -29,7 +29,6 @@ from mouchard.storage.store import Store
 
 SAMPLE = Path(__file__).parent / "data" / "me" / "datenanfragen-sample.json"
 RECORDS = json.loads(SAMPLE.read_text(encoding="utf-8"))
-HAS_RUNS = "runs" in contacts._contact_columns()
 
 
 def _tar_gz(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
@@ -277,7 +276,6 @@ def test_resolve_name_match_when_no_domain_meets(filled):
         None, "https://forms.sdk-two.test/privacy", "Teststraße 2\n10115 Berlin\nDeutschland", "datenanfragen")
 
 
-@pytest.mark.skipif(not HAS_RUNS, reason="me_contacts has no runs column (proposed to the lead)")
 def test_resolve_name_match_on_runs(filled):
     contact = resolve(filled.conn, Company(key="sdk-two-analytics", name="SDK TWO ANALYTICS"))
     assert contact.url == "https://forms.sdk-two.test/privacy"
