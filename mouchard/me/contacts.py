@@ -32,6 +32,7 @@ import zlib
 
 from mouchard.errors import UserError
 from mouchard.me.model import Company, Contact
+from mouchard.storage.store import dict_rows, table_exists
 
 SOURCE = "datenanfragen"
 LICENCE = "CC0-1.0"
@@ -332,12 +333,6 @@ def _rows(records: list) -> tuple[list[dict], int]:
     return rows, rejected
 
 
-def _contact_columns() -> set[str]:
-    from mouchard.storage.schema import PRIVATE_TABLES
-
-    return {c.name for t in PRIVATE_TABLES if t.name == "me_contacts" for c in t.columns}
-
-
 def _download(url: str, net) -> bytes:
     from mouchard.net import FetchError, NetworkOptions, download
 
@@ -380,14 +375,12 @@ def fetch_contacts(store, *, source: str | os.PathLike | None = None, net=None) 
     if not rows:
         raise UserError(f"no usable company record in {url} ({rejected} rejected): "
                         "not a datenanfragen.de company database?")
-    columns = _contact_columns()
     fetched_at = utcnow()
     with store.transaction() as tx:
         source_id = tx.insert("me_contact_sources", {
             "source": SOURCE, "url": url, "fetched_at": fetched_at, "sha256": sha256, "licence": LICENCE,
             "records": len(rows), "rejected": rejected})
-        tx.insert_many("me_contacts", ({k: v for k, v in {**row, "source_id": source_id}.items() if k in columns}
-                                       for row in rows))
+        tx.insert_many("me_contacts", ({**row, "source_id": source_id} for row in rows))
     return {"source_id": source_id, "url": url, "sha256": sha256, "records": len(rows), "rejected": rejected,
             "licence": LICENCE, "unchanged": False, "fetched_at": fetched_at}
 
@@ -403,15 +396,6 @@ def describe(summary: dict) -> list[str]:
 
 
 # -- resolution ---------------------------------------------------------------------------------------------
-
-
-def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
-
-
-def _dicts(cursor: sqlite3.Cursor) -> list[dict]:
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, r)) for r in cursor.fetchall()]
 
 
 def _company_sites(company: Company) -> list[str]:
@@ -432,7 +416,7 @@ def _fold(value) -> str:
 
 
 def _person_country(conn: sqlite3.Connection) -> str | None:
-    if not _table_exists(conn, "me_person"):
+    if not table_exists(conn, "me_person"):
         return None
     row = conn.execute("SELECT country FROM me_person ORDER BY id LIMIT 1").fetchone()
     return row[0].lower() if row and isinstance(row[0], str) else None
@@ -452,7 +436,7 @@ def _rank(row: dict, sites: list[str], country: str | None) -> tuple:
 
 
 def _from_database(conn: sqlite3.Connection, company: Company) -> Contact | None:
-    if not (_table_exists(conn, "me_contact_sources") and _table_exists(conn, "me_contacts")):
+    if not (table_exists(conn, "me_contact_sources") and table_exists(conn, "me_contacts")):
         return None
     source = conn.execute("SELECT id, url, fetched_at FROM me_contact_sources WHERE source = ? "
                           "ORDER BY id DESC LIMIT 1", (SOURCE,)).fetchone()
@@ -463,20 +447,21 @@ def _from_database(conn: sqlite3.Connection, company: Company) -> Contact | None
     found: list[dict] = []
     if sites:
         marks = ", ".join("?" * len(sites))
-        found = _dicts(conn.execute(
+        found = dict_rows(
+            conn,
             f"SELECT DISTINCT c.* FROM me_contacts c, json_each(CASE WHEN json_valid(c.domains) "
-            f"THEN c.domains ELSE '[]' END) d WHERE c.source_id = ? AND d.value IN ({marks})", (source_id, *sites)))
+            f"THEN c.domains ELSE '[]' END) d WHERE c.source_id = ? AND d.value IN ({marks})", (source_id, *sites))
     name = _fold(company.name)
     if not found and name:
         # SQLite's lower() folds ASCII only ("Énergie"): compare with Python's casefold.
         conn.create_function("mouchard_fold", 1, _fold, deterministic=True)
-        has_runs = "runs" in {r[1] for r in conn.execute("PRAGMA table_info(me_contacts)")}
         runs_match = (" OR EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(c.runs) THEN c.runs ELSE '[]' "
-                      "END) r WHERE mouchard_fold(r.value) = ?)") if has_runs else ""
-        params = (source_id, name, name) if has_runs else (source_id, name)
-        found = _dicts(conn.execute(
+                      "END) r WHERE mouchard_fold(r.value) = ?)")
+        params = (source_id, name, name)
+        found = dict_rows(
+            conn,
             f"SELECT c.* FROM me_contacts c WHERE c.source_id = ? AND (mouchard_fold(c.name) = ?{runs_match})",
-            params))
+            params)
     if not found:
         return None
     country = _person_country(conn)
@@ -486,7 +471,7 @@ def _from_database(conn: sqlite3.Connection, company: Company) -> Contact | None
 
 
 def _from_gvl(conn: sqlite3.Connection, company: Company) -> Contact | None:
-    if company.gvl_vendor_id is None or not (_table_exists(conn, "vendors") and _table_exists(conn, "vendor_lists")):
+    if company.gvl_vendor_id is None or not (table_exists(conn, "vendors") and table_exists(conn, "vendor_lists")):
         return None
     row = conn.execute(
         "SELECT v.privacy_url, v.legitimate_interest_url, l.source_url, l.fetched_at FROM vendors v "
@@ -509,15 +494,16 @@ def _broker_address(row: dict) -> str | None:
 
 def _from_broker(conn: sqlite3.Connection, company: Company) -> Contact | None:
     sites = _company_sites(company)
-    if not sites or not _table_exists(conn, "brokers"):
+    if not sites or not table_exists(conn, "brokers"):
         return None
     marks = ", ".join("?" * len(sites))
-    has_snapshots = _table_exists(conn, "registry_snapshots")
+    has_snapshots = table_exists(conn, "registry_snapshots")
     join = ("LEFT JOIN registry_snapshots s ON s.id = b.snapshot_id" if has_snapshots else "")
     extra = ", s.source_url AS snapshot_url, s.fetched_at AS snapshot_fetched_at" if has_snapshots else ""
-    rows = _dicts(conn.execute(
+    rows = dict_rows(
+        conn,
         f"SELECT b.*{extra} FROM brokers b {join} WHERE lower(b.site) IN ({marks}) "
-        f"ORDER BY b.year DESC, b.id DESC", sites))
+        f"ORDER BY b.year DESC, b.id DESC", sites)
     for row in rows:
         email, url, address = valid_email(row.get("email")), valid_url(row.get("rights_url")), _broker_address(row)
         if email or url or address:

@@ -23,7 +23,7 @@ from mouchard.me.deadlines import (ASSUMED_RECEIPT_NOTE, CHANNELS, assumed_recei
 from mouchard.me.exports import CONTROL, LIMITS, Limits, label, read_export, read_file
 from mouchard.me.model import REQUEST_KINDS
 from mouchard.storage.private import is_private, person_row
-from mouchard.storage.store import utcnow
+from mouchard.storage.store import dict_rows, table_exists, utcnow
 
 EVENTS = ("answered", "extended", "reminder", "complaint", "closed")
 KEY_LIMIT = 200  # company keys are slugs of names
@@ -74,20 +74,10 @@ class Matcher:
 # -- the private database -----------------------------------------------------------------------------------------
 
 
-def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
-
-
-def _rows(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[dict]:
-    cursor = conn.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
 def _observed(conn: sqlite3.Connection, company_key: str) -> list[dict]:
-    if not (_table_exists(conn, "me_received") and _table_exists(conn, "me_companies")):
+    if not (table_exists(conn, "me_received") and table_exists(conn, "me_companies")):
         return []
-    return _rows(conn, "SELECT r.id, r.kind, r.name, r.value, r.host, r.source, r.first_seen, r.last_seen "
+    return dict_rows(conn, "SELECT r.id, r.kind, r.name, r.value, r.host, r.source, r.first_seen, r.last_seen "
                        "FROM me_received r JOIN me_companies c ON c.id = r.company_id WHERE c.key = ? "
                        "ORDER BY r.id", (company_key,))
 
@@ -105,7 +95,7 @@ def _country(conn: sqlite3.Connection, country: str | None) -> str:
 
 
 def _require_private(store) -> None:
-    if not is_private(store.conn) or not _table_exists(store.conn, "me_requests"):
+    if not is_private(store.conn) or not table_exists(store.conn, "me_requests"):
         raise UserError(f"{Path(store.path).name} is not a private database: start with `mouchard me` on your own "
                         "captures")
 
@@ -114,7 +104,7 @@ def _request(store, request_id: int) -> dict:
     _require_private(store)
     if not isinstance(request_id, int) or isinstance(request_id, bool):
         raise UserError(f"request id must be a number, not {str(request_id)[:20]!r}")
-    rows = _rows(store.conn, "SELECT * FROM me_requests WHERE id = ?", (request_id,))
+    rows = dict_rows(store.conn, "SELECT * FROM me_requests WHERE id = ?", (request_id,))
     if not rows:
         raise UserError(f"no request {request_id}: `mouchard me requests` lists them")
     return rows[0]
@@ -247,11 +237,11 @@ def statuses(conn: sqlite3.Connection, today: dt.date, *, country: str | None = 
     """Every request with where it stands on `today`: the me_requests row, its RequestState fields (status is
     the state's; the stored one is `stored_status`; dates as 'YYYY-MM-DD') and `company_name` (the key when
     the company is not in me_companies). Soonest deadline first."""
-    if not _table_exists(conn, "me_requests"):
+    if not table_exists(conn, "me_requests"):
         return []
     country = _country(conn, country)
-    join = _table_exists(conn, "me_companies")
-    rows = _rows(conn, "SELECT r.*, " + ("c.name AS company_name FROM me_requests r LEFT JOIN me_companies c "
+    join = table_exists(conn, "me_companies")
+    rows = dict_rows(conn, "SELECT r.*, " + ("c.name AS company_name FROM me_requests r LEFT JOIN me_companies c "
                                          "ON c.key = r.company_key" if join else
                                          "NULL AS company_name FROM me_requests r") + " ORDER BY r.id")
     out = []
@@ -273,13 +263,13 @@ def compare(conn: sqlite3.Connection, company_key: str) -> list[dict]:
     rows = [{"kind": o["kind"], "name": o["name"], "value": o["value"], "host": o["host"], "source": o["source"],
              "first_seen": o["first_seen"], "in_answer": False, "observed": True, "answer_path": None}
             for o in observed]
-    if not (_table_exists(conn, "me_answers") and _table_exists(conn, "me_answer_items")):
+    if not (table_exists(conn, "me_answers") and table_exists(conn, "me_answer_items")):
         return rows
     matcher = Matcher(observed)
     by_name = {}
     for index, row in enumerate(observed):
         by_name.setdefault((row["kind"], row["name"]), index)
-    answered = _rows(conn, "SELECT i.path, i.value, i.matched_kind, i.matched_name FROM me_answer_items i "
+    answered = dict_rows(conn, "SELECT i.path, i.value, i.matched_kind, i.matched_name FROM me_answer_items i "
                            "JOIN me_answers a ON a.id = i.answer_id WHERE a.company_key = ? AND a.status != 'failed' "
                            "ORDER BY i.id", (company_key,))
     extra = []

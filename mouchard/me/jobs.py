@@ -25,7 +25,7 @@ from mouchard.me.model import LANGUAGES, LETTER_KINDS, REQUEST_KINDS, Company, P
 from mouchard.me.page import LETTERS_FOLDER
 from mouchard.me.person import as_person_fields, load_person, person_from_row
 from mouchard.storage.private import is_private_file, mark_private, person_row
-from mouchard.storage.store import Store, utcnow
+from mouchard.storage.store import Store, connect_readonly, utcnow
 
 DEFAULT_DB = "me.db"
 PAGE_NAMES = {"fr": "index.html", "en": "index.en.html"}  # French first: the page a person opens is index.html
@@ -57,7 +57,7 @@ def prepare(db: str | os.PathLike, person_file: str | os.PathLike) -> tuple[Pers
     path = Path(db)
     if path.exists() and not is_private_file(path):
         try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            conn = connect_readonly(path)
             try:
                 used = conn.execute("SELECT 1 FROM crawls LIMIT 1").fetchone() is not None
             finally:

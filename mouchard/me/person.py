@@ -21,12 +21,12 @@ from pathlib import Path
 
 from mouchard.errors import UserError
 from mouchard.identify.profile import DeviceProfile, parse_profile
+from mouchard.me.mail import valid_email
 from mouchard.me.model import LANGUAGES, Person
 
 PERSON_KEYS = ("name", "email", "postal_address", "country", "region", "language")
 TEXT_LIMIT = 400
 _COUNTRY = re.compile(r"[A-Z]{2}\Z")
-_EMAIL = re.compile(r"[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}\Z")
 
 
 def _text(value: object, key: str, source: str, *, required: bool = False) -> str | None:
@@ -48,10 +48,10 @@ def parse_person(data: object, source: str = "me.yml") -> tuple[Person, DevicePr
         raise UserError(f"{source}: expected a 'person' section (name, email, postal_address, country, language)")
     unknown = sorted(str(k) for k in details if k not in PERSON_KEYS)
     if unknown:
-        raise UserError(f"{source}: unknown key person.{unknown[0]} (expected one of {', '.join(PERSON_KEYS)})")
+        raise UserError(f"{source}: unknown key person.{repr(unknown[0])[1:-1][:40]} (expected one of {', '.join(PERSON_KEYS)})")
     name = _text(details.get("name"), "name", source, required=True)
     email = _text(details.get("email"), "email", source)
-    if email and not _EMAIL.match(email):
+    if email and not valid_email(email):  # the letters' From: and Reply-To: the one check mail.py makes
         raise UserError(f"{source}: person.email is not an e-mail address")
     country = (_text(details.get("country"), "country", source) or "FR").upper()
     if not _COUNTRY.match(country):

@@ -42,11 +42,12 @@ def is_private(conn: sqlite3.Connection) -> bool:
 def is_private_file(path: str | os.PathLike) -> bool:
     """`is_private` of a database file, opened read-only; a file that is not a readable SQLite database is not
     private (the command that opens it next says what is wrong with it)."""
-    file = Path(path)
-    if not file.is_file():
+    from mouchard.storage.store import connect_readonly
+
+    if not Path(path).is_file():
         return False
     try:
-        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
+        conn = connect_readonly(path)
     except sqlite3.DatabaseError:
         return False
     try:
@@ -98,9 +99,9 @@ def person_row(conn: sqlite3.Connection) -> dict | None:
     """The me_person row as a dict (profile parsed), or None when the database is not private."""
     if not is_private(conn):
         return None
-    cursor = conn.execute(f"SELECT * FROM [{MARK_TABLE}] ORDER BY id LIMIT 1")
-    names = [d[0] for d in cursor.description]
-    row = dict(zip(names, cursor.fetchone()))
+    from mouchard.storage.store import dict_rows
+
+    row = dict_rows(conn, f"SELECT * FROM [{MARK_TABLE}] ORDER BY id LIMIT 1")[0]
     try:
         row["profile"] = json.loads(row.get("profile") or "{}")
     except ValueError:

@@ -34,6 +34,17 @@ SQL_TYPES = {"integer": "INTEGER", "text": "TEXT", "real": "REAL", "blob": "BLOB
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
 
 
+def dict_rows(conn: sqlite3.Connection, sql: str, params: Iterable | dict = ()) -> list[dict]:
+    """The rows of `sql` as dicts by column name (Store.rows for a plain connection)."""
+    cursor = conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def table_exists(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
 def utcnow() -> str:
     """Current UTC time as ISO 8601 text with milliseconds (the `*_at` columns)."""
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -420,9 +431,7 @@ class Store:
     # -- reading ----------------------------------------------------------------------------------------------
 
     def rows(self, sql: str, params: Iterable | dict = ()) -> list[dict]:
-        cur = self.conn.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        return dict_rows(self.conn, sql, params)
 
     def count(self, table: str, where: str = "", params: Iterable = ()) -> int:
         return self.conn.execute(f"SELECT count(*) FROM [{table}] {('WHERE ' + where) if where else ''}", params).fetchone()[0]
